@@ -1,0 +1,167 @@
+"""Incident transitions: the one door through which monitors, heartbeats, the API and the
+admin open, acknowledge and resolve incidents.
+
+Each transition is claimed in the database — the partial unique index for opening, a
+conditional UPDATE for everything else — so two workers racing on one source produce one
+incident and one notification, never two. Callers pass ``now`` so that a whole round or
+sweep uses one clock reading.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+
+from alerts.models import Incident, IncidentEvent, IncidentStatus
+
+RESPONSE_CONTENT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """Who to wake, as configured on the monitor or heartbeat that opened the incident."""
+
+    call: bool = False
+    sms: bool = False
+    email: bool = True
+    push: bool = False
+    critical_alert: bool = False
+    team_wait: int | None = None
+    policy_id: int | None = None
+
+    @classmethod
+    def of(cls, source):
+        return cls(
+            call=source.call,
+            sms=source.sms,
+            email=source.email,
+            push=source.push,
+            critical_alert=source.critical_alert,
+            team_wait=source.team_wait,
+            policy_id=source.policy_id,
+        )
+
+
+@dataclass
+class IncidentFacts:
+    cause: str
+    name: str = ""
+    url: str = ""
+    http_method: str = ""
+    regions: list = field(default_factory=list)
+    response_content: str = ""
+    response_options: dict = field(default_factory=dict)
+    ssl_certificate_expires_at: object = None
+    metadata: dict = field(default_factory=dict)
+    summary: str = ""
+    requester_email: str = ""
+
+
+def open_incident(*, team_id, source_type, source_id, facts, alerting, now):
+    """Open an incident for the source, or return None when one is already open.
+
+    Safe to race: the partial unique index ``incident_one_open_per_source`` lets exactly
+    one opener commit; the loser sees IntegrityError inside its savepoint and returns None.
+    """
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                team_id=team_id,
+                source_type=source_type,
+                source_id=source_id,
+                name=facts.name[:300],
+                summary=facts.summary,
+                url=facts.url[:2048],
+                http_method=facts.http_method.upper(),
+                cause=facts.cause[:500],
+                regions=list(facts.regions),
+                response_content=(facts.response_content or "")[:RESPONSE_CONTENT_LIMIT],
+                response_options=facts.response_options,
+                ssl_certificate_expires_at=facts.ssl_certificate_expires_at,
+                metadata=facts.metadata,
+                requester_email=facts.requester_email,
+                call=alerting.call,
+                sms=alerting.sms,
+                email=alerting.email,
+                push=alerting.push,
+                critical_alert=alerting.critical_alert,
+                team_wait=alerting.team_wait,
+                policy_id=alerting.policy_id,
+                started_at=now,
+            )
+            IncidentEvent.objects.create(incident=incident, at=now, kind=IncidentEvent.Kind.STARTED, message=facts.cause)
+            _announce(incident, "started", now=now)
+    except IntegrityError:
+        return None
+    return incident
+
+
+def acknowledge_incident(incident_id, *, by, now):
+    """Acknowledge an open, unacknowledged incident. Returns False if someone got there first."""
+    with transaction.atomic():
+        claimed = Incident.objects.filter(
+            pk=incident_id, resolved_at__isnull=True, acknowledged_at__isnull=True
+        ).update(acknowledged_at=now, acknowledged_by=by[:254], status=IncidentStatus.ACKNOWLEDGED, updated_at=now)
+        if not claimed:
+            return False
+        IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.ACKNOWLEDGED, actor=by[:254])
+        _announce(Incident.objects.get(pk=incident_id), "acknowledged", now=now)
+    return True
+
+
+def mark_validating(incident_id, *, now):
+    """The source passes again but has not yet passed for its whole recovery period."""
+    claimed = Incident.objects.filter(
+        pk=incident_id, resolved_at__isnull=True
+    ).exclude(status=IncidentStatus.VALIDATING).update(status=IncidentStatus.VALIDATING, updated_at=now)
+    if claimed:
+        IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.VALIDATING)
+    return bool(claimed)
+
+
+def mark_failing_again(incident_id, *, now):
+    """A validating incident failed again: back to Acknowledged or Started."""
+    incident = Incident.objects.filter(pk=incident_id, status=IncidentStatus.VALIDATING).first()
+    if incident is None:
+        return False
+    back_to = IncidentStatus.ACKNOWLEDGED if incident.acknowledged_at else IncidentStatus.STARTED
+    return bool(
+        Incident.objects.filter(pk=incident_id, status=IncidentStatus.VALIDATING).update(status=back_to, updated_at=now)
+    )
+
+
+def resolve_incident(incident_id, *, by, now):
+    """Resolve an open incident. Returns False if it was already resolved (by anyone)."""
+    with transaction.atomic():
+        claimed = Incident.objects.filter(pk=incident_id, resolved_at__isnull=True).update(
+            resolved_at=now, resolved_by=by[:254], status=IncidentStatus.RESOLVED, updated_at=now
+        )
+        if not claimed:
+            return False
+        IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.RESOLVED, actor=by[:254])
+        _announce(Incident.objects.get(pk=incident_id), "resolved", now=now)
+    return True
+
+
+def resolve_open_incident(*, source_type, source_id, by, now):
+    """Resolve the source's open incident, if it has one. Returns the incident id or None."""
+    incident_id = (
+        Incident.objects.open().for_source(source_type, source_id).values_list("pk", flat=True).first()
+    )
+    if incident_id is not None and resolve_incident(incident_id, by=by, now=now):
+        return incident_id
+    return None
+
+
+def open_incident_for(source_type, source_id):
+    return Incident.objects.open().for_source(source_type, source_id).first()
+
+
+def _announce(incident, transition, *, now):
+    """Write the notification rows for a transition, in the caller's transaction.
+
+    The outbox (alerts.outbox) owns who hears about what; it is imported here lazily so
+    the incident model stays usable while the outbox grows.
+    """
+    from alerts import outbox
+
+    outbox.record_transition(incident, transition, now=now)

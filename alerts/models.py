@@ -1,0 +1,163 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class EscalationPolicy(models.Model):
+    """Ordered escalation steps (API.md ``/api/v3/policies``).
+
+    ``steps`` keeps the API's own shape — ``[{"type": "escalation", "wait_before": s,
+    "step_members": [{"type": …, "id": …}]}]`` — validated by the policy serializer.
+    """
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="policies")
+    name = models.CharField(max_length=200)
+    repeat_count = models.PositiveIntegerField(default=0)
+    repeat_delay = models.PositiveIntegerField(default=0)
+    steps = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
+
+    def __str__(self):
+        return self.name
+
+
+class IncidentSource(models.TextChoices):
+    MONITOR = "monitor"
+    HEARTBEAT = "heartbeat"
+    MANUAL = "manual"
+
+
+class IncidentStatus(models.TextChoices):
+    STARTED = "Started"
+    ACKNOWLEDGED = "Acknowledged"
+    VALIDATING = "Validating"
+    RESOLVED = "Resolved"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+    def for_source(self, source_type, source_id):
+        return self.filter(source_type=source_type, source_id=source_id)
+
+
+class Incident(models.Model):
+    """An outage of one source: a monitor, a heartbeat, or a person (manual).
+
+    The source is generic (type + id) so that alerts knows nothing of monitors or
+    heartbeats; at most one incident per source is open, which the database enforces.
+    """
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="incidents")
+    source_type = models.CharField(max_length=16, choices=IncidentSource.choices)
+    source_id = models.BigIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True)
+    url = models.CharField(max_length=2048, blank=True)
+    http_method = models.CharField(max_length=8, blank=True)
+    cause = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.STARTED)
+    regions = models.JSONField(default=list, blank=True)
+    response_content = models.TextField(blank=True)
+    response_options = models.JSONField(default=dict, blank=True)
+    ssl_certificate_expires_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    requester_email = models.EmailField(blank=True)
+    call = models.BooleanField(default=False)
+    sms = models.BooleanField(default=False)
+    email = models.BooleanField(default=True)
+    push = models.BooleanField(default=False)
+    critical_alert = models.BooleanField(default=False)
+    team_wait = models.PositiveIntegerField(null=True, blank=True)
+    policy = models.ForeignKey(EscalationPolicy, null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=254, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One outage, one incident: a second opener (another aggregator or sweeper)
+            # hits this index and backs off instead of paging twice.
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"],
+                condition=Q(resolved_at__isnull=True, source_id__isnull=False),
+                name="incident_one_open_per_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(source_type="manual") | Q(source_id__isnull=False),
+                name="incident_source_has_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(status="Resolved"),
+                name="incident_resolved_status_matches",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "-started_at"], name="incident_team_started"),
+            models.Index(fields=["source_type", "source_id", "-started_at"], name="incident_source_started"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.name or self.cause}"
+
+    @property
+    def is_open(self):
+        return self.resolved_at is None
+
+
+class IncidentEvent(models.Model):
+    """The incident's timeline: what happened, when, and who did it."""
+
+    class Kind(models.TextChoices):
+        STARTED = "started"
+        ACKNOWLEDGED = "acknowledged"
+        VALIDATING = "validating"
+        RESOLVED = "resolved"
+        NOTIFIED = "notified"
+        ESCALATED = "escalated"
+        COMMENT = "comment"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    message = models.TextField(blank=True)
+    actor = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
+
+
+class OperatorEvent(models.Model):
+    """Signals about Pharos itself (inconclusive rounds, quarantined regions): never paged."""
+
+    class Kind(models.TextChoices):
+        INCONCLUSIVE_ROUND = "inconclusive_round"
+        REGION_QUARANTINED = "region_quarantined"
+        REGION_RELEASED = "region_released"
+
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    region = models.CharField(max_length=32, blank=True)
+    message = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.region}"

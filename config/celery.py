@@ -1,0 +1,68 @@
+"""The Celery app of the control plane: beat, the aggregator and the alert workers.
+
+Region workers do not use this app (they have no Django and no database); they run
+``probes.worker``, which shares the broker settings and queue names from config.broker.
+"""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+from config import broker
+from config.dotenv import load_dotenv
+
+load_dotenv()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("pharos")
+
+
+def queues_for(regions):
+    names = [broker.DEFAULT_QUEUE, broker.RESULTS_QUEUE, broker.ALERTS_QUEUE]
+    names += [broker.probe_queue(region) for region in regions]
+    return tuple(Queue(name, routing_key=name) for name in names)
+
+
+def configure(app, regions):
+    app.conf.update(
+        task_default_queue=broker.DEFAULT_QUEUE,
+        task_queues=queues_for(regions),
+        task_routes={
+            broker.RECORD_OUTCOMES_TASK: {"queue": broker.RESULTS_QUEUE},
+            "alerts.*": {"queue": broker.ALERTS_QUEUE},
+            # Probe batches name their region's queue when they are sent.
+        },
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=4,
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule=beat_schedule(),
+    )
+
+
+def beat_schedule():
+    """Static ticks only: schedules of monitors and heartbeats live in the database."""
+    from django.conf import settings
+
+    tick = settings.PHAROS_TICK_SECONDS
+    return {
+        "dispatch-due-monitors": {"task": "monitors.tick", "schedule": tick, "options": {"expires": tick * 5}},
+        "close-overdue-rounds": {"task": "monitors.close_overdue_rounds", "schedule": 5.0, "options": {"expires": 30}},
+        "sweep-overdue-heartbeats": {"task": "heartbeats.sweep", "schedule": 2.0, "options": {"expires": 30}},
+        "escalate-incidents": {"task": "alerts.escalate", "schedule": 5.0, "options": {"expires": 30}},
+        "housekeeping": {"task": "monitors.housekeeping", "schedule": 300.0, "options": {"expires": 600}},
+        "prune-pings": {"task": "heartbeats.prune_pings", "schedule": 300.0, "options": {"expires": 600}},
+    }
+
+
+app.config_from_object("django.conf:settings", namespace="CELERY")
+from django.conf import settings as _settings  # noqa: E402
+
+configure(app, _settings.PHAROS_REGIONS)
+app.autodiscover_tasks()

@@ -1,0 +1,112 @@
+"""Typed reads of environment variables.
+
+Every reader raises ``ImproperlyConfigured`` naming the variable, so a bad deployment
+stops at start-up with a message an operator can act on instead of failing later.
+"""
+
+import os
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_str(name, default=None, *, required=False):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if required:
+            raise ImproperlyConfigured(f"{name} must be set")
+        return default
+    return value
+
+
+def env_bool(name, default=False):
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false, yes/no, on/off), got {raw!r}")
+
+
+def env_int(name, default, *, minimum=None):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(name, default, *, minimum=None):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(name, default, *, allow_empty=False):
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items and not allow_empty:
+        raise ImproperlyConfigured(f"{name} must list at least one value, got {raw!r}")
+    return items
+
+
+def env_regions(name="PHAROS_REGIONS", default=("us", "eu", "as")):
+    regions = env_list(name, default)
+    for region in regions:
+        # Region names end up in queue names (probe.<region>) and URLs.
+        if not region.replace("-", "").replace("_", "").isalnum() or len(region) > 32:
+            raise ImproperlyConfigured(
+                f"{name} holds an invalid region {region!r}: use letters, digits, '-' or '_'"
+            )
+    if len(set(regions)) != len(regions):
+        raise ImproperlyConfigured(f"{name} lists a region twice: {','.join(regions)}")
+    return regions
+
+
+def database_from_url(url, *, name="DATABASE_URL", sqlite_default_path):
+    """Turn ``DATABASE_URL`` into a Django DATABASES entry (SQLite when unset)."""
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_default_path)}
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("postgres", "postgresql", "pgsql"):
+        database = unquote(parts.path.lstrip("/"))
+        if not database:
+            raise ImproperlyConfigured(f"{name} must name a database, got {url!r}")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": database,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+        }
+    if scheme == "sqlite":
+        path = unquote(parts.path)
+        if parts.netloc == "" and path.startswith("/"):
+            # sqlite:///relative.db and sqlite:////absolute.db, as dj-database-url spells them.
+            path = path[1:] or str(sqlite_default_path)
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or str(sqlite_default_path)}
+    raise ImproperlyConfigured(
+        f"{name} has an unknown scheme {parts.scheme!r}: use postgres:// or sqlite:///"
+    )

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Pharos"
+admin.site.site_title = "Pharos"
+admin.site.index_title = "Monitors, heartbeats and incidents"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

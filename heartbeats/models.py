@@ -1,0 +1,119 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_heartbeat_token():
+    # 24 random bytes = 192 bits, URL-safe: unguessable, and short enough for a crontab line.
+    return secrets.token_urlsafe(24)
+
+
+class HeartbeatStatus(models.TextChoices):
+    PENDING = "pending"
+    UP = "up"
+    DOWN = "down"
+    PAUSED = "paused"
+    MAINTENANCE = "maintenance"
+
+
+class Heartbeat(models.Model):
+    """A job that checks in with Pharos; it is down when its ping does not come in time."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="heartbeats")
+    name = models.CharField(max_length=200)
+    token = models.CharField(max_length=64, unique=True, default=new_heartbeat_token, editable=False)
+    period = models.PositiveIntegerField(default=3600)
+    grace = models.PositiveIntegerField(default=300)
+    # Pharos addition: a calendar instead of a fixed period (evaluated in `timezone`).
+    cron = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    call = models.BooleanField(default=False)
+    sms = models.BooleanField(default=False)
+    email = models.BooleanField(default=True)
+    push = models.BooleanField(default=False)
+    critical_alert = models.BooleanField(default=False)
+    team_wait = models.PositiveIntegerField(null=True, blank=True)
+    policy = models.ForeignKey("alerts.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL)
+    heartbeat_group_id = models.BigIntegerField(null=True, blank=True)
+    sort_index = models.IntegerField(null=True, blank=True)
+
+    maintenance_days = models.JSONField(default=list, blank=True)
+    maintenance_from = models.TimeField(null=True, blank=True)
+    maintenance_to = models.TimeField(null=True, blank=True)
+    maintenance_timezone = models.CharField(max_length=64, default="UTC")
+
+    status = models.CharField(max_length=16, choices=HeartbeatStatus.choices, default=HeartbeatStatus.PENDING)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    # Set by /start, cleared by the run's success or failure ping.
+    last_start_at = models.DateTimeField(null=True, blank=True)
+    # When the heartbeat goes down unless a ping arrives first; precomputed on every ping
+    # so the sweep is one index range scan instead of a computation over every row.
+    alert_after = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period__gt=0), name="heartbeat_period_positive"),
+            models.CheckConstraint(condition=Q(grace__gte=0), name="heartbeat_grace_not_negative"),
+            models.CheckConstraint(condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="heartbeat_team_wait_not_negative"),
+        ]
+        indexes = [
+            # "What is overdue": only heartbeats that can still go down are in the index,
+            # so the sweep never scans down, paused or pending rows.
+            models.Index(
+                fields=["alert_after"],
+                condition=Q(status="up", paused_at__isnull=True),
+                name="heartbeat_overdue",
+            ),
+            models.Index(fields=["team", "id"], name="heartbeat_team"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def ping_url(self):
+        return f"{settings.PHAROS_BASE_URL}/api/v1/heartbeat/{self.token}"
+
+
+class PingKind(models.TextChoices):
+    SUCCESS = "success"
+    FAIL = "fail"
+    START = "start"
+
+
+class Ping(models.Model):
+    heartbeat = models.ForeignKey(Heartbeat, on_delete=models.CASCADE, related_name="pings")
+    created_at = models.DateTimeField()
+    kind = models.CharField(max_length=8, choices=PingKind.choices)
+    exit_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    method = models.CharField(max_length=8)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    body_truncated = models.BooleanField(default=False)
+    # Seconds since the matching /start, when there was one.
+    duration = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(exit_code__isnull=True) | Q(exit_code__gte=0, exit_code__lte=255),
+                name="ping_exit_code_in_range",
+            ),
+        ]
+        indexes = [
+            # Recent pings of one heartbeat (admin inline, pruning): newest first by id.
+            models.Index(fields=["heartbeat", "-id"], name="ping_heartbeat_recent"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,178 @@
+from django.db import models
+from django.db.models import F, Q
+
+from monitors.types import HTTP_METHODS, MONITOR_TYPES
+
+
+class MonitorStatus(models.TextChoices):
+    PENDING = "pending"
+    UP = "up"
+    DOWN = "down"
+    VALIDATING = "validating"
+    PAUSED = "paused"
+    MAINTENANCE = "maintenance"
+
+
+class Monitor(models.Model):
+    """A target Pharos reaches out to, from every one of its regions, each round.
+
+    Attribute names follow API.md (Better Stack's Uptime API) so the serializer is thin.
+    """
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="monitors")
+    url = models.CharField(max_length=2048)
+    pronounceable_name = models.CharField(max_length=200, blank=True)
+    monitor_type = models.CharField(max_length=32, choices=[(t, t) for t in MONITOR_TYPES], default="status")
+    expected_status_codes = models.JSONField(default=list, blank=True)
+    required_keyword = models.CharField(max_length=500, blank=True)
+    http_method = models.CharField(max_length=8, choices=[(m, m) for m in HTTP_METHODS], default="get")
+    request_body = models.TextField(blank=True)
+    auth_username = models.CharField(max_length=200, blank=True)
+    auth_password = models.CharField(max_length=200, blank=True)
+    follow_redirects = models.BooleanField(default=True)
+    max_redirects = models.PositiveSmallIntegerField(default=10)
+    remember_cookies = models.BooleanField(default=True)
+    verify_ssl = models.BooleanField(default=True)
+    ip_version = models.CharField(
+        max_length=4, blank=True, choices=[("", "any"), ("ipv4", "IPv4"), ("ipv6", "IPv6")], default=""
+    )
+    port = models.CharField(max_length=200, blank=True)
+    check_frequency = models.PositiveIntegerField(default=180)
+    request_timeout = models.PositiveIntegerField(default=30)
+    regions = models.JSONField(default=list, blank=True)
+    quorum = models.PositiveSmallIntegerField(null=True, blank=True)
+    confirmation_period = models.PositiveIntegerField(default=0)
+    recovery_period = models.PositiveIntegerField(default=180)
+    ssl_expiration = models.PositiveSmallIntegerField(null=True, blank=True)
+    domain_expiration = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    call = models.BooleanField(default=False)
+    sms = models.BooleanField(default=False)
+    email = models.BooleanField(default=True)
+    push = models.BooleanField(default=False)
+    critical_alert = models.BooleanField(default=False)
+    team_wait = models.PositiveIntegerField(null=True, blank=True)
+    policy = models.ForeignKey("alerts.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL)
+
+    maintenance_days = models.JSONField(default=list, blank=True)  # ["mon", "tue", …]
+    maintenance_from = models.TimeField(null=True, blank=True)
+    maintenance_to = models.TimeField(null=True, blank=True)
+    maintenance_timezone = models.CharField(max_length=64, default="UTC")
+
+    status = models.CharField(max_length=16, choices=MonitorStatus.choices, default=MonitorStatus.PENDING)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Scheduling: the tick claims rows whose next_check_at has passed (indexed below).
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    # State machine: when the current run of DOWN / UP verdicts began.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    passing_since = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(check_frequency__gt=0), name="monitor_check_frequency_positive"),
+            models.CheckConstraint(condition=Q(request_timeout__gt=0), name="monitor_request_timeout_positive"),
+            models.CheckConstraint(condition=Q(confirmation_period__gte=0), name="monitor_confirmation_period_not_negative"),
+            models.CheckConstraint(condition=Q(recovery_period__gte=0), name="monitor_recovery_period_not_negative"),
+            models.CheckConstraint(condition=Q(quorum__isnull=True) | Q(quorum__gt=0), name="monitor_quorum_positive"),
+            models.CheckConstraint(condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="monitor_team_wait_not_negative"),
+        ]
+        indexes = [
+            # The tick's claim: only active monitors, ordered by due time. A partial index
+            # keeps paused monitors (often thousands) out of every tick's scan.
+            models.Index(fields=["next_check_at"], condition=Q(paused_at__isnull=True), name="monitor_due"),
+            models.Index(fields=["team", "id"], name="monitor_team"),
+        ]
+
+    def __str__(self):
+        return self.pronounceable_name or self.url
+
+    @property
+    def effective_regions(self):
+        from django.conf import settings
+
+        return list(self.regions) or list(settings.PHAROS_REGIONS)
+
+    @property
+    def effective_quorum(self):
+        """Regions that must see DOWN in one round; a majority unless overridden."""
+        regions = len(self.effective_regions)
+        return min(self.quorum, regions) if self.quorum else regions // 2 + 1
+
+
+class MonitorRequestHeader(models.Model):
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="request_headers")
+    name = models.CharField(max_length=200)
+    value = models.CharField(max_length=4000, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name}: {self.value}"
+
+
+class CheckOutcome(models.TextChoices):
+    UP = "up"
+    DOWN = "down"
+    ERROR = "error"
+
+
+class CheckResult(models.Model):
+    """One region's answer for one round ``(monitor, scheduled_at)``. Kept for
+    ``PHAROS_RESULT_RETENTION``; hourly rollups outlive it."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="results")
+    scheduled_at = models.DateTimeField()
+    region = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=8, choices=CheckOutcome.choices)
+    cause = models.CharField(max_length=500, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_time = models.FloatField(null=True, blank=True)
+    name_lookup_time = models.FloatField(null=True, blank=True)
+    connection_time = models.FloatField(null=True, blank=True)
+    tls_handshake_time = models.FloatField(null=True, blank=True)
+    processing_time = models.FloatField(null=True, blank=True)
+    data_transfer_time = models.FloatField(null=True, blank=True)
+    remote_ip = models.CharField(max_length=45, blank=True)
+    tls_expires_at = models.DateTimeField(null=True, blank=True)
+    tls_issuer = models.CharField(max_length=300, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # A redelivered batch must not count a region's vote twice.
+            models.UniqueConstraint(fields=["monitor", "scheduled_at", "region"], name="check_result_one_vote_per_region"),
+        ]
+        indexes = [
+            models.Index(fields=["checked_at"], name="check_result_checked_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.monitor_id} {self.region} {self.scheduled_at:%H:%M:%S} {self.outcome}"
+
+
+class ResultRollup(models.Model):
+    """Hourly summary per monitor and region, kept after raw results are pruned."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="rollups")
+    region = models.CharField(max_length=32)
+    hour = models.DateTimeField()
+    checks = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    mean_response_time = models.FloatField(null=True, blank=True)
+    p95_response_time = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["monitor", "region", "hour"], name="rollup_one_per_monitor_region_hour"),
+            models.CheckConstraint(condition=Q(failures__lte=F("checks")), name="rollup_failures_within_checks"),
+        ]
+
+    def __str__(self):
+        return f"{self.monitor_id} {self.region} {self.hour:%Y-%m-%d %H:00}"
