@@ -1,0 +1,86 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from alerts import incidents
+from alerts.models import EscalationPolicy, Incident, IncidentEvent, OperatorEvent
+from config.adminkit import status_badge
+
+
+class IncidentEventInline(admin.TabularInline):
+    model = IncidentEvent
+    extra = 0
+    can_delete = False
+    max_num = 0
+    fields = ["at", "kind", "message", "actor"]
+    readonly_fields = fields
+    verbose_name_plural = "timeline"
+
+
+def _actor(request):
+    return request.user.get_username() or "admin"
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "coloured_status", "source", "cause", "region_list", "started_at", "acknowledged_at", "resolved_at", "team"]
+    list_filter = ["status", "source_type", "team"]
+    search_fields = ["name", "cause", "url"]
+    list_select_related = ["team"]
+    date_hierarchy = "started_at"
+    inlines = [IncidentEventInline]
+    actions = ["acknowledge", "resolve"]
+    readonly_fields = [
+        "team", "source_type", "source_id", "status", "started_at", "acknowledged_at", "acknowledged_by",
+        "resolved_at", "resolved_by", "regions", "response_content", "response_options", "metadata",
+        "created_at", "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        # Incidents open through the aggregator, the heartbeat sweep or the API (manual).
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def coloured_status(self, incident):
+        return status_badge(incident.status)
+
+    @admin.display(description="source")
+    def source(self, incident):
+        return incident.source_type if incident.source_id is None else f"{incident.source_type} #{incident.source_id}"
+
+    @admin.display(description="regions")
+    def region_list(self, incident):
+        return ", ".join(incident.regions or [])
+
+    @admin.action(description="Acknowledge selected incidents")
+    def acknowledge(self, request, queryset):
+        now = timezone.now()
+        done = sum(incidents.acknowledge_incident(pk, by=_actor(request), now=now) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Acknowledged {done} incident(s).", messages.SUCCESS)
+
+    @admin.action(description="Resolve selected incidents")
+    def resolve(self, request, queryset):
+        now = timezone.now()
+        done = sum(incidents.resolve_incident(pk, by=_actor(request), now=now) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Resolved {done} incident(s).", messages.SUCCESS)
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "step_count", "repeat_count", "repeat_delay", "updated_at"]
+    list_filter = ["team"]
+    search_fields = ["name"]
+
+    @admin.display(description="steps")
+    def step_count(self, policy):
+        return len(policy.steps or [])
+
+
+@admin.register(OperatorEvent)
+class OperatorEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "kind", "region", "message"]
+    list_filter = ["kind", "region"]
+    search_fields = ["message"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
