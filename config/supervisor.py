@@ -1,0 +1,220 @@
+"""`make run`: prepare the project, then run every Pharos process in the foreground.
+
+1. Write ``.env`` with a generated SECRET_KEY on first start (quick start needs no setup).
+2. Migrate, collect static files, create an admin user on first start (password printed once).
+3. Start web (gunicorn), beat, the aggregator (``results``), the alert worker (``alerts``,
+   ``default``) and one region worker per region in PHAROS_REGIONS (``probe.<region>``).
+4. Prefix each process's output with its name; restart a process that dies, the way systemd
+   or Kubernetes would; stop everything with a non-zero exit when one keeps crashing.
+5. One Ctrl-C or SIGTERM stops them all.
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DOTENV = PROJECT_DIR / ".env"
+VAR = PROJECT_DIR / "var"
+
+# A process that dies this many times within the window is broken, not unlucky.
+CRASH_LIMIT = 5
+CRASH_WINDOW = 60.0
+RESTART_DELAY = 1.0
+STOP_GRACE = 10.0
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list
+    env: dict = field(default_factory=dict)
+    popen: subprocess.Popen | None = None
+    crashes: list = field(default_factory=list)
+
+    def start(self, base_env, out_lock):
+        env = dict(base_env, **self.env)
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            # Own process group: the supervisor decides when children stop, so one Ctrl-C
+            # in the terminal does not hit them all at once before we can stop them in order.
+            start_new_session=True,
+        )
+        threading.Thread(target=_pump, args=(self.name, self.popen.stdout, out_lock), daemon=True).start()
+
+
+def _pump(name, stream, out_lock):
+    prefix = f"{name:>10} | "
+    for raw in iter(stream.readline, b""):
+        line = raw.decode(errors="replace").rstrip("\n")
+        with out_lock:
+            sys.stdout.write(prefix + line + "\n")
+            sys.stdout.flush()
+
+
+def say(message):
+    sys.stdout.write(f"{'pharos':>10} | {message}\n")
+    sys.stdout.flush()
+
+
+def ensure_dotenv():
+    """First start: a .env with a random SECRET_KEY, so DEBUG can stay off."""
+    if DOTENV.exists() or os.environ.get("SECRET_KEY"):
+        return
+    DOTENV.write_text(
+        "# Written by `make run` on first start. Environment variables override these.\n"
+        f"SECRET_KEY={secrets.token_urlsafe(48)}\n"
+    )
+    DOTENV.chmod(0o600)
+    say(f"wrote {DOTENV.name} with a new SECRET_KEY")
+
+
+def manage(*args):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, check=True)
+
+
+def ensure_admin_user():
+    """Create the `admin` superuser once; its password is printed now and never again."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    if users.objects.filter(is_superuser=True).exists():
+        return
+    password = secrets.token_urlsafe(12)
+    users.objects.create_superuser("admin", "admin@localhost", password)
+    say("created the admin user — keep this password, it is not shown again:")
+    say(f"    username: admin    password: {password}")
+
+
+def processes(regions, port):
+    python = sys.executable
+    bindir = Path(python).parent
+    celery = str(bindir / "celery")
+    gunicorn = str(bindir / "gunicorn")
+    # Gossip, mingle and worker heartbeats are broadcast chatter: the on-disk broker has no
+    # fanout, and Pharos does not use remote control, so every worker runs without them.
+    quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    web = [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+    if (PROJECT_DIR / "config" / "gunicorn.conf.py").exists():
+        web += ["--config", "config/gunicorn.conf.py"]
+    procs = [
+        Process("web", web),
+        Process("beat", [celery, "-A", "config.celery", "beat", "--loglevel", "INFO",
+                         "--schedule", str(VAR / "celerybeat-schedule")]),
+        Process("aggregator", [celery, "-A", "config.celery", "worker", "-Q", "results", "-n", "aggregator@%h",
+                               "--concurrency", "2", "--loglevel", "INFO", *quiet]),
+        Process("alerts", [celery, "-A", "config.celery", "worker", "-Q", "alerts,default", "-n", "alerts@%h",
+                           "--concurrency", "2", "--loglevel", "INFO", *quiet]),
+    ]
+    for region in regions:
+        procs.append(
+            Process(
+                f"probe.{region}",
+                [celery, "-A", "probes.worker", "worker", "-Q", f"probe.{region}", "-n", f"probe-{region}@%h",
+                 "--concurrency", "1", "--loglevel", "INFO", *quiet],
+                env={"PHAROS_REGION": region},
+            )
+        )
+    return procs
+
+
+class Supervisor:
+    def __init__(self, procs):
+        self.procs = procs
+        self.out_lock = threading.Lock()
+        self.stopping = False
+        self.exit_code = 0
+
+    def run(self):
+        base_env = dict(os.environ)
+        for proc in self.procs:
+            proc.start(base_env, self.out_lock)
+            say(f"started {proc.name} (pid {proc.popen.pid})")
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGTERM, self.request_stop)
+        while not self.stopping:
+            time.sleep(0.5)
+            for proc in self.procs:
+                code = proc.popen.poll()
+                if code is None or self.stopping:
+                    continue
+                now = time.monotonic()
+                proc.crashes = [t for t in proc.crashes if now - t < CRASH_WINDOW] + [now]
+                if len(proc.crashes) >= CRASH_LIMIT:
+                    say(f"{proc.name} exited {CRASH_LIMIT} times within {CRASH_WINDOW:.0f} s (last code {code}); stopping Pharos")
+                    self.exit_code = 1
+                    self.stopping = True
+                    break
+                say(f"{proc.name} exited with code {code}; restarting it")
+                time.sleep(RESTART_DELAY)
+                proc.start(base_env, self.out_lock)
+        self.stop_all()
+        return self.exit_code
+
+    def request_stop(self, signum, frame):
+        if not self.stopping:
+            say("stopping all processes")
+        self.stopping = True
+
+    def stop_all(self):
+        alive = [p for p in self.procs if p.popen and p.popen.poll() is None]
+        for proc in alive:
+            _signal_group(proc.popen, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for proc in alive:
+            try:
+                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                say(f"{proc.name} did not stop within {STOP_GRACE:.0f} s; killing it")
+                _signal_group(proc.popen, signal.SIGKILL)
+                proc.popen.wait()
+        say("all processes stopped")
+
+
+def _signal_group(popen, signum):
+    try:
+        os.killpg(popen.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def main():
+    os.chdir(PROJECT_DIR)
+    VAR.mkdir(exist_ok=True)
+    ensure_dotenv()
+    sys.path.insert(0, str(PROJECT_DIR))
+    from config.dotenv import load_dotenv
+
+    load_dotenv()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
+
+    regions = settings.PHAROS_REGIONS
+    port = os.environ.get("PORT", "8000")
+    manage("migrate", "--noinput")
+    manage("collectstatic", "--noinput", "--verbosity", "0")
+    ensure_admin_user()
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = "Redis" if os.environ.get("REDIS_URL") else f"the on-disk broker in {os.path.relpath(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get('data_folder_in', 'var/broker'))}"
+    say(f"database: {database}; broker: {broker}; regions: {', '.join(regions)}")
+    say(f"admin: http://127.0.0.1:{port}/admin/")
+    say("API token: .venv/bin/python manage.py createtoken 'My team' --email you@example.com")
+    sys.exit(Supervisor(processes(regions, port)).run())
+
+
+if __name__ == "__main__":
+    main()

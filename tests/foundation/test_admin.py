@@ -1,0 +1,100 @@
+"""Every changelist and change page of the admin renders for a logged-in operator."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts.models import EscalationPolicy, Incident, IncidentEvent, OperatorEvent
+from heartbeats.models import Heartbeat, Ping
+from monitors.models import CheckResult, Monitor, MonitorRequestHeader, ResultRollup
+from teams.models import ApiToken, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(client, django_user_model):
+    operator = django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse battery")
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def one_of_everything(team, on_call_user):
+    now = timezone.now()
+    monitor = Monitor.objects.create(team=team, url="https://example.com", regions=["us", "eu"], status="down")
+    MonitorRequestHeader.objects.create(monitor=monitor, name="X-Env", value="prod")
+    CheckResult.objects.create(monitor=monitor, scheduled_at=now, region="us", outcome="down", cause="Status 503", checked_at=now)
+    ResultRollup.objects.create(monitor=monitor, region="us", hour=now.replace(minute=0, second=0, microsecond=0), checks=3, failures=1)
+    heartbeat = Heartbeat.objects.create(team=team, name="backup", status="up")
+    Ping.objects.create(heartbeat=heartbeat, created_at=now, kind="fail", exit_code=3, method="POST", body="disk full")
+    incident = Incident.objects.create(team=team, source_type="monitor", source_id=monitor.pk, cause="Status 503", started_at=now, regions=["us", "eu"])
+    IncidentEvent.objects.create(incident=incident, at=now, kind="started", message="Status 503")
+    EscalationPolicy.objects.create(team=team, name="Night", steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team"}]}])
+    OperatorEvent.objects.create(at=now, kind="inconclusive_round", region="as", message="no answer")
+    ApiToken.issue(team)
+    Group.objects.create(name="responders")
+    return monitor
+
+
+def registered_models():
+    return sorted(admin.site._registry, key=lambda model: model._meta.label)
+
+
+@pytest.mark.parametrize("model", registered_models(), ids=lambda m: m._meta.label)
+def test_every_changelist_renders(operator_client, one_of_everything, model):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    response = operator_client.get(url)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("model", registered_models(), ids=lambda m: m._meta.label)
+def test_every_change_page_renders(operator_client, one_of_everything, model):
+    obj = model._default_manager.first()
+    assert obj is not None, f"the fixture made no {model._meta.label}"
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
+    response = operator_client.get(url)
+    assert response.status_code == 200
+
+
+def test_the_app_models_are_all_registered():
+    ours = {m for m in registered_models() if m._meta.app_label in {"teams", "monitors", "heartbeats", "alerts"}}
+    expected = {Monitor, MonitorRequestHeader, CheckResult, ResultRollup, Heartbeat, Ping, Incident, EscalationPolicy, OperatorEvent, ApiToken, Membership}
+    assert expected - {MonitorRequestHeader} <= ours
+
+
+def test_monitor_status_is_shown_coloured(operator_client, one_of_everything):
+    response = operator_client.get(reverse("admin:monitors_monitor_changelist"))
+    assert b"#cf222e" in response.content  # the "down" badge
+
+
+def test_pausing_from_the_admin_pauses_the_monitor(operator_client, one_of_everything):
+    monitor = one_of_everything
+    operator_client.post(reverse("admin:monitors_monitor_changelist"), {"action": "pause", "_selected_action": [monitor.pk]})
+    monitor.refresh_from_db()
+    assert monitor.status == "paused" and monitor.paused_at is not None
+
+
+def test_resuming_from_the_admin_makes_the_monitor_pending_and_due(operator_client, one_of_everything):
+    monitor = one_of_everything
+    Monitor.objects.filter(pk=monitor.pk).update(paused_at=timezone.now(), status="paused")
+    operator_client.post(reverse("admin:monitors_monitor_changelist"), {"action": "resume", "_selected_action": [monitor.pk]})
+    monitor.refresh_from_db()
+    assert monitor.status == "pending" and monitor.paused_at is None and monitor.next_check_at is not None
+
+
+def test_acknowledging_from_the_admin_records_who_did_it(operator_client, one_of_everything):
+    incident = Incident.objects.get()
+    operator_client.post(reverse("admin:alerts_incident_changelist"), {"action": "acknowledge", "_selected_action": [incident.pk]})
+    incident.refresh_from_db()
+    assert incident.status == "Acknowledged" and incident.acknowledged_by == "operator"
+
+
+def test_resolving_from_the_admin_resolves_and_adds_to_the_timeline(operator_client, one_of_everything):
+    incident = Incident.objects.get()
+    operator_client.post(reverse("admin:alerts_incident_changelist"), {"action": "resolve", "_selected_action": [incident.pk]})
+    incident.refresh_from_db()
+    assert incident.status == "Resolved" and incident.resolved_at is not None
+    assert list(incident.events.values_list("kind", flat=True)) == ["started", "resolved"]
