@@ -114,7 +114,7 @@ def processes(regions, port):
     procs = [
         Process("web", web),
         Process("beat", [celery, "-A", "config.celery", "beat", "--loglevel", "INFO",
-                         "--schedule", str(VAR / "celerybeat-schedule")]),
+                         "--schedule", os.environ.get("PHAROS_BEAT_SCHEDULE", str(VAR / "celerybeat-schedule"))]),
         Process("aggregator", [celery, "-A", "config.celery", "worker", "-Q", "results", "-n", "aggregator@%h",
                                "--concurrency", "2", "--loglevel", "INFO", *quiet]),
         Process("alerts", [celery, "-A", "config.celery", "worker", "-Q", "alerts,default", "-n", "alerts@%h",
@@ -173,7 +173,9 @@ class Supervisor:
     def stop_all(self):
         alive = [p for p in self.procs if p.popen and p.popen.poll() is None]
         for proc in alive:
-            _signal_group(proc.popen, signal.SIGTERM)
+            # SIGTERM to the leader only: a Celery worker then shuts its pool down warmly;
+            # signalling the whole group would kill pool children under it mid-task.
+            proc.popen.terminate()
         deadline = time.monotonic() + STOP_GRACE
         for proc in alive:
             try:

@@ -1,0 +1,99 @@
+"""`make run`'s supervisor starts the whole system on the quick-start stack (SQLite and the
+on-disk broker), serves the admin, restarts what dies and stops everything on SIGTERM."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def quick_start(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'pharos.sqlite3'}",
+        PHAROS_BROKER_DIR=str(tmp_path / "broker"),
+        PHAROS_BEAT_SCHEDULE=str(tmp_path / "beat-schedule"),
+        PHAROS_IGNORE_DOTENV="1",
+        SECRET_KEY="quick-start-test",
+        PORT=str(port),
+        PYTHONUNBUFFERED="1",
+    )
+    log = open(tmp_path / "run.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "config.supervisor"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        yield proc, port, tmp_path / "run.log"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def children_of(pid):
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def test_quick_start_serves_the_admin_with_every_process_running_and_stops_on_sigterm(quick_start):
+    proc, port, log_path = quick_start
+
+    def admin_answers():
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/admin/login/", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(admin_answers, 180, "the admin login page")
+    time.sleep(3)  # long enough for a worker that cannot start to have exited
+    assert proc.poll() is None, log_path.read_text()[-3000:]
+    commands = "\n".join(children_of(proc.pid))
+    for expected in ["gunicorn", " beat", "-Q results", "-Q alerts,default", "-Q probe.us", "-Q probe.eu", "-Q probe.as"]:
+        assert expected in commands, f"{expected!r} not running:\n{commands}"
+    log = log_path.read_text()
+    assert "password:" in log and "createtoken" in log
+    assert "restarting" not in log, log[-3000:]
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert children_of(proc.pid) == []
+
+
+def test_a_process_that_dies_is_restarted(quick_start):
+    proc, port, log_path = quick_start
+    wait_for(lambda: "-Q probe.eu" in "\n".join(children_of(proc.pid)), 180, "the eu region worker")
+    worker = next(line for line in children_of(proc.pid) if "-Q probe.eu" in line)
+    os.kill(int(worker.split()[0]), signal.SIGKILL)
+    wait_for(lambda: "probe.eu exited" in log_path.read_text(), 20, "the supervisor to notice")
+    wait_for(lambda: any("-Q probe.eu" in line for line in children_of(proc.pid)), 20, "the eu worker to come back")
+    assert proc.poll() is None
