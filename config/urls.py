@@ -7,4 +7,6 @@ admin.site.index_title = "Monitors, heartbeats and incidents"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The heartbeat ping URL: /api/v1/heartbeat/<token>[/fail|/start|/<exit_code>].
+    path("", include("heartbeats.urls")),
 ]

@@ -1,0 +1,301 @@
+"""Recording a ping: the hottest path in Pharos.
+
+``record_ping(token, ping, now=)`` stores the ping and moves the heartbeat's state. Its
+cost is constant whatever the heartbeat's history:
+
+1. read the heartbeat by its (unique, indexed) token — one SELECT;
+2. decide the transition in Python (``plan_transition``: cron schedules and maintenance
+   windows cannot be evaluated in SQL);
+3. claim it and store the ping in one statement on PostgreSQL — an ``UPDATE … WHERE
+   status = <what we read> AND last_start_at = <what we read>`` inside a CTE that feeds
+   the ``INSERT`` of the ping. The row lock lasts only for that statement, so fifty
+   pings to one heartbeat queue for microseconds, not for a request each.
+
+If the claim matches no row, another ping, the sweeper or an API edit changed the
+heartbeat between steps 1 and 3: we read again and re-plan (the ping is never dropped).
+After a few lost races, or on SQLite (the quick start, where the IMMEDIATE transaction
+mode serialises writers anyway), we take the plain path: one transaction that reads the
+row FOR UPDATE, writes it and inserts the ping.
+
+Incidents are opened or resolved only when the status changes, in the same transaction
+as the claim, so a failure and its incident commit together.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, time
+
+from django.db import connection, transaction
+
+from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
+from heartbeats.maintenance import MaintenanceWindow
+from heartbeats.models import Heartbeat, HeartbeatStatus, Ping, PingKind
+from heartbeats.schedule import InvalidSchedule, Schedule, deadline_after
+
+log = logging.getLogger(__name__)
+
+OPTIMISTIC_ATTEMPTS = 4
+RESOLVED_BY = "heartbeat ping"
+
+UP, DOWN, PENDING = HeartbeatStatus.UP.value, HeartbeatStatus.DOWN.value, HeartbeatStatus.PENDING.value
+
+
+@dataclass(frozen=True)
+class PingData:
+    """What arrived: the request's facts, already cut to the body limit."""
+
+    kind: str
+    exit_code: int | None = None
+    method: str = "GET"
+    remote_addr: str | None = None
+    user_agent: str = ""
+    body: str = ""
+    body_truncated: bool = False
+
+
+# The columns the hot path reads; HeartbeatState mirrors them in this order.
+STATE_FIELDS = (
+    "id", "team_id", "name", "status", "paused_at", "last_start_at",
+    "period", "grace", "cron", "timezone",
+    "maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone",
+    "call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id",
+)
+
+
+@dataclass(frozen=True)
+class HeartbeatState:
+    id: int
+    team_id: int
+    name: str
+    status: str
+    paused_at: datetime | None
+    last_start_at: datetime | None
+    period: int
+    grace: int
+    cron: str
+    timezone: str
+    maintenance_days: list
+    maintenance_from: time | None
+    maintenance_to: time | None
+    maintenance_timezone: str
+    call: bool
+    sms: bool
+    email: bool
+    push: bool
+    critical_alert: bool
+    team_wait: int | None
+    policy_id: int | None
+
+    @classmethod
+    def from_row(cls, row):
+        state = cls(*row)
+        if isinstance(state.maintenance_days, str):
+            # Raw SQL hands jsonb over as text (Django leaves JSON decoding to the field).
+            state = replace(state, maintenance_days=json.loads(state.maintenance_days))
+        return state
+
+    @property
+    def is_paused(self):
+        return self.paused_at is not None or self.status == HeartbeatStatus.PAUSED
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The heartbeat's next state after one ping, and what that means for its incident."""
+
+    status: str
+    last_start_at: datetime | None
+    alert_after: datetime | None
+    duration: float | None
+    opens_incident_because: str | None = None
+    resolves_incident: bool = False
+    records_only: bool = False
+
+    @property
+    def touches_incidents(self):
+        return bool(self.opens_incident_because or self.resolves_incident)
+
+
+def plan_transition(state, ping, *, now):
+    """The pure state machine of a heartbeat receiving ``ping`` at ``now``.
+
+    * paused: the ping is recorded, nothing else changes;
+    * success: up; the next deadline counts from now; a down heartbeat's incident resolves;
+    * failure: down at once with an incident — except inside a maintenance window, where it
+      counts as a check-in that pages nobody;
+    * start: the run is timed from now and must finish by ``deadline_after(now)``; a
+      pending heartbeat is up from its first ping of any kind.
+    """
+    if state.is_paused:
+        return Transition(status=state.status, last_start_at=state.last_start_at, alert_after=None, duration=None, records_only=True)
+    was_down = state.status == DOWN
+    duration = None
+    if ping.kind != PingKind.START and state.last_start_at is not None:
+        duration = max((now - state.last_start_at).total_seconds(), 0.0)
+
+    if ping.kind == PingKind.START:
+        if was_down:
+            return Transition(status=DOWN, last_start_at=now, alert_after=None, duration=None)
+        return Transition(status=UP, last_start_at=now, alert_after=_deadline(state, now), duration=None)
+
+    if ping.kind == PingKind.FAIL:
+        if MaintenanceWindow.of(state).contains(now):
+            if was_down:
+                return Transition(status=DOWN, last_start_at=None, alert_after=None, duration=duration)
+            return Transition(status=UP, last_start_at=None, alert_after=_deadline(state, now), duration=duration)
+        return Transition(
+            status=DOWN,
+            last_start_at=None,
+            alert_after=None,
+            duration=duration,
+            opens_incident_because=None if was_down else failure_cause(ping),
+        )
+
+    return Transition(
+        status=UP, last_start_at=None, alert_after=_deadline(state, now), duration=duration, resolves_incident=was_down
+    )
+
+
+def failure_cause(ping):
+    if ping.exit_code is not None:
+        return f"Job failed with exit code {ping.exit_code}"
+    return "Job reported failure"
+
+
+def _deadline(state, now):
+    try:
+        return deadline_after(Schedule.of(state), now)
+    except InvalidSchedule:
+        # A schedule that no longer parses (a time zone removed from the system, say) must
+        # not lose the ping: fall back to the fixed period and say so.
+        log.error("heartbeat %s has an invalid schedule (cron=%r, timezone=%r); using its period", state.id, state.cron, state.timezone)
+        return deadline_after(Schedule(period=state.period, grace=state.grace), now)
+
+
+def record_ping(token, ping, *, now):
+    """Store ``ping`` for the heartbeat with ``token``; return the Ping id, or None if unknown."""
+    if connection.vendor == "postgresql":
+        for _ in range(OPTIMISTIC_ATTEMPTS):
+            state = _read_state(token)
+            if state is None:
+                return None
+            transition = plan_transition(state, ping, now=now)
+            if transition.touches_incidents:
+                with transaction.atomic():
+                    ping_id = _claim_and_insert(state, transition, ping, now=now)
+                    if ping_id is not None:
+                        _apply_incident_work(state, transition, ping, ping_id, now=now)
+            else:
+                ping_id = _claim_and_insert(state, transition, ping, now=now)
+            if ping_id is not None:
+                return ping_id
+    return _record_ping_locked(token, ping, now=now)
+
+
+def _read_state(token):
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_STATE_SQL, [token])
+        row = cursor.fetchone()
+    return None if row is None else HeartbeatState.from_row(row)
+
+
+_SELECT_STATE_SQL = f"SELECT {', '.join(STATE_FIELDS)} FROM heartbeats_heartbeat WHERE token = %s"
+
+_PING_COLUMNS = "heartbeat_id, created_at, kind, exit_code, method, remote_addr, user_agent, body, body_truncated, duration"
+
+# The claim and the ping in one statement: the INSERT reads the UPDATE's RETURNING, so the
+# ping is stored exactly when the claim succeeded. "IS NOT DISTINCT FROM" compares NULLs
+# as equal, so a /start racing with a finish is noticed like a status change.
+_CLAIM_AND_INSERT_SQL = f"""
+WITH claimed AS (
+    UPDATE heartbeats_heartbeat
+       SET status = %s, last_ping_at = %s, last_start_at = %s, alert_after = %s
+     WHERE id = %s AND status = %s AND paused_at IS NULL AND last_start_at IS NOT DISTINCT FROM %s
+ RETURNING id
+)
+INSERT INTO heartbeats_ping ({_PING_COLUMNS})
+SELECT id, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM claimed
+RETURNING id
+"""
+
+_INSERT_ONLY_SQL = f"INSERT INTO heartbeats_ping ({_PING_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+
+
+def _ping_values(ping, transition, *, now):
+    return [now, ping.kind, ping.exit_code, ping.method[:8], ping.remote_addr, ping.user_agent[:300], ping.body, ping.body_truncated, transition.duration]
+
+
+def _claim_and_insert(state, transition, ping, *, now):
+    with connection.cursor() as cursor:
+        if transition.records_only:
+            cursor.execute(_INSERT_ONLY_SQL, [state.id, *_ping_values(ping, transition, now=now)])
+        else:
+            cursor.execute(
+                _CLAIM_AND_INSERT_SQL,
+                [
+                    transition.status, now, transition.last_start_at, transition.alert_after,
+                    state.id, state.status, state.last_start_at,
+                    *_ping_values(ping, transition, now=now),
+                ],
+            )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _record_ping_locked(token, ping, *, now):
+    """The portable path: read, decide and write under the row lock, in one transaction."""
+    with transaction.atomic():
+        row = Heartbeat.objects.select_for_update().filter(token=token).values_list(*STATE_FIELDS).first()
+        if row is None:
+            return None
+        state = HeartbeatState.from_row(row)
+        transition = plan_transition(state, ping, now=now)
+        if not transition.records_only:
+            Heartbeat.objects.filter(pk=state.id).update(
+                status=transition.status,
+                last_ping_at=now,
+                last_start_at=transition.last_start_at,
+                alert_after=transition.alert_after,
+            )
+        saved = Ping.objects.create(
+            heartbeat_id=state.id,
+            created_at=now,
+            kind=ping.kind,
+            exit_code=ping.exit_code,
+            method=ping.method[:8],
+            remote_addr=ping.remote_addr,
+            user_agent=ping.user_agent[:300],
+            body=ping.body,
+            body_truncated=ping.body_truncated,
+            duration=transition.duration,
+        )
+        _apply_incident_work(state, transition, ping, saved.pk, now=now)
+    return saved.pk
+
+
+def _apply_incident_work(state, transition, ping, ping_id, *, now):
+    if transition.opens_incident_because:
+        open_incident(
+            team_id=state.team_id,
+            source_type="heartbeat",
+            source_id=state.id,
+            facts=IncidentFacts(
+                cause=transition.opens_incident_because,
+                name=state.name,
+                # The first 500 characters show in the incident; the whole stored body
+                # (up to PHAROS_PING_BODY_LIMIT) travels in metadata for the responder.
+                response_content=ping.body,
+                metadata={
+                    "ping_id": ping_id,
+                    "exit_code": ping.exit_code,
+                    "ping_body": ping.body,
+                    "ping_body_truncated": ping.body_truncated,
+                    "run_duration": transition.duration,
+                },
+            ),
+            alerting=Alerting.of(state),
+            now=now,
+        )
+    elif transition.resolves_incident:
+        resolve_open_incident(source_type="heartbeat", source_id=state.id, by=RESOLVED_BY, now=now)

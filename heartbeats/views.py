@@ -1,0 +1,125 @@
+"""The ping URL: ``/api/v1/heartbeat/<token>[/fail|/start|/<exit_code>]``.
+
+No authentication (the token is the secret), no CSRF, no session, no caching. GET, POST
+and HEAD all count. The body is read only up to ``PHAROS_PING_BODY_LIMIT`` bytes — a job
+that pipes a gigabyte of logs into curl costs us the limit, not the gigabyte — and the
+response announces that limit in ``X-Pharos-Ping-Body-Limit``.
+"""
+
+import codecs
+import ipaddress
+import re
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from heartbeats.models import PingKind
+from heartbeats.ping import PingData, record_ping
+
+ALLOWED_METHODS = ("GET", "POST", "HEAD")
+MAX_TOKEN_LENGTH = 64
+EXIT_CODE = re.compile(r"^[+-]?\d{1,12}$")
+
+
+@csrf_exempt
+def ping(request, token, action=None):
+    if request.method not in ALLOWED_METHODS:
+        return _answer(405, "Method not allowed", Allow=", ".join(ALLOWED_METHODS))
+    kind, exit_code, problem = parse_action(action)
+    if problem:
+        return _answer(400, problem)
+    if len(token) > MAX_TOKEN_LENGTH:
+        return _answer(404, "Not found")
+
+    body, truncated = read_body(request, settings.PHAROS_PING_BODY_LIMIT)
+    data = PingData(
+        kind=kind,
+        exit_code=exit_code,
+        method=request.method,
+        remote_addr=client_address(request.META, settings.PHAROS_TRUSTED_PROXIES),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        body=body,
+        body_truncated=truncated,
+    )
+    if record_ping(token, data, now=timezone.now()) is None:
+        return _answer(404, "Not found")
+    return _answer(200, "OK")
+
+
+def parse_action(action):
+    """(kind, exit_code, problem) for the part of the path after the token."""
+    if action is None or action == "":
+        return PingKind.SUCCESS, None, None
+    if action == "fail":
+        return PingKind.FAIL, None, None
+    if action == "start":
+        return PingKind.START, None, None
+    if EXIT_CODE.match(action):
+        code = int(action)
+        if 0 <= code <= 255:
+            return (PingKind.SUCCESS if code == 0 else PingKind.FAIL), code, None
+    return None, None, "Exit code must be an integer from 0 to 255, or use /fail or /start"
+
+
+def read_body(request, limit):
+    """The body as text, cut to ``limit`` bytes, and whether anything was cut.
+
+    Bytes that are not UTF-8 become U+FFFD, a multi-byte character split by the cut is
+    dropped whole, and NUL (which PostgreSQL text cannot hold) becomes U+FFFD too.
+    """
+    if limit <= 0:
+        return "", _has_body(request)
+    raw = request.read(limit + 1)
+    truncated = len(raw) > limit
+    if truncated:
+        raw = raw[:limit]
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    text = decoder.decode(raw, final=not truncated)
+    return text.replace("\x00", "\ufffd"), truncated
+
+
+def _has_body(request):
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > 0
+    except ValueError:
+        return False
+
+
+def client_address(meta, trusted_proxies):
+    """The caller's IP: REMOTE_ADDR, or from X-Forwarded-For when the peer is a trusted proxy.
+
+    X-Forwarded-For is read right to left, skipping our own trusted proxies, because only
+    the entries they appended can be believed; anything further left the client wrote.
+    """
+    remote = meta.get("REMOTE_ADDR") or None
+    if remote and trusted_proxies and remote in trusted_proxies:
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+        for candidate in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+            if candidate in trusted_proxies:
+                continue
+            if _is_ip(candidate):
+                return candidate
+            break
+    return remote if remote and _is_ip(remote) else None
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _answer(status, text, **headers):
+    response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+    response["X-Pharos-Ping-Body-Limit"] = str(settings.PHAROS_PING_BODY_LIMIT)
+    # Pings must reach us every time: no cache between the job and Pharos may answer them.
+    response["Cache-Control"] = "no-store"
+    # Jobs running in a browser (or a status page) may ping too.
+    response["Access-Control-Allow-Origin"] = "*"
+    for name, value in headers.items():
+        response[name] = value
+    return response
