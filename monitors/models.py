@@ -67,6 +67,9 @@ class Monitor(models.Model):
     # State machine: when the current run of DOWN / UP verdicts began.
     failing_since = models.DateTimeField(null=True, blank=True)
     passing_since = models.DateTimeField(null=True, blank=True)
+    # The newest round the state machine has applied: a round closed late (its deadline
+    # passed after a newer round closed) must not drag the monitor back in time.
+    verdict_round_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -176,3 +179,88 @@ class ResultRollup(models.Model):
 
     def __str__(self):
         return f"{self.monitor_id} {self.region} {self.hour:%Y-%m-%d %H:00}"
+
+
+class RoundVerdict(models.TextChoices):
+    UP = "up"
+    DOWN = "down"
+    INCONCLUSIVE = "inconclusive"
+
+
+class Round(models.Model):
+    """One scheduled check of one monitor from all of its regions.
+
+    The scheduler writes the row in the transaction that advances ``next_check_at``; the
+    aggregator closes it (all regions answered) or ``close_overdue_rounds`` does (deadline
+    passed). Closing is claimed with ``UPDATE … WHERE closed_at IS NULL`` so two
+    aggregators never apply one round twice.
+    """
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="rounds")
+    scheduled_at = models.DateTimeField()
+    regions = models.JSONField(default=list)
+    dispatched_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    is_confirmation = models.BooleanField(default=False)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    verdict = models.CharField(max_length=16, choices=RoundVerdict.choices, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            # Two ticks racing on one monitor cannot both record (and dispatch) the round.
+            models.UniqueConstraint(fields=["monitor", "scheduled_at"], name="round_one_per_monitor_time"),
+        ]
+        indexes = [
+            # close_overdue_rounds scans only open rounds, by deadline.
+            models.Index(fields=["deadline"], condition=Q(closed_at__isnull=True), name="round_open_deadline"),
+            models.Index(fields=["dispatched_at"], name="round_dispatched_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.monitor_id}@{self.scheduled_at:%H:%M:%S} {self.verdict or 'open'}"
+
+
+class RegionQuarantine(models.Model):
+    """A region whose own network is broken: while active its DOWN votes count as errors."""
+
+    class Reason(models.TextChoices):
+        CANARY = "canary"
+        LONE_FAILURES = "lone_failures"
+
+    region = models.CharField(max_length=32)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    started_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # Two aggregators noticing the same broken region open one quarantine.
+            models.UniqueConstraint(
+                fields=["region"], condition=Q(released_at__isnull=True), name="quarantine_one_active_per_region"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.region} ({self.reason})"
+
+
+class LoneFailure(models.Model):
+    """A closed round in which one region alone saw DOWN while the others reached the target.
+
+    Many distinct targets failing from one region in a short window means the region is
+    the thing that is broken (monitors.quarantine). Pruned by housekeeping.
+    """
+
+    region = models.CharField(max_length=32)
+    target = models.CharField(max_length=255)  # host of the monitor's URL
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["region", "at"], name="lone_failure_region_at")]
+
+    def __str__(self):
+        return f"{self.region} {self.target}"

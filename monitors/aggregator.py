@@ -1,0 +1,160 @@
+"""The aggregator: one results message in, stored votes and closed rounds out.
+
+``record_outcomes`` is the body of the ``monitors.record_outcomes`` task. Steps:
+
+1. Store every outcome as a CheckResult in one bulk INSERT. The unique
+   ``(monitor, scheduled_at, region)`` turns a redelivered message into a no-op.
+2. Count the votes of the open rounds the message touched — *after* the insert commits,
+   so of two aggregators storing the last two votes of a round concurrently, at least
+   the later one sees them all.
+3. Close the rounds whose regions all answered. A round already past its deadline is
+   closed with the votes that arrived in time: this message's votes are late and do not
+   count, so a backlog of stale results makes rounds inconclusive, never down.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from django.db import IntegrityError
+
+from monitors import quarantine
+from monitors.models import CheckResult, Monitor, Round
+from monitors.rounds import close_rounds
+from monitors.verdicts import DOWN, ERROR, UP, Vote, decide
+
+logger = logging.getLogger(__name__)
+
+VOTE_FIELDS = ("monitor_id", "scheduled_at", "region", "outcome", "cause", "status_code", "response_excerpt", "tls_expires_at")
+
+
+def parse_time(value):
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _float(value):
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def result_row(outcome, *, region, now):
+    phases = outcome.get("phases") or {}
+    status = outcome.get("status")
+    return CheckResult(
+        monitor_id=int(outcome["monitor_id"]),
+        scheduled_at=parse_time(outcome["scheduled_at"]),
+        region=(outcome.get("region") or region)[:32],
+        outcome=status if status in (UP, DOWN, ERROR) else ERROR,
+        cause=(outcome.get("cause") or "")[:500],
+        status_code=outcome.get("status_code") if isinstance(outcome.get("status_code"), int) else None,
+        response_time=_float(outcome.get("response_time")),
+        name_lookup_time=_float(phases.get("name_lookup")),
+        connection_time=_float(phases.get("connect")),
+        tls_handshake_time=_float(phases.get("tls_handshake")),
+        processing_time=_float(phases.get("processing")),
+        data_transfer_time=_float(phases.get("transfer")),
+        remote_ip=(outcome.get("remote_ip") or "")[:45],
+        tls_expires_at=parse_time(outcome.get("tls_expires_at")),
+        tls_issuer=(outcome.get("tls_issuer") or "")[:300],
+        response_excerpt=(outcome.get("response_excerpt") or "")[:500],
+        checked_at=parse_time(outcome.get("checked_at")) or now,
+    )
+
+
+def store_results(rows):
+    """Bulk-insert, skipping votes already stored and monitors deleted meanwhile."""
+    if not rows:
+        return 0
+    existing = set(Monitor.objects.filter(pk__in={r.monitor_id for r in rows}).values_list("pk", flat=True))
+    rows = [r for r in rows if r.monitor_id in existing]
+    try:
+        CheckResult.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    except IntegrityError:
+        # A monitor deleted between the check above and the insert: store the rest.
+        existing = set(Monitor.objects.filter(pk__in={r.monitor_id for r in rows}).values_list("pk", flat=True))
+        rows = [r for r in rows if r.monitor_id in existing]
+        CheckResult.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
+def open_rounds_for(keys):
+    """Open Round rows for ``{(monitor_id, scheduled_at)}``."""
+    if not keys:
+        return []
+    candidates = Round.objects.filter(
+        monitor_id__in={m for m, _ in keys}, scheduled_at__in={t for _, t in keys}, closed_at__isnull=True
+    )
+    return [r for r in candidates if (r.monitor_id, r.scheduled_at) in keys]
+
+
+def votes_for(rounds):
+    """``{(monitor_id, scheduled_at): {region: Vote}}`` for the given rounds."""
+    if not rounds:
+        return {}
+    keys = {(r.monitor_id, r.scheduled_at) for r in rounds}
+    votes = defaultdict(dict)
+    rows = CheckResult.objects.filter(
+        monitor_id__in={m for m, _ in keys}, scheduled_at__in={t for _, t in keys}
+    ).values_list(*VOTE_FIELDS)
+    for monitor_id, scheduled_at, region, outcome, cause, status_code, excerpt, tls_expires_at in rows:
+        if (monitor_id, scheduled_at) in keys:
+            votes[(monitor_id, scheduled_at)][region] = Vote(region, outcome, cause, status_code, excerpt, tls_expires_at)
+    return votes
+
+
+def quorum_of(round_, quorum_override):
+    regions = len(round_.regions)
+    return min(quorum_override, regions) if quorum_override else regions // 2 + 1
+
+
+def _quorums(rounds):
+    overrides = dict(Monitor.objects.filter(pk__in={r.monitor_id for r in rounds}).values_list("pk", "quorum"))
+    return {r.pk: quorum_of(r, overrides.get(r.monitor_id)) for r in rounds}
+
+
+def record_outcomes(message, *, now):
+    """Store one results message and close the rounds it completes. Returns a summary."""
+    region = message.get("region") or ""
+    rows = [result_row(o, region=region, now=now) for o in message.get("outcomes") or ()]
+    stored = store_results(rows)
+    if message.get("dropped"):
+        logger.warning("region %s dropped %s checks (loop lag %s s)", region, message["dropped"], message.get("loop_lag"))
+
+    rounds = open_rounds_for({(r.monitor_id, r.scheduled_at) for r in rows})
+    votes = votes_for(rounds)
+    quorums = _quorums(rounds)
+    quarantined = quarantine.quarantined_regions()
+    late_regions = {r.region for r in rows}
+    closures = []
+    for round_ in rounds:
+        round_votes = votes.get((round_.monitor_id, round_.scheduled_at), {})
+        if now > round_.deadline:
+            in_time = {k: v for k, v in round_votes.items() if k not in late_regions}
+            verdict = decide(regions=round_.regions, quorum=quorums[round_.pk], votes=in_time, quarantined=quarantined)
+            closures.append((round_, verdict, in_time))
+        elif all(region in round_votes for region in round_.regions):
+            verdict = decide(regions=round_.regions, quorum=quorums[round_.pk], votes=round_votes, quarantined=quarantined)
+            closures.append((round_, verdict, round_votes))
+    closed = close_rounds(closures, now=now)
+    return {"stored": stored, "closed": closed}
+
+
+def close_overdue_rounds(*, now, limit=5000):
+    """Close open rounds past their deadline with the votes in hand (absent = MISSING)."""
+    rounds = list(Round.objects.filter(closed_at__isnull=True, deadline__lt=now).order_by("deadline")[:limit])
+    if not rounds:
+        return 0
+    votes = votes_for(rounds)
+    quorums = _quorums(rounds)
+    quarantined = quarantine.quarantined_regions()
+    closures = []
+    for round_ in rounds:
+        round_votes = votes.get((round_.monitor_id, round_.scheduled_at), {})
+        verdict = decide(regions=round_.regions, quorum=quorums[round_.pk], votes=round_votes, quarantined=quarantined)
+        closures.append((round_, verdict, round_votes))
+    return close_rounds(closures, now=now)

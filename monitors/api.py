@@ -1,0 +1,96 @@
+"""``/api/v2/monitors``: the monitor resource, its response times and its SLA (API.md)."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from alerts.availability import availability_of
+from alerts.models import IncidentSource
+from alerts.serializers import AvailabilitySerializer
+from config.jsonapi.ranges import day_range, range_parameters
+from config.jsonapi.schema import document_resource, error_responses
+from config.jsonapi.serializers import singleton_document
+from config.jsonapi.timestamps import TimestampField, format_timestamp
+from config.jsonapi.views import ResourceViewSet
+from monitors.models import Monitor
+from monitors.response_times import response_times
+from monitors.serializers import MonitorRelationshipsSerializer, MonitorSerializer
+
+
+class ResponseTimeSerializer(serializers.Serializer):
+    at = TimestampField()
+    response_time = serializers.FloatField()
+    name_lookup_time = serializers.FloatField(allow_null=True)
+    connection_time = serializers.FloatField(allow_null=True)
+    tls_handshake_time = serializers.FloatField(allow_null=True)
+    data_transfer_time = serializers.FloatField(allow_null=True)
+
+
+class RegionResponseTimesSerializer(serializers.Serializer):
+    region = serializers.CharField()
+    response_times = ResponseTimeSerializer(many=True)
+
+
+class ResponseTimesAttributesSerializer(serializers.Serializer):
+    regions = RegionResponseTimesSerializer(many=True)
+
+
+ResponseTimesDocument = singleton_document("MonitorResponseTimes", "monitor_response_times", ResponseTimesAttributesSerializer)
+MonitorSlaDocument = singleton_document("MonitorSla", "monitor_sla", AvailabilitySerializer)
+
+
+@document_resource(
+    MonitorSerializer, "monitor", relationships_class=MonitorRelationshipsSerializer, tags=["Monitors"]
+)
+class MonitorViewSet(ResourceViewSet):
+    queryset = Monitor.objects.select_related("team").prefetch_related("request_headers").order_by("id")
+    serializer_class = MonitorSerializer
+
+    def filter_queryset(self, queryset):
+        for name in ("url", "pronounceable_name"):
+            value = self.request.query_params.get(name)
+            if value is not None:
+                queryset = queryset.filter(**{name: value})
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("url", str, description="Only monitors with exactly this URL."),
+            OpenApiParameter("pronounceable_name", str, description="Only monitors with exactly this name."),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: ResponseTimesDocument, **error_responses(404)}, tags=["Monitors"])
+    @action(detail=True, methods=["get"], url_path="response-times")
+    def response_times(self, request, pk=None):
+        monitor = self.get_object()
+        regions = response_times(monitor, now=timezone.now())
+        for region in regions:
+            for point in region["response_times"]:
+                point["at"] = format_timestamp(point["at"])
+        return Response(
+            {"data": {"id": str(monitor.pk), "type": "monitor_response_times", "attributes": {"regions": regions}}}
+        )
+
+    @extend_schema(
+        parameters=range_parameters(), responses={200: MonitorSlaDocument, **error_responses(400, 404)}, tags=["Monitors"]
+    )
+    @action(detail=True, methods=["get"])
+    def sla(self, request, pk=None):
+        monitor = self.get_object()
+        now = timezone.now()
+        start, end = day_range(request.query_params, created_at=monitor.created_at, now=now)
+        figures = availability_of(
+            source_type=IncidentSource.MONITOR,
+            source_id=monitor.pk,
+            start=start,
+            end=end,
+            existed_since=monitor.created_at,
+            now=now,
+        )
+        return Response({"data": {"id": str(monitor.pk), "type": "monitor_sla", "attributes": figures.as_attributes()}})
+

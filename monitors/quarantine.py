@@ -1,0 +1,148 @@
+"""Regions that fail themselves: notice them, quarantine them, release them.
+
+A region is quarantined — its DOWN votes count as ERROR — when
+
+- one of the operator's canary targets (``PHAROS_CANARY_URLS``, monitored as ordinary
+  monitors with those URLs) fails from it while another region reaches it, or
+- it alone fails at least ``PHAROS_QUARANTINE_TARGETS`` distinct targets (hosts) that the
+  other regions reach in the same rounds, within ``LONE_FAILURE_WINDOW``.
+
+Quarantined regions always stay a minority of ``PHAROS_REGIONS``: when most regions fail,
+believe them. A quarantine ends after ``QUIET_PERIOD`` with no lone failure from the
+region. Both transitions raise an OperatorEvent, never a customer incident.
+"""
+
+import logging
+import time
+import zlib
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from alerts.models import OperatorEvent
+from monitors.models import LoneFailure, RegionQuarantine
+
+logger = logging.getLogger(__name__)
+
+LONE_FAILURE_WINDOW = timedelta(minutes=15)
+QUIET_PERIOD = timedelta(minutes=5)
+_ADVISORY_KEY = zlib.crc32(b"pharos.quarantine")
+_CACHE_SECONDS = 2.0
+_cache = {"at": -1e9, "regions": frozenset()}
+
+
+def target_of(url):
+    """The host a monitor reaches: many monitors on one host are one target."""
+    parts = urlsplit(url if "://" in url else f"//{url}")
+    return (parts.hostname or url)[:255]
+
+
+def is_canary(url):
+    return url in settings.PHAROS_CANARY_URLS
+
+
+def quarantined_regions(*, fresh=False):
+    """Active quarantines, cached for a couple of seconds per process (read every message)."""
+    if fresh or time.monotonic() - _cache["at"] > _CACHE_SECONDS:
+        _cache["regions"] = frozenset(
+            RegionQuarantine.objects.filter(released_at__isnull=True).values_list("region", flat=True)
+        )
+        _cache["at"] = time.monotonic()
+    return _cache["regions"]
+
+
+def forget_cache():
+    _cache["at"] = -1e9
+
+
+def record_lone_failures(failures, *, now):
+    """``failures``: [(region, monitor_id, url)] from rounds just closed. Quarantines
+    regions that cross a threshold; returns the regions newly quarantined."""
+    if not failures:
+        return []
+    LoneFailure.objects.bulk_create(
+        [LoneFailure(region=region, target=target_of(url), monitor_id=monitor_id, at=now) for region, monitor_id, url in failures]
+    )
+    newly = []
+    for region in sorted({region for region, _, _ in failures}):
+        canaries = sorted({url for r, _, url in failures if r == region and is_canary(url)})
+        if canaries:
+            reason, details = RegionQuarantine.Reason.CANARY, {"canaries": canaries}
+        else:
+            targets = (
+                LoneFailure.objects.filter(region=region, at__gte=now - LONE_FAILURE_WINDOW)
+                .values("target")
+                .distinct()
+                .count()
+            )
+            if targets < settings.PHAROS_QUARANTINE_TARGETS:
+                continue
+            reason, details = RegionQuarantine.Reason.LONE_FAILURES, {"targets": targets}
+        if quarantine(region, reason=reason, details=details, now=now):
+            newly.append(region)
+    return newly
+
+
+def _serialize_decisions():
+    # Two aggregators quarantining two different regions at once could together
+    # quarantine a majority; a transaction-scoped advisory lock makes them take turns.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])
+
+
+def quarantine(region, *, reason, details, now):
+    """Quarantine ``region`` unless it already is or that would quarantine a majority."""
+    with transaction.atomic():
+        _serialize_decisions()
+        active = set(RegionQuarantine.objects.filter(released_at__isnull=True).values_list("region", flat=True))
+        if region in active:
+            return False
+        if (len(active) + 1) * 2 >= len(settings.PHAROS_REGIONS):
+            logger.warning("region %s fails alone but quarantining it would leave no trusted majority", region)
+            return False
+        try:
+            with transaction.atomic():
+                RegionQuarantine.objects.create(region=region, reason=reason, started_at=now, details=details)
+        except IntegrityError:
+            return False
+        OperatorEvent.objects.create(
+            at=now,
+            kind=OperatorEvent.Kind.REGION_QUARANTINED,
+            region=region,
+            message=f"Region {region} quarantined ({reason}): its DOWN votes count as errors until it recovers",
+            metadata={"reason": reason, **details},
+        )
+    forget_cache()
+    logger.warning("region %s quarantined (%s) %s", region, reason, details)
+    return True
+
+
+def release_recovered(*, now):
+    """End quarantines of regions with no lone failure for QUIET_PERIOD; returns them."""
+    released = []
+    quiet_since = now - QUIET_PERIOD
+    for row in RegionQuarantine.objects.filter(released_at__isnull=True, started_at__lte=quiet_since):
+        if LoneFailure.objects.filter(region=row.region, at__gt=quiet_since).exists():
+            continue
+        with transaction.atomic():
+            # Conditional: another worker releasing the same row is a normal no-op.
+            if not RegionQuarantine.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=now):
+                continue
+            OperatorEvent.objects.create(
+                at=now,
+                kind=OperatorEvent.Kind.REGION_RELEASED,
+                region=row.region,
+                message=f"Region {row.region} released from quarantine: no lone failures for {QUIET_PERIOD}",
+                metadata={"reason": row.reason},
+            )
+        released.append(row.region)
+    if released:
+        forget_cache()
+    return released
+
+
+def prune_lone_failures(*, now):
+    return LoneFailure.objects.filter(at__lt=now - 2 * LONE_FAILURE_WINDOW).delete()[0]

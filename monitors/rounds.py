@@ -1,0 +1,153 @@
+"""Closing rounds: claim each close once, then apply its verdict.
+
+Shared by the aggregator (all regions answered) and ``close_overdue_rounds`` (deadline
+passed). Steps for a list of ``(round, verdict, votes)``:
+
+1. Claim the closes with ``UPDATE … WHERE closed_at IS NULL``: of two workers closing one
+   round, exactly one sees its row come back and goes on.
+2. Note lone failures (one region DOWN, the others UP) for quarantine.
+3. Steady monitors (up, UP verdict) advance in one conditional UPDATE; every other round
+   goes through the state machine under the monitor's row lock.
+4. Inconclusive rounds raise one operator event per batch, never an incident.
+5. Certificate expiry is checked for monitors with ``ssl_expiration``.
+"""
+
+import logging
+from collections import defaultdict
+
+from django.db import connection, transaction
+
+from alerts.models import OperatorEvent
+from monitors import expiry, quarantine, state
+from monitors.models import Monitor, Round, RoundVerdict
+from monitors.verdicts import lone_failing_region
+
+logger = logging.getLogger(__name__)
+
+EVENT_MONITOR_LIMIT = 100
+
+
+def close_rounds(closures, *, now):
+    """``closures``: [(Round, Verdict, votes)]. Returns how many rounds this call closed."""
+    if not closures:
+        return 0
+    claimed_ids = _claim(closures, now=now)
+    claimed = [c for c in closures if c[0].pk in claimed_ids]
+    if not claimed:
+        return 0
+    monitors = {
+        m["pk"]: m
+        for m in Monitor.objects.filter(pk__in={r.monitor_id for r, _, _ in claimed}).values(
+            "pk", "url", "status", "failing_since", "passing_since", "paused_at", "ssl_expiration"
+        )
+    }
+    _note_lone_failures(claimed, monitors, now=now)
+
+    decided = [(r, v) for r, v, _ in claimed if v.kind != RoundVerdict.INCONCLUSIVE and r.monitor_id in monitors]
+    settled = _advance_steady(decided, monitors, now=now)
+    for round_, verdict in decided:
+        if round_.pk not in settled:
+            state.apply_verdict(monitor_id=round_.monitor_id, scheduled_at=round_.scheduled_at, verdict=verdict, now=now)
+
+    inconclusive = [(r, v) for r, v, _ in claimed if v.kind == RoundVerdict.INCONCLUSIVE]
+    if inconclusive:
+        _raise_inconclusive_event(inconclusive, now=now)
+
+    for round_, verdict, votes in claimed:
+        monitor = monitors.get(round_.monitor_id)
+        if monitor and monitor["ssl_expiration"] and verdict.kind == RoundVerdict.UP:
+            expiry.check_certificate(monitor, votes, now=now)
+    return len(claimed)
+
+
+def _claim(closures, *, now):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE monitors_round AS r SET closed_at = %s, verdict = v.verdict, note = v.note "
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, verdict, note) "
+                "WHERE r.id = v.id AND r.closed_at IS NULL RETURNING r.id",
+                [
+                    now,
+                    [r.pk for r, _, _ in closures],
+                    [str(v.kind) for _, v, _ in closures],
+                    [v.note[:200] for _, v, _ in closures],
+                ],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    claimed = set()
+    for round_, verdict, _ in closures:
+        if Round.objects.filter(pk=round_.pk, closed_at__isnull=True).update(
+            closed_at=now, verdict=verdict.kind, note=verdict.note[:200]
+        ):
+            claimed.add(round_.pk)
+    return claimed
+
+
+def _note_lone_failures(claimed, monitors, *, now):
+    failures = []
+    for round_, _, votes in claimed:
+        region = lone_failing_region(votes, regions=round_.regions)
+        monitor = monitors.get(round_.monitor_id)
+        if region is not None and monitor is not None:
+            failures.append((region, round_.monitor_id, monitor["url"]))
+    if failures:
+        quarantine.record_lone_failures(failures, now=now)
+
+
+def _advance_steady(decided, monitors, *, now):
+    """Rounds of monitors that stay up, written in one statement; returns their round ids.
+
+    The UPDATE re-checks the state it assumed (and that the round is newer than the last
+    applied), so a monitor another aggregator just moved falls back to the locked path.
+    """
+    if connection.vendor != "postgresql":
+        return set()
+    latest = {}
+    for round_, verdict in decided:
+        monitor = monitors[round_.monitor_id]
+        steady = (
+            verdict.kind == RoundVerdict.UP
+            and monitor["status"] == "up"
+            and monitor["failing_since"] is None
+            and monitor["passing_since"] is not None
+            and monitor["paused_at"] is None
+        )
+        if steady and (round_.monitor_id not in latest or latest[round_.monitor_id].scheduled_at < round_.scheduled_at):
+            latest[round_.monitor_id] = round_
+    if not latest:
+        return set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE monitors_monitor AS m SET last_checked_at = %s, verdict_round_at = v.at "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+            "WHERE m.id = v.id AND m.status = 'up' AND m.failing_since IS NULL "
+            "AND m.passing_since IS NOT NULL AND m.paused_at IS NULL "
+            "AND (m.verdict_round_at IS NULL OR m.verdict_round_at < v.at) RETURNING m.id",
+            [now, list(latest), [r.scheduled_at for r in latest.values()]],
+        )
+        advanced = {row[0] for row in cursor.fetchall()}
+    return {latest[pk].pk for pk in advanced}
+
+
+def _raise_inconclusive_event(inconclusive, *, now):
+    by_region = defaultdict(int)
+    for _, verdict in inconclusive:
+        for region in verdict.missing_regions + verdict.error_regions:
+            by_region[region] += 1
+    monitor_ids = sorted({r.monitor_id for r, _ in inconclusive})
+    message = f"{len(inconclusive)} inconclusive round(s); silent or erroring regions: " + (
+        ", ".join(f"{region} ({count})" for region, count in sorted(by_region.items())) or "none"
+    )
+    OperatorEvent.objects.create(
+        at=now,
+        kind=OperatorEvent.Kind.INCONCLUSIVE_ROUND,
+        message=message,
+        metadata={
+            "rounds": len(inconclusive),
+            "regions": dict(by_region),
+            "monitor_ids": monitor_ids[:EVENT_MONITOR_LIMIT],
+            "notes": sorted({v.note for _, v in inconclusive})[:10],
+        },
+    )
+    logger.warning(message)

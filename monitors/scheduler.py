@@ -1,0 +1,237 @@
+"""The tick: claim due monitors, record their rounds, publish one batch per region.
+
+Every ``PHAROS_TICK_SECONDS`` beat runs ``tick``. Its steps:
+
+1. Give monitors that have never been scheduled a random phase within their frequency, so
+   ten thousand monitors created at once do not all fire on the same second.
+2. In a short transaction, claim a chunk of due monitors with
+   ``SELECT … FOR UPDATE SKIP LOCKED`` (two ticks running at once take disjoint rows),
+   write one ``Round`` per monitor and advance ``next_check_at`` past now; commit.
+3. After the commit, publish the chunk's specs to ``probe.<region>``, at most
+   ``PHAROS_BATCH_SIZE`` specs a message, each message with an expiry. A lost publish
+   leaves a round that closes as inconclusive at its deadline; it never pages anyone.
+4. Repeat until nothing is due or the time budget is spent (the next tick continues).
+
+Schedules live in ``next_check_at``; nothing is ever sent with a countdown or ETA.
+"""
+
+import logging
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from config.broker import RUN_BATCH_TASK, probe_queue
+from monitors.maintenance import is_in_maintenance
+from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus, Round
+from monitors.specs import UnbuildableMonitor, build_spec
+from monitors.types import timeout_seconds
+from probes.spec import batch_message
+
+logger = logging.getLogger(__name__)
+
+CLAIM_CHUNK = 1000
+# Time a batch may wait in its queue before a region worker must not start it any more;
+# the round's deadline allows for this wait, the check's own timeout and the trip back.
+QUEUE_SLACK = timedelta(seconds=10)
+RETURN_SLACK = timedelta(seconds=10)
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    dispatched: int = 0
+    in_maintenance: int = 0
+    skipped: int = 0
+    messages: int = 0
+    scheduled_newcomers: int = 0
+    # (due, dispatched) per round, for the dispatch-lag benchmark.
+    lags: list = field(default_factory=list)
+    monitor_ids: list = field(default_factory=list)
+
+
+def first_check_at(frequency, *, now):
+    """A random phase within the frequency: where a new (or resumed) monitor first fires."""
+    return now + timedelta(seconds=random.uniform(0, frequency))
+
+
+def round_times(due, frequency, *, now):
+    """``(scheduled_at, next_check_at)`` for a monitor due at ``due``.
+
+    A monitor more than one period late (beat was down) runs one round for the latest
+    missed slot instead of replaying every one, and keeps its phase.
+    """
+    period = timedelta(seconds=frequency)
+    if due + period > now:
+        return due, due + period
+    missed = (now - due) // period
+    scheduled = due + missed * period
+    return scheduled, scheduled + period
+
+
+def round_deadline(monitor, *, dispatched_at):
+    timeout = timedelta(seconds=timeout_seconds(monitor.monitor_type, monitor.request_timeout))
+    return dispatched_at + QUEUE_SLACK + timeout + RETURN_SLACK
+
+
+def tick(*, now=None, chunk_size=CLAIM_CHUNK, budget_seconds=None, publish=True):
+    """Dispatch every due monitor (within ``budget_seconds``); returns a TickReport."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    budget = settings.PHAROS_TICK_SECONDS * 5 if budget_seconds is None else budget_seconds
+    started = time.monotonic()
+    report = TickReport()
+    report.scheduled_newcomers = schedule_newcomers(now=now)
+    while True:
+        specs, claimed = claim_due_chunk(now=now, chunk_size=chunk_size, report=report)
+        if specs and publish:
+            report.messages += publish_specs(specs, now=now)
+        if claimed < chunk_size or time.monotonic() - started > budget:
+            break
+    return report
+
+
+def schedule_newcomers(*, now, limit=5000):
+    """Monitors with no ``next_check_at`` get a random first check within their frequency."""
+    newcomers = list(
+        Monitor.objects.filter(paused_at__isnull=True, next_check_at__isnull=True).values_list("pk", "check_frequency")[
+            :limit
+        ]
+    )
+    for pk, frequency in newcomers:
+        # Conditional: an API write that set next_check_at meanwhile wins.
+        Monitor.objects.filter(pk=pk, next_check_at__isnull=True).update(
+            next_check_at=first_check_at(frequency, now=now)
+        )
+    return len(newcomers)
+
+
+def _due_query(now):
+    due = Monitor.objects.filter(paused_at__isnull=True, next_check_at__lte=now).order_by("next_check_at")
+    features = connection.features
+    if features.has_select_for_update_skip_locked:
+        # SKIP LOCKED: a second tick takes the next rows instead of waiting for ours, so
+        # concurrent ticks dispatch disjoint monitors. OF keeps the lock off joined rows.
+        return due.select_for_update(skip_locked=True, of=("self",) if features.has_select_for_update_of else ())
+    # SQLite (quick start): a single writer at a time, so a plain claim is already exclusive.
+    return due.select_for_update()
+
+
+def claim_due_chunk(*, now, chunk_size, report):
+    """Claim up to ``chunk_size`` due monitors, record their rounds and advance them.
+
+    Returns ``(specs, claimed)``; the specs are to be published after this commits.
+    """
+    specs = []
+    with transaction.atomic():
+        monitors = list(_due_query(now)[:chunk_size])
+        if not monitors:
+            return specs, 0
+        headers = defaultdict(list)
+        for monitor_id, name, value in MonitorRequestHeader.objects.filter(
+            monitor_id__in=[m.pk for m in monitors]
+        ).order_by("id").values_list("monitor_id", "name", "value"):
+            headers[monitor_id].append((name, value))
+
+        next_times, status_changes, rounds = {}, {}, []
+        for monitor in monitors:
+            due = monitor.next_check_at
+            try:
+                scheduled, next_at = round_times(due, monitor.check_frequency, now=now)
+                next_times[monitor.pk] = next_at
+                if is_in_maintenance(monitor, now=now):
+                    report.in_maintenance += 1
+                    if monitor.status != MonitorStatus.MAINTENANCE:
+                        status_changes[monitor.pk] = MonitorStatus.MAINTENANCE
+                    continue
+                if monitor.status in (MonitorStatus.MAINTENANCE, MonitorStatus.PAUSED):
+                    # Back from a window (or resumed): the next verdicts decide afresh.
+                    status_changes[monitor.pk] = MonitorStatus.PENDING
+                key = scheduled.isoformat()
+                regions = monitor.effective_regions
+                monitor_specs = [
+                    build_spec(monitor, region=region, scheduled_at=key, headers=headers[monitor.pk])
+                    for region in regions
+                ]
+            except (UnbuildableMonitor, ValueError, TypeError, KeyError) as error:
+                # One bad row must not stop all monitoring: push it a period on and log.
+                logger.error("monitor %s cannot be scheduled: %s", monitor.pk, error)
+                next_times[monitor.pk] = now + timedelta(seconds=max(monitor.check_frequency or 60, 10))
+                report.skipped += 1
+                continue
+            rounds.append(
+                Round(
+                    monitor_id=monitor.pk,
+                    scheduled_at=scheduled,
+                    regions=list(regions),
+                    dispatched_at=now,
+                    deadline=round_deadline(monitor, dispatched_at=now),
+                    # Failing but not yet confirmed: this round is the confirmation.
+                    is_confirmation=monitor.failing_since is not None
+                    and monitor.status in (MonitorStatus.PENDING, MonitorStatus.UP),
+                )
+            )
+            specs.extend(monitor_specs)
+            report.lags.append((due, now))
+            report.monitor_ids.append(monitor.pk)
+
+        Round.objects.bulk_create(rounds, batch_size=1000, ignore_conflicts=True)
+        _advance(next_times)
+        for status, pks in _group(status_changes).items():
+            changes = {"status": status}
+            if status == MonitorStatus.PENDING:
+                changes.update(failing_since=None, passing_since=None)
+            Monitor.objects.filter(pk__in=pks).update(**changes)
+    report.claimed += len(monitors)
+    report.dispatched += len(rounds)
+    return specs, len(monitors)
+
+
+def _group(mapping):
+    grouped = defaultdict(list)
+    for key, value in mapping.items():
+        grouped[value].append(key)
+    return grouped
+
+
+def _advance(next_times):
+    """Write every claimed monitor's new ``next_check_at`` in one statement."""
+    if not next_times:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE monitors_monitor AS m SET next_check_at = v.next_at "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, next_at) WHERE m.id = v.id",
+                [list(next_times), list(next_times.values())],
+            )
+        return
+    Monitor.objects.bulk_update(
+        [Monitor(pk=pk, next_check_at=at) for pk, at in next_times.items()], ["next_check_at"], batch_size=500
+    )
+
+
+def publish_specs(specs, *, now):
+    """Send specs to their regions' queues in batches; returns the number of messages."""
+    from config.celery import app
+
+    expires_at = now + QUEUE_SLACK
+    by_region = defaultdict(list)
+    for spec in specs:
+        by_region[spec.region].append(spec)
+    size = settings.PHAROS_BATCH_SIZE
+    sent = 0
+    with app.producer_or_acquire() as producer:
+        for region, region_specs in by_region.items():
+            for start in range(0, len(region_specs), size):
+                body = batch_message(region=region, specs=region_specs[start : start + size], expires_at=expires_at.isoformat())
+                app.send_task(
+                    RUN_BATCH_TASK, args=[body], queue=probe_queue(region), expires=expires_at, producer=producer
+                )
+                sent += 1
+    return sent

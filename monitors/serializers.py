@@ -1,0 +1,307 @@
+"""The ``monitor`` resource of API.md: attributes in Better Stack's names, validated per type.
+
+Every rule that makes a monitor unrunnable is a 422 naming the attribute: the target per
+monitor type (monitors.validation), a type outside the registry, regions that are not
+configured, a frequency under ``PHAROS_MIN_CHECK_FREQUENCY``, a quorum larger than the
+regions, a policy of another team. Checks that involve several attributes run on the
+values the monitor will have after the write, so a PATCH cannot sneak an inconsistent
+combination past them.
+"""
+
+import importlib
+import importlib.util
+import random
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from alerts.models import EscalationPolicy
+from config.jsonapi.serializers import (
+    MAX_DB_INTEGER,
+    AttributesSerializer,
+    IdField,
+    RelationshipSerializer,
+    StrictSerializer,
+    relationship,
+)
+from config.jsonapi.timestamps import TimestampField
+from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus
+from monitors.types import ALERT_DAYS, DEFAULT_PORTS, HTTP_METHODS, MONITOR_TYPES
+from monitors.validation import InvalidTarget, needs_keyword, needs_port, parse_ports, validate_target
+from heartbeats.schedule import InvalidSchedule, validate_timezone
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+class LowerCaseChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.lower() if isinstance(data, str) else data)
+
+
+@extend_schema_field({"type": "string", "example": "25,465,587"})
+class PortField(serializers.Field):
+    """Ports as Better Stack spells them, ``"25,465,587"``; a bare number is accepted too."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (str, int)):
+            raise serializers.ValidationError("must be a string of ports such as \"25,465,587\"")
+        try:
+            return parse_ports(data)
+        except InvalidTarget as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_representation(self, value):
+        return value or None
+
+
+class TimeZoneField(serializers.CharField):
+    def to_internal_value(self, data):
+        name = super().to_internal_value(data)
+        try:
+            return validate_timezone(name)
+        except InvalidSchedule:
+            raise serializers.ValidationError("must be an IANA time zone such as \"Europe/Prague\"") from None
+
+
+class RequestHeaderSerializer(StrictSerializer):
+    """``{name, value}`` adds, ``{id, name?, value?}`` updates, ``{id, "_destroy": true}`` deletes."""
+
+    id = IdField(required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    value = serializers.CharField(max_length=4000, allow_blank=True, required=False)
+    _destroy = serializers.BooleanField(required=False, write_only=True)
+
+    def validate_name(self, name):
+        if not HEADER_NAME.match(name):
+            raise serializers.ValidationError("is not a valid HTTP header name")
+        return name
+
+    def validate_value(self, value):
+        if any(character in value for character in "\r\n\0"):
+            raise serializers.ValidationError("must not contain line breaks")
+        return value
+
+    def validate(self, attrs):
+        if "id" not in attrs and "name" not in attrs:
+            raise serializers.ValidationError({"name": ["This field is required."]})
+        return attrs
+
+
+class MonitorSerializer(AttributesSerializer):
+    resource_type = "monitor"
+
+    url = serializers.CharField(max_length=2048)
+    pronounceable_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    monitor_type = serializers.ChoiceField(
+        choices=MONITOR_TYPES, required=False, error_messages={"invalid_choice": "\"{input}\" is not a known monitor type"}
+    )
+    expected_status_codes = serializers.ListField(
+        child=serializers.IntegerField(min_value=100, max_value=599), max_length=100, required=False
+    )
+    required_keyword = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    http_method = LowerCaseChoiceField(choices=HTTP_METHODS, required=False)
+    request_body = serializers.CharField(max_length=100_000, allow_blank=True, required=False, trim_whitespace=False)
+    request_headers = RequestHeaderSerializer(many=True, required=False, max_length=100)
+    auth_username = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    auth_password = serializers.CharField(
+        max_length=200, allow_blank=True, required=False, write_only=True, trim_whitespace=False
+    )
+    follow_redirects = serializers.BooleanField(required=False)
+    max_redirects = serializers.IntegerField(min_value=0, max_value=30, required=False)
+    remember_cookies = serializers.BooleanField(required=False)
+    verify_ssl = serializers.BooleanField(required=False)
+    ip_version = serializers.ChoiceField(choices=["ipv4", "ipv6"], allow_null=True, required=False)
+    port = PortField(required=False, allow_null=True)
+    check_frequency = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, required=False)
+    request_timeout = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, required=False)
+    regions = serializers.ListField(child=serializers.CharField(max_length=32), required=False, max_length=100)
+    quorum = serializers.IntegerField(min_value=1, max_value=100, allow_null=True, required=False)
+    confirmation_period = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
+    recovery_period = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
+    ssl_expiration = serializers.ChoiceField(choices=ALERT_DAYS, allow_null=True, required=False)
+    domain_expiration = serializers.ChoiceField(choices=ALERT_DAYS, allow_null=True, required=False)
+    call = serializers.BooleanField(required=False)
+    sms = serializers.BooleanField(required=False)
+    email = serializers.BooleanField(required=False)
+    push = serializers.BooleanField(required=False)
+    critical_alert = serializers.BooleanField(required=False)
+    team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
+    policy_id = IdField(allow_null=True, required=False)
+    maintenance_days = serializers.ListField(child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7)
+    maintenance_from = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
+    maintenance_to = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
+    maintenance_timezone = TimeZoneField(max_length=64, required=False)
+    paused = serializers.BooleanField(write_only=True, required=False)
+    paused_at = TimestampField(read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=MonitorStatus.values, read_only=True)
+    last_checked_at = TimestampField(read_only=True, allow_null=True)
+    created_at = TimestampField(read_only=True)
+    updated_at = TimestampField(read_only=True)
+    team_name = serializers.CharField(source="team.name", read_only=True)
+
+    # --- one attribute at a time ----------------------------------------------------------
+
+    def validate_check_frequency(self, value):
+        floor = settings.PHAROS_MIN_CHECK_FREQUENCY
+        if value < floor:
+            raise serializers.ValidationError(f"must be at least {floor} seconds")
+        return value
+
+    def validate_regions(self, regions):
+        configured = settings.PHAROS_REGIONS
+        unknown = [region for region in regions if region not in configured]
+        if unknown:
+            raise serializers.ValidationError(
+                f"{', '.join(map(repr, unknown))} not configured; regions are {', '.join(configured)}"
+            )
+        if not regions:
+            raise serializers.ValidationError("must name at least one region")
+        return list(dict.fromkeys(regions))
+
+    def validate_policy_id(self, policy_id):
+        if policy_id is not None and not EscalationPolicy.objects.filter(pk=policy_id, team=self.team).exists():
+            raise serializers.ValidationError("is not an escalation policy of this team")
+        return policy_id
+
+    def validate_maintenance_days(self, days):
+        return list(dict.fromkeys(days))
+
+    def validate_request_headers(self, headers):
+        known = set(self.instance.request_headers.values_list("pk", flat=True)) if self.instance else set()
+        for index, header in enumerate(headers):
+            if "id" in header and header["id"] not in known:
+                raise serializers.ValidationError(f"[{index}].id: no request header {header['id']} on this monitor")
+        return headers
+
+    # --- the monitor as a whole --------------------------------------------------------------
+
+    def validate(self, attrs):
+        errors = {}
+        monitor_type = self.current(attrs, "monitor_type", "status")
+        if "url" in attrs or "monitor_type" in attrs:
+            try:
+                attrs["url"] = validate_target(monitor_type, self.current(attrs, "url", ""))
+            except InvalidTarget as error:
+                errors["url"] = [str(error)]
+        port = self.current(attrs, "port", "") or ""
+        if needs_port(monitor_type) and not port:
+            errors["port"] = [f"is required for {monitor_type} monitors"]
+        elif not port and monitor_type in DEFAULT_PORTS and ("monitor_type" in attrs or "port" in attrs):
+            attrs["port"] = DEFAULT_PORTS[monitor_type]
+        if needs_keyword(monitor_type) and not self.current(attrs, "required_keyword", ""):
+            errors["required_keyword"] = [f"is required for {monitor_type} monitors"]
+        if monitor_type == "expected_status_code" and not self.current(attrs, "expected_status_codes", []):
+            errors["expected_status_codes"] = ["must list at least one status code for expected_status_code monitors"]
+        regions = self.current(attrs, "regions", []) or settings.PHAROS_REGIONS
+        quorum = self.current(attrs, "quorum", None)
+        if quorum is not None and quorum > len(regions):
+            errors["quorum"] = [f"must be at most the number of regions ({len(regions)})"]
+        has_from = self.current(attrs, "maintenance_from", None) is not None
+        has_to = self.current(attrs, "maintenance_to", None) is not None
+        if has_from != has_to:
+            errors["maintenance_to" if has_from else "maintenance_from"] = [
+                "is required when the other end of the maintenance window is set"
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if attrs.get("ip_version", "") is None:
+            attrs["ip_version"] = ""
+        if "port" in attrs and attrs["port"] is None:
+            attrs["port"] = ""
+        return attrs
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def create(self, validated):
+        headers = validated.pop("request_headers", [])
+        paused = validated.pop("paused", False)
+        now = timezone.now()
+        monitor = Monitor(team=self.team, **validated)
+        if paused:
+            monitor.paused_at, monitor.status = now, MonitorStatus.PAUSED
+        monitor.save()
+        MonitorRequestHeader.objects.bulk_create(
+            MonitorRequestHeader(monitor=monitor, name=header["name"], value=header.get("value", ""))
+            for header in headers
+        )
+        if not paused:
+            schedule_monitor(monitor, now=now)
+        return monitor
+
+    def update(self, monitor, validated):
+        headers = validated.pop("request_headers", None)
+        paused = validated.pop("paused", None)
+        now = timezone.now()
+        frequency_changed = validated.get("check_frequency", monitor.check_frequency) != monitor.check_frequency
+        for name, value in validated.items():
+            setattr(monitor, name, value)
+        resumed = paused is False and monitor.paused_at is not None
+        if paused and monitor.paused_at is None:
+            monitor.paused_at, monitor.status = now, MonitorStatus.PAUSED
+        elif resumed:
+            monitor.paused_at, monitor.status = None, MonitorStatus.PENDING
+            monitor.failing_since = monitor.passing_since = None
+        monitor.save()
+        if headers is not None:
+            apply_header_changes(monitor, headers)
+        if monitor.paused_at is None and (resumed or frequency_changed):
+            schedule_monitor(monitor, now=now)
+        return monitor
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def to_representation(self, monitor):
+        data = super().to_representation(monitor)
+        data["regions"] = monitor.effective_regions
+        data["quorum"] = monitor.effective_quorum
+        data["ip_version"] = monitor.ip_version or None
+        data["policy_id"] = None if monitor.policy_id is None else str(monitor.policy_id)
+        data["request_headers"] = [
+            {"id": str(header.pk), "name": header.name, "value": header.value}
+            for header in monitor.request_headers.all()
+        ]
+        return data
+
+    def relationships(self, monitor):
+        return {"policy": relationship("policy", monitor.policy_id)}
+
+
+def apply_header_changes(monitor, changes):
+    """PATCH semantics of ``request_headers``: add, update by id, delete by id."""
+    for change in changes:
+        if "id" not in change:
+            MonitorRequestHeader.objects.create(monitor=monitor, name=change["name"], value=change.get("value", ""))
+            continue
+        rows = MonitorRequestHeader.objects.filter(monitor=monitor, pk=change["id"])
+        if change.get("_destroy"):
+            rows.delete()
+        else:
+            fields = {key: change[key] for key in ("name", "value") if key in change}
+            if fields:
+                rows.update(**fields)
+
+
+def schedule_monitor(monitor, *, now):
+    """Give an active monitor its first (or re-phased) ``next_check_at``.
+
+    The scheduler owns the rule when it offers ``schedule_new_monitor``; otherwise the
+    first check falls at a random phase within one period, so that monitors created
+    together (a script, an import) do not all fire in the same tick.
+    """
+    hook = None
+    if importlib.util.find_spec("monitors.scheduler") is not None:
+        hook = getattr(importlib.import_module("monitors.scheduler"), "schedule_new_monitor", None)
+    if hook is not None:
+        hook(monitor, now=now)
+        return
+    monitor.next_check_at = now + timedelta(seconds=random.uniform(0, monitor.check_frequency))
+    Monitor.objects.filter(pk=monitor.pk).update(next_check_at=monitor.next_check_at)
+
+
+class MonitorRelationshipsSerializer(serializers.Serializer):
+    policy = RelationshipSerializer()

@@ -1,0 +1,61 @@
+"""Monitor row → probes.spec.CheckSpec, the only shape a region worker understands.
+
+Units are converted here (``request_timeout`` is seconds for HTTP types and
+milliseconds for the others, per monitors.types) so no region worker has to know.
+"""
+
+from monitors.types import DEFAULT_PORTS, REGISTRY, timeout_seconds
+from probes.spec import CheckSpec
+
+
+class UnbuildableMonitor(ValueError):
+    """The row cannot become a spec (bad port list, unknown type): the tick logs and skips it."""
+
+
+def parse_ports(port_field, monitor_type):
+    """``"25,465"`` → ``(25, 465)``; empty falls back to the type's default port, if any."""
+    text = (port_field or "").strip() or DEFAULT_PORTS.get(monitor_type, "")
+    ports = []
+    for piece in text.split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if not piece.isdigit() or not 0 < int(piece) < 65536:
+            raise UnbuildableMonitor(f"port {piece!r} is not a port number")
+        ports.append(int(piece))
+    return tuple(ports)
+
+
+def build_spec(monitor, *, region, scheduled_at, headers=None):
+    """The spec one region runs for one round. ``scheduled_at`` is the round's ISO key.
+
+    ``headers`` is the monitor's [(name, value)] list; the tick prefetches them in one query.
+    """
+    kind = REGISTRY.get(monitor.monitor_type)
+    if kind is None:
+        raise UnbuildableMonitor(f"unknown monitor_type {monitor.monitor_type!r}")
+    if headers is None:
+        headers = [(h.name, h.value) for h in monitor.request_headers.all()]
+    auth = (monitor.auth_username, monitor.auth_password) if monitor.auth_username else None
+    return CheckSpec(
+        monitor_id=monitor.pk,
+        scheduled_at=scheduled_at,
+        type=monitor.monitor_type,
+        target=monitor.url,
+        region=region,
+        timeout=timeout_seconds(monitor.monitor_type, monitor.request_timeout),
+        method=(monitor.http_method or "get").upper(),
+        headers=tuple((name, value) for name, value in headers),
+        # For dns the name to resolve travels in the body (the target is the server).
+        body=monitor.request_body or "",
+        auth=auth,
+        expected_status_codes=tuple(int(code) for code in (monitor.expected_status_codes or ())),
+        keyword=monitor.required_keyword or "",
+        ports=parse_ports(monitor.port, monitor.monitor_type) if kind.needs_port or monitor.port or monitor.monitor_type in DEFAULT_PORTS else (),
+        follow_redirects=monitor.follow_redirects,
+        max_redirects=monitor.max_redirects,
+        remember_cookies=monitor.remember_cookies,
+        verify_ssl=monitor.verify_ssl,
+        ip_version=monitor.ip_version or "",
+        ssl_expiration_days=monitor.ssl_expiration,
+    )

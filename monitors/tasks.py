@@ -1,0 +1,50 @@
+"""Celery tasks of the monitors app. Payloads are plain JSON; each task reads the clock once.
+
+- ``monitors.tick`` (beat, every PHAROS_TICK_SECONDS): dispatch due monitors.
+- ``monitors.record_outcomes`` (queue ``results``): the aggregator, one results message.
+- ``monitors.close_overdue_rounds`` (beat): close rounds past their deadline, release
+  recovered regions.
+- ``monitors.housekeeping`` (beat): hourly rollups, pruning.
+"""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from config.broker import RECORD_OUTCOMES_TASK
+from monitors import aggregator, quarantine, retention, scheduler
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="monitors.tick", ignore_result=True)
+def tick():
+    report = scheduler.tick(now=timezone.now())
+    if report.claimed:
+        logger.info(
+            "tick dispatched %s rounds in %s messages (%s in maintenance, %s skipped)",
+            report.dispatched, report.messages, report.in_maintenance, report.skipped,
+        )
+    return {"dispatched": report.dispatched, "messages": report.messages}
+
+
+@shared_task(name=RECORD_OUTCOMES_TASK, ignore_result=True)
+def record_outcomes(message):
+    return aggregator.record_outcomes(message, now=timezone.now())
+
+
+@shared_task(name="monitors.close_overdue_rounds", ignore_result=True)
+def close_overdue_rounds():
+    now = timezone.now()
+    closed = aggregator.close_overdue_rounds(now=now)
+    released = quarantine.release_recovered(now=now)
+    return {"closed": closed, "released": released}
+
+
+@shared_task(name="monitors.housekeeping", ignore_result=True)
+def housekeeping():
+    now = timezone.now()
+    summary = retention.housekeep(now=now)
+    summary["lone_failures_pruned"] = quarantine.prune_lone_failures(now=now)
+    return summary
