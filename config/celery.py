@@ -11,9 +11,12 @@ from kombu import Queue
 
 from config import broker
 from config.dotenv import load_dotenv
+from config.logging import route_celery_logs_through_json
 
 load_dotenv()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Celery replaces Django's handlers with its own when a worker starts; keep JSON lines.
+route_celery_logs_through_json()
 
 app = Celery("pharos")
 

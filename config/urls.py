@@ -10,3 +10,12 @@ urlpatterns = [
     # The heartbeat ping URL: /api/v1/heartbeat/<token>[/fail|/start|/<exit_code>].
     path("", include("heartbeats.urls")),
 ]
+
+# Pharos's own health and metrics (issue #8): not part of the versioned API.
+from config.health import healthcheck  # noqa: E402
+from config.metrics import metrics_view  # noqa: E402
+
+urlpatterns += [
+    path("api/healthcheck", healthcheck, name="healthcheck"),
+    path("metrics", metrics_view, name="metrics"),
+]

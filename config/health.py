@@ -1,0 +1,193 @@
+"""Pharos's own health: ``GET /api/healthcheck`` (is the web process up?) and
+``GET /api/healthcheck?services=true`` (is the whole system working?).
+
+The plain form answers from memory — no database, no broker — so a load balancer or a
+liveness probe never takes a web process out because a dependency is slow.
+
+The services form checks, each bounded by a short timeout:
+
+1. the database (one ``SELECT 1``);
+2. the broker (Redis PING, or the on-disk broker folder in the quick start);
+3. every region: the age of its newest CheckResult. A region fails when it has active
+   monitors that have existed for longer than ``ROUNDS_BEFORE_STALE`` times the fastest of
+   their check frequencies (at least ``STALE_FLOOR`` seconds) and no result is that recent.
+   A region with no monitors, or only brand-new ones, is healthy but says why;
+4. the aggregator: how many outcome batches wait in ``results`` and how long the oldest
+   has waited.
+
+It answers 200 when all pass, 503 otherwise, and ``failing`` names the parts that failed
+(``database``, ``broker``, ``region:eu``, ``aggregator``). Error details go to the log, not
+to the response: the endpoint is public and exception texts name hosts.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Min
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config import broker as broker_names
+from config.broker_stats import Broker, newest_checked_at
+
+log = logging.getLogger(__name__)
+
+ROUNDS_BEFORE_STALE = 3
+STALE_FLOOR = 30.0  # seconds
+LOOKBACK_ROUNDS = 10  # how far back to search a region's newest result, in stale periods
+BACKLOG_LIMIT = 10_000  # result batches waiting before the aggregator counts as failing
+AGGREGATOR_LAG_LIMIT = 60.0  # seconds the oldest waiting batch may have waited
+BROKER_TIMEOUT = 2.0
+
+
+@require_GET
+@never_cache
+def healthcheck(request):
+    if request.GET.get("services", "").lower() not in ("1", "true", "yes"):
+        return JsonResponse({"status": "ok", "version": settings.VERSION})
+    report = services_report(now=timezone.now())
+    return JsonResponse(report, status=200 if not report["failing"] else 503)
+
+
+def services_report(*, now):
+    """The checks of the services form, as a JSON-safe dict (see the module docstring)."""
+    checks = {"database": check_database(), "broker": check_broker()}
+    if checks["database"]["ok"]:
+        checks["regions"] = check_regions(now=now)
+    else:
+        checks["regions"] = {
+            region: {"ok": False, "detail": "unknown: the database is unavailable"}
+            for region in settings.PHAROS_REGIONS
+        }
+    if checks["broker"]["ok"]:
+        checks["aggregator"] = check_aggregator(now=now)
+    else:
+        checks["aggregator"] = {"ok": False, "detail": "unknown: the broker is unavailable"}
+
+    failing = [name for name in ("database", "broker") if not checks[name]["ok"]]
+    # Regions whose state is unknown only because the database is down are not named:
+    # the database is the failing part, and naming every region would hide that.
+    if checks["database"]["ok"]:
+        failing += [f"region:{region}" for region, state in checks["regions"].items() if not state["ok"]]
+    if checks["broker"]["ok"] and not checks["aggregator"]["ok"]:
+        failing.append("aggregator")
+    return {"status": "failing" if failing else "ok", "failing": failing, "checks": checks}
+
+
+def _timed(check):
+    started = time.monotonic()
+    try:
+        detail = check()
+    except Exception as error:  # noqa: BLE001 - any failure of a dependency is "down"
+        log.warning("health check %s failed: %s", check.__name__, error, exc_info=True)
+        return {"ok": False, "detail": f"unreachable ({type(error).__name__})"}
+    return {"ok": True, "detail": detail, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def check_database():
+    def database():
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return f"{connection.vendor} answered"
+
+    result = _timed(database)
+    if not result["ok"]:
+        # A connection broken mid-request would poison the rest of it; drop it now.
+        connection.close_if_unusable_or_obsolete()
+    return result
+
+
+def check_broker():
+    broker = Broker.from_settings(timeout=BROKER_TIMEOUT)
+    result = _timed(broker.ping)
+    result["transport"] = broker.kind
+    return result
+
+
+def stale_after(fastest_frequency, tick):
+    """Seconds without a result after which a region with monitors counts as failing."""
+    return max(STALE_FLOOR, ROUNDS_BEFORE_STALE * fastest_frequency + 2 * tick)
+
+
+def check_regions(*, now):
+    """Per region: how old its newest result is, and whether that is too old."""
+    from monitors.models import CheckResult, Monitor
+
+    regions = list(settings.PHAROS_REGIONS)
+    assigned = {region: {"monitors": 0, "fastest": None, "oldest": None} for region in regions}
+    # Monitors share a handful of region lists, so group by the list: a few rows however
+    # many monitors there are. order_by() clears Meta.ordering, which would split groups.
+    groups = (
+        Monitor.objects.filter(paused_at__isnull=True)
+        .order_by()
+        .values("regions")
+        .annotate(monitors=Count("id"), fastest=Min("check_frequency"), oldest=Min("created_at"))
+    )
+    for group in groups:
+        for region in group["regions"] or regions:
+            if region not in assigned:
+                continue
+            state = assigned[region]
+            state["monitors"] += group["monitors"]
+            state["fastest"] = min(filter(None, (state["fastest"], group["fastest"])))
+            state["oldest"] = min(filter(None, (state["oldest"], group["oldest"])))
+
+    any_results = None
+    report = {}
+    for region in regions:
+        state = assigned[region]
+        fastest = state["fastest"] or settings.PHAROS_MIN_CHECK_FREQUENCY
+        limit = stale_after(fastest, settings.PHAROS_TICK_SECONDS)
+        lookback = limit * LOOKBACK_ROUNDS
+        # Newest first over the checked_at index, stopping at this region's first row:
+        # cheap for a live region; a dead one costs one scan of the lookback window.
+        newest = (
+            CheckResult.objects.filter(region=region, checked_at__gte=now - timedelta(seconds=lookback))
+            .order_by("-checked_at")
+            .values_list("checked_at", flat=True)
+            .first()
+        )
+        age = max(0.0, (now - newest).total_seconds()) if newest else None
+        expected = state["monitors"] > 0 and (now - state["oldest"]).total_seconds() > limit
+        ok = not expected or (age is not None and age <= limit)
+        if age is not None:
+            detail = f"last result {age:.0f} s ago"
+        else:
+            if any_results is None:
+                any_results = CheckResult.objects.exists()
+            detail = "no results yet" if not any_results else f"no result in the last {lookback:.0f} s"
+        if not state["monitors"]:
+            detail += "; no active monitors"
+        elif not expected:
+            detail += "; monitors are newer than one stale period"
+        report[region] = {
+            "ok": ok,
+            "detail": detail,
+            "last_result_age": None if age is None else round(age, 1),
+            "stale_after": limit,
+            "monitors": state["monitors"],
+        }
+    return report
+
+
+def check_aggregator(*, now):
+    """Batches of outcomes waiting for the aggregator, and how long the oldest has waited."""
+    broker = Broker.from_settings(timeout=BROKER_TIMEOUT)
+    try:
+        backlog = broker.depths([broker_names.RESULTS_QUEUE])[broker_names.RESULTS_QUEUE]
+        oldest = broker.oldest_message(broker_names.RESULTS_QUEUE) if backlog else None
+    except Exception as error:  # noqa: BLE001
+        log.warning("health check of the results queue failed: %s", error, exc_info=True)
+        return {"ok": False, "detail": f"unreachable ({type(error).__name__})"}
+    finished = newest_checked_at(oldest) if oldest is not None else None
+    lag = max(0.0, (now - finished).total_seconds()) if finished else 0.0
+    ok = backlog <= BACKLOG_LIMIT and lag <= AGGREGATOR_LAG_LIMIT
+    detail = f"{backlog} batches waiting" + (f", the oldest for {lag:.0f} s" if backlog else "")
+    return {"ok": ok, "detail": detail, "backlog": backlog, "lag": round(lag, 1)}
