@@ -84,3 +84,7 @@ class OperatorEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# Channels and the notification outbox (issue #6) live in their own module.
+from alerts import admin_outbox  # noqa: E402,F401

@@ -161,3 +161,139 @@ class OperatorEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.region}"
+
+
+class ChannelKind(models.TextChoices):
+    """Every way Pharos can deliver a notification; alerts.channels holds one handler each.
+
+    ``email``, ``sms`` and ``call`` reach a person (a team member's address or phone) and
+    also exist as team channels (a shared mailbox, a duty phone); the others are
+    integrations configured by the team.
+    """
+
+    EMAIL = "email"
+    SMS = "sms"
+    CALL = "call"
+    WEBHOOK = "webhook"
+    SLACK = "slack"
+    TEAMS = "teams"
+    PAGERDUTY = "pagerduty"
+    TELEGRAM = "telegram"
+    NTFY = "ntfy"
+
+
+class Channel(models.Model):
+    """A destination a team configured: a webhook, a Slack room, a PagerDuty service, …
+
+    ``config`` holds what may be shown back (a URL without credentials, a chat id, custom
+    headers); ``secrets`` holds what may only be written (signing secrets, bot tokens,
+    webhook URLs that embed a token). No API or admin page ever returns ``secrets``.
+    A channel with a ``user`` is that person's own (their ntfy topic, their Telegram chat):
+    the simple ``push`` flag reaches the on-call member through it.
+    """
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="channels")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_channels"
+    )
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    name = models.CharField(max_length=200, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    secrets = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["team", "kind"], name="channel_team_kind")]
+
+    def __str__(self):
+        return self.name or f"{self.get_kind_display()} #{self.pk}"
+
+
+class NotificationEvent(models.TextChoices):
+    ALERT = "alert"
+    ACKNOWLEDGED = "acknowledged"
+    RECOVERY = "recovery"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    # The incident was acknowledged or resolved before an alert went out: nobody needs it.
+    SKIPPED = "skipped"
+
+
+class Notification(models.Model):
+    """One message to one recipient over one kind, written in the transition's transaction.
+
+    The unique constraint (incident, step, recipient, kind) makes writing idempotent: an
+    escalation tick that runs twice, or a redelivered task, cannot page anyone twice.
+    Delivery claims a row with a conditional UPDATE (pending → sending) before it sends.
+    """
+
+    incident = models.ForeignKey("alerts.Incident", on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=16, choices=NotificationEvent.choices)
+    # "on-call", "team", "step-1", "step-2/repeat-1", "acknowledged", "recovery".
+    step = models.CharField(max_length=32)
+    # "user:<id>" or "channel:<id>": who, independent of how.
+    recipient = models.CharField(max_length=40)
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    # The email address or phone number a person was reached at, frozen when the row was
+    # written so that the recovery goes where the alert went.
+    address = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Pending: when the next attempt is due. Sending: when the worker's claim expires, so
+    # a worker killed mid-send leaves its row to the sweeper instead of losing it.
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "step", "recipient", "kind"], name="notification_once_per_step_recipient_kind"
+            ),
+        ]
+        indexes = [
+            # The sweeper's scan: only rows still owed a delivery are indexed, so millions
+            # of delivered rows never slow the 5-second tick.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="notification_undelivered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} to {self.recipient} ({self.event}, {self.step})"
+
+
+class Escalation(models.Model):
+    """Where an incident's escalation stands: the next step and when it falls due.
+
+    ``due_at`` is cleared when the incident is acknowledged or resolved, or when no step
+    is left; the tick reads only rows with a due time (partial index) and locks each with
+    SKIP LOCKED, so two ticks never send one step twice.
+    """
+
+    incident = models.OneToOneField("alerts.Incident", primary_key=True, on_delete=models.CASCADE, related_name="escalation")
+    next_step = models.PositiveIntegerField(default=0)
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(due_at__isnull=False), name="escalation_due"),
+        ]
+
+    def __str__(self):
+        return f"incident {self.incident_id} step {self.next_step} due {self.due_at}"

@@ -51,6 +51,16 @@ PHAROS_API_RATE_LIMIT = env_int("PHAROS_API_RATE_LIMIT", 600, minimum=0)  # requ
 PHAROS_METRICS_TOKEN = env_str("PHAROS_METRICS_TOKEN")
 PHAROS_LOG_JSON = env_bool("PHAROS_LOG_JSON", False)
 PHAROS_SMS_API_URL = env_str("PHAROS_SMS_API_URL", "https://api.twilio.com")
+# Alert delivery (alerts/): provider endpoints are settings so tests point them at loopback.
+PHAROS_SMS_ACCOUNT_SID = env_str("PHAROS_SMS_ACCOUNT_SID", "")
+PHAROS_SMS_AUTH_TOKEN = env_str("PHAROS_SMS_AUTH_TOKEN", "")
+PHAROS_SMS_FROM_NUMBER = env_str("PHAROS_SMS_FROM_NUMBER", "")
+PHAROS_PAGERDUTY_URL = env_str("PHAROS_PAGERDUTY_URL", "https://events.pagerduty.com/v2/enqueue")
+PHAROS_TELEGRAM_API_URL = env_str("PHAROS_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
+PHAROS_ACK_LINK_MAX_AGE = env_int("PHAROS_ACK_LINK_MAX_AGE", 7 * 24 * 3600, minimum=60)  # seconds
+PHAROS_ALERT_RETRY_SECONDS = env_float("PHAROS_ALERT_RETRY_SECONDS", 10.0, minimum=0.1)  # first backoff
+PHAROS_ALERT_MAX_ATTEMPTS = env_int("PHAROS_ALERT_MAX_ATTEMPTS", 8, minimum=1)
+PHAROS_ALERT_HTTP_TIMEOUT = env_float("PHAROS_ALERT_HTTP_TIMEOUT", 10.0, minimum=0.5)
 
 # --- Django ----------------------------------------------------------------------------
 INSTALLED_APPS = [

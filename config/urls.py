@@ -19,3 +19,6 @@ urlpatterns += [
     path("api/healthcheck", healthcheck, name="healthcheck"),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+# The one-click acknowledge link from alert emails (issue #6).
+urlpatterns += [path("alerts/", include("alerts.urls"))]

@@ -1,0 +1,92 @@
+"""What every channel kind shares: the delivery it is handed and the errors it may raise.
+
+A handler either returns (the provider accepted the message) or raises a DeliveryError
+saying whether trying again could help. The delivery task turns that into a retry with
+backoff or a permanent failure an operator sees in the admin.
+"""
+
+from dataclasses import dataclass, field
+
+
+class DeliveryError(Exception):
+    permanent = False
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class TransientError(DeliveryError):
+    """The provider may accept the same message later: 5xx, 429, timeouts, refused connections."""
+
+    permanent = False
+
+
+class PermanentError(DeliveryError):
+    """Sending the same message again cannot succeed: 4xx, a rejected address, no configuration."""
+
+    permanent = True
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notification as a handler sees it: the rendered message and where it goes.
+
+    ``address`` is the person's email or phone for person deliveries; channel deliveries
+    read their destination from ``config`` and ``secrets``.
+    """
+
+    notification_id: int
+    kind: str
+    message: object  # alerts.messages.Message
+    address: str = ""
+    config: dict = field(default_factory=dict)
+    secrets: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A configuration value a channel kind accepts, with its type for validation."""
+
+    name: str
+    type: type = str
+    required: bool = False
+    url: bool = False
+
+
+class ChannelHandler:
+    """Base class of a channel kind: declare fields, implement ``send``."""
+
+    kind = ""
+    config_fields: tuple = ()
+    secret_fields: tuple = ()
+
+    def validate(self, config, secrets):
+        """Errors by attribute name (``config.url``, ``secrets.bot_token``); empty when valid."""
+        errors = {}
+        for where, fields, values in (("config", self.config_fields, config), ("secrets", self.secret_fields, secrets)):
+            if not isinstance(values, dict):
+                errors[where] = ["must be an object"]
+                continue
+            known = {f.name for f in fields}
+            for name in values:
+                if name not in known:
+                    errors.setdefault(f"{where}.{name}", []).append(f"is not a {self.kind} setting")
+            for f in fields:
+                value = values.get(f.name)
+                if value in (None, "", [], {}):
+                    if f.required:
+                        errors.setdefault(f"{where}.{f.name}", []).append("is required")
+                    continue
+                if not isinstance(value, f.type):
+                    errors.setdefault(f"{where}.{f.name}", []).append(f"must be a {f.type.__name__}")
+                elif f.url and not value.startswith(("http://", "https://")):
+                    errors.setdefault(f"{where}.{f.name}", []).append("must be an http(s) URL")
+        errors.update(self.validate_more(config if isinstance(config, dict) else {}, secrets if isinstance(secrets, dict) else {}))
+        return errors
+
+    def validate_more(self, config, secrets):
+        return {}
+
+    def send(self, delivery):
+        raise NotImplementedError

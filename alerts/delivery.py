@@ -1,0 +1,179 @@
+"""Delivering outbox rows: claim, send, record — at least once, and never twice at once.
+
+1. Claim: one conditional UPDATE moves a due row from ``pending`` to ``sending`` (or takes
+   over a ``sending`` row whose claim expired because its worker died). Zero rows
+   updated means another worker has it, or it is not due: not an error.
+2. Send through the channel kind's handler, outside any transaction (a slow SMTP server
+   must not hold a row lock).
+3. Record: delivered; or pending again with exponential backoff for a transient error;
+   or failed for a permanent one (4xx, rejected address) or after the last attempt. The
+   record is conditional on our own claim (status and attempt number), so a worker whose
+   claim expired cannot overwrite the outcome of the one that took over.
+
+An alert whose incident was acknowledged or resolved before it went out is ``skipped``.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+
+from alerts.channels import DeliveryError, handler_for
+from alerts.channels.base import Delivery
+from alerts.messages import build_message
+from alerts.models import IncidentEvent, Notification, NotificationEvent, NotificationStatus
+
+log = logging.getLogger(__name__)
+
+ERROR_LIMIT = 2000
+MAX_BACKOFF = timedelta(hours=1)
+# Rows still pending this long after they were written lost their enqueue (a broker
+# blip, a crash between commit and publish); the sweeper sends them again.
+LOST_AFTER = timedelta(seconds=30)
+SWEEP_LIMIT = 500
+
+
+def claim_lease():
+    """How long a claim holds: longer than any single send can take (SMTP or HTTP timeout)."""
+    longest = max(settings.PHAROS_ALERT_HTTP_TIMEOUT, settings.EMAIL_TIMEOUT or 30)
+    return timedelta(seconds=2 * longest + 30)
+
+
+def backoff(attempt):
+    """Delay before attempt ``attempt + 1``: the base, tripled each time, at most an hour."""
+    seconds = settings.PHAROS_ALERT_RETRY_SECONDS * (3 ** (attempt - 1))
+    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+def claim(notification_id, *, now):
+    """Take the row for one send; returns the attempt number, or None when it is not ours."""
+    with transaction.atomic():
+        # pending → sending, or an expired sending claim taken over; the WHERE clause is
+        # the lock: two workers running this for one row update it once between them.
+        claimed = (
+            Notification.objects.filter(pk=notification_id, next_attempt_at__lte=now)
+            .filter(Q(status=NotificationStatus.PENDING) | Q(status=NotificationStatus.SENDING))
+            .update(
+                status=NotificationStatus.SENDING,
+                attempts=F("attempts") + 1,
+                next_attempt_at=now + claim_lease(),
+                updated_at=now,
+            )
+        )
+        if not claimed:
+            return None
+        return Notification.objects.filter(pk=notification_id).values_list("attempts", flat=True).first()
+
+
+def deliver(notification_id, *, now):
+    """Deliver one outbox row if it is due and unclaimed. Returns its status afterwards, or None."""
+    attempt = claim(notification_id, now=now)
+    if attempt is None:
+        return None
+    row = Notification.objects.select_related("incident__team", "channel").get(pk=notification_id)
+    incident = row.incident
+    if row.event == NotificationEvent.ALERT and (incident.acknowledged_at or incident.resolved_at):
+        return _record(row, attempt, NotificationStatus.SKIPPED, now=now, error="incident acknowledged or resolved first")
+    if row.recipient.startswith("channel:") and (row.channel is None or not row.channel.enabled):
+        return _record(row, attempt, NotificationStatus.FAILED, now=now, error="the channel was deleted or disabled")
+    try:
+        handler = handler_for(row.kind)
+        channel = row.channel if row.recipient.startswith("channel:") else None
+        ack_actor = row.address or (f"{channel.get_kind_display()} channel {channel}" if channel else "")
+        handler.send(
+            Delivery(
+                notification_id=row.pk,
+                kind=row.kind,
+                message=build_message(incident, row.event, ack_actor=ack_actor),
+                address=row.address,
+                config=dict(channel.config) if channel else {},
+                secrets=dict(channel.secrets) if channel else {},
+            )
+        )
+    except DeliveryError as error:
+        if error.permanent:
+            return _record(row, attempt, NotificationStatus.FAILED, now=now, error=error.message)
+        return _retry_or_fail(row, attempt, now=now, error=error.message)
+    except Exception as error:
+        # A bug in a handler or a broken channel config: retried like a transient error,
+        # bounded by the attempt limit, and logged with its traceback.
+        log.exception("notification %s: unexpected error while sending", row.pk)
+        return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
+    status = _record(row, attempt, NotificationStatus.DELIVERED, now=now)
+    if status == NotificationStatus.DELIVERED:
+        IncidentEvent.objects.create(
+            incident_id=incident.pk,
+            at=now,
+            kind=IncidentEvent.Kind.NOTIFIED,
+            message=f"{row.get_event_display()} sent by {row.kind} to {row.address or row.channel}",
+        )
+    return status
+
+
+def _retry_or_fail(row, attempt, *, now, error):
+    if attempt >= settings.PHAROS_ALERT_MAX_ATTEMPTS:
+        return _record(row, attempt, NotificationStatus.FAILED, now=now, error=f"gave up after {attempt} attempts: {error}")
+    return _record(row, attempt, NotificationStatus.PENDING, now=now, error=error, next_attempt_at=now + backoff(attempt))
+
+
+def _record(row, attempt, status, *, now, error="", next_attempt_at=None):
+    fields = {"status": status, "last_error": error[:ERROR_LIMIT], "updated_at": now}
+    if status == NotificationStatus.DELIVERED:
+        fields["delivered_at"] = now
+    fields["next_attempt_at"] = next_attempt_at or now
+    recorded = Notification.objects.filter(pk=row.pk, status=NotificationStatus.SENDING, attempts=attempt).update(**fields)
+    if not recorded:
+        log.warning("notification %s: claim expired before attempt %s was recorded", row.pk, attempt)
+        return None
+    if status in (NotificationStatus.FAILED, NotificationStatus.PENDING) and error:
+        log.warning("notification %s (%s to %s) attempt %s: %s", row.pk, row.kind, row.recipient, attempt, error)
+    return status
+
+
+def due_for_sweep(*, now, limit=SWEEP_LIMIT):
+    """Ids of rows the sweeper should enqueue: retries now due, lost enqueues, expired claims.
+
+    The first filter matches the partial index ``notification_undelivered`` exactly.
+    """
+    return list(
+        Notification.objects.filter(
+            status__in=[NotificationStatus.PENDING, NotificationStatus.SENDING], next_attempt_at__lte=now
+        )
+        .filter(
+            Q(status=NotificationStatus.SENDING) | Q(attempts__gt=0) | Q(created_at__lte=now - LOST_AFTER)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def enqueue(notification_ids):
+    """Publish one delivery task per row. Failures are logged, not raised: the sweeper retries."""
+    from alerts.tasks import deliver as deliver_task
+
+    for notification_id in notification_ids:
+        try:
+            deliver_task.delay(notification_id)
+        except Exception:
+            log.exception("could not enqueue notification %s; the sweeper will", notification_id)
+            return
+
+
+def enqueue_pending_after_commit(incident_ids, *, now):
+    """After the surrounding transaction commits, enqueue the incidents' fresh pending rows.
+
+    Publishing after commit means a worker never looks for a row it cannot see yet; a
+    crash between the commit and the publish is what the sweeper is for.
+    """
+
+    def publish():
+        ids = list(
+            Notification.objects.filter(
+                incident_id__in=incident_ids, status=NotificationStatus.PENDING, attempts=0, next_attempt_at__lte=now
+            ).values_list("pk", flat=True)
+        )
+        enqueue(ids)
+
+    transaction.on_commit(publish)

@@ -1,0 +1,27 @@
+"""Celery tasks of the ``alerts`` queue (config.celery routes ``alerts.*`` there).
+
+Payloads are ids; every task reads the clock once and passes ``now`` down.
+"""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from alerts import delivery, escalation
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="alerts.deliver", ignore_result=True)
+def deliver(notification_id):
+    """Send one outbox row. Safe to run twice for one row: the claim lets only one send."""
+    delivery.deliver(int(notification_id), now=timezone.now())
+
+
+@shared_task(name="alerts.escalate", ignore_result=True)
+def escalate():
+    """Beat tick (every 5 s): send due escalation steps, then re-enqueue owed deliveries."""
+    now = timezone.now()
+    escalation.escalate_due(now=now)
+    delivery.enqueue(delivery.due_for_sweep(now=now))

@@ -1,0 +1,43 @@
+"""The one-click acknowledge link from alert emails (and chat messages).
+
+GET shows the incident and a button; the button POSTs and acknowledges. Acknowledging on
+GET would let mail scanners and link previews (which fetch every link in a message)
+silence a real outage before a human read it; the page submits itself in a browser with
+JavaScript, so for a person it is still one click. The token is signed and expires
+(``PHAROS_ACK_LINK_MAX_AGE``); it names the address it was sent to, which becomes
+``acknowledged_by``. The token is the credential, so the POST needs no session or CSRF
+cookie (the link is opened from a mail client, logged out).
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from alerts.incidents import acknowledge_incident
+from alerts.messages import read_acknowledgement
+from alerts.models import Incident
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def acknowledge(request, token):
+    try:
+        incident_id, actor = read_acknowledgement(token, max_age=settings.PHAROS_ACK_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        return render(request, "alerts/acknowledge.html", {"state": "expired"}, status=410)
+    except (signing.BadSignature, ValueError, KeyError, TypeError):
+        return render(request, "alerts/acknowledge.html", {"state": "invalid"}, status=404)
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return render(request, "alerts/acknowledge.html", {"state": "invalid"}, status=404)
+    if request.method == "POST":
+        if acknowledge_incident(incident_id, by=actor or "email link", now=timezone.now()):
+            incident.refresh_from_db()
+            return render(request, "alerts/acknowledge.html", {"state": "acknowledged", "incident": incident})
+        incident.refresh_from_db()
+        return render(request, "alerts/acknowledge.html", {"state": "already", "incident": incident}, status=409)
+    state = "confirm" if incident.acknowledged_at is None and incident.resolved_at is None else "already"
+    return render(request, "alerts/acknowledge.html", {"state": state, "incident": incident})
