@@ -158,6 +158,17 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Uptime monitors, heartbeats and incidents in Better Stack's Uptime API dialect.",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request/response components, so write-only attributes (auth_password) and
+    # read-only ones (status) each appear only where they belong.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.jsonapi.schema.forbid_unknown_attributes",
+    ],
+    # Served by config/api_urls.py from drf-spectacular-sidecar: the docs work offline.
+    "SWAGGER_UI_DIST": "/api/docs/assets",
+    "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/favicon-32x32.png",
+    "ENUM_NAME_OVERRIDES": {"AlertDaysEnum": "monitors.serializers.ALERT_DAY_CHOICES"},
 }
 
 # --- Celery ----------------------------------------------------------------------------

@@ -22,3 +22,6 @@ urlpatterns += [
 
 # The one-click acknowledge link from alert emails (issue #6).
 urlpatterns += [path("alerts/", include("alerts.urls"))]
+
+# The REST API in Better Stack's dialect, its OpenAPI document and docs page (issue #7).
+urlpatterns += [path("", include("config.api_urls"))]

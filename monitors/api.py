@@ -45,6 +45,8 @@ MonitorSlaDocument = singleton_document("MonitorSla", "monitor_sla", Availabilit
     MonitorSerializer, "monitor", relationships_class=MonitorRelationshipsSerializer, tags=["Monitors"]
 )
 class MonitorViewSet(ResourceViewSet):
+    """Monitors: targets Pharos checks from each of its regions every ``check_frequency`` seconds."""
+
     queryset = Monitor.objects.select_related("team").prefetch_related("request_headers").order_by("id")
     serializer_class = MonitorSerializer
 

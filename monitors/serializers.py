@@ -28,19 +28,16 @@ from config.jsonapi.serializers import (
     StrictSerializer,
     relationship,
 )
+from config.jsonapi.fields import LowerCaseChoiceField, MaintenanceWindowSerializer
 from config.jsonapi.timestamps import TimestampField
 from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus
 from monitors.types import ALERT_DAYS, DEFAULT_PORTS, HTTP_METHODS, MONITOR_TYPES
 from monitors.validation import InvalidTarget, needs_keyword, needs_port, parse_ports, validate_target
-from heartbeats.schedule import InvalidSchedule, validate_timezone
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Named once for the OpenAPI document (ssl_expiration and domain_expiration share it).
+ALERT_DAY_CHOICES = [(days, f"{days} days") for days in ALERT_DAYS]
+
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-
-
-class LowerCaseChoiceField(serializers.ChoiceField):
-    def to_internal_value(self, data):
-        return super().to_internal_value(data.lower() if isinstance(data, str) else data)
 
 
 @extend_schema_field({"type": "string", "example": "25,465,587"})
@@ -57,15 +54,6 @@ class PortField(serializers.Field):
 
     def to_representation(self, value):
         return value or None
-
-
-class TimeZoneField(serializers.CharField):
-    def to_internal_value(self, data):
-        name = super().to_internal_value(data)
-        try:
-            return validate_timezone(name)
-        except InvalidSchedule:
-            raise serializers.ValidationError("must be an IANA time zone such as \"Europe/Prague\"") from None
 
 
 class RequestHeaderSerializer(StrictSerializer):
@@ -92,7 +80,9 @@ class RequestHeaderSerializer(StrictSerializer):
         return attrs
 
 
-class MonitorSerializer(AttributesSerializer):
+class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
+    """A monitor's attributes (API.md, Monitors)."""
+
     resource_type = "monitor"
 
     url = serializers.CharField(max_length=2048)
@@ -123,8 +113,8 @@ class MonitorSerializer(AttributesSerializer):
     quorum = serializers.IntegerField(min_value=1, max_value=100, allow_null=True, required=False)
     confirmation_period = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
     recovery_period = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
-    ssl_expiration = serializers.ChoiceField(choices=ALERT_DAYS, allow_null=True, required=False)
-    domain_expiration = serializers.ChoiceField(choices=ALERT_DAYS, allow_null=True, required=False)
+    ssl_expiration = serializers.ChoiceField(choices=ALERT_DAY_CHOICES, allow_null=True, required=False)
+    domain_expiration = serializers.ChoiceField(choices=ALERT_DAY_CHOICES, allow_null=True, required=False)
     call = serializers.BooleanField(required=False)
     sms = serializers.BooleanField(required=False)
     email = serializers.BooleanField(required=False)
@@ -132,10 +122,6 @@ class MonitorSerializer(AttributesSerializer):
     critical_alert = serializers.BooleanField(required=False)
     team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
     policy_id = IdField(allow_null=True, required=False)
-    maintenance_days = serializers.ListField(child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7)
-    maintenance_from = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
-    maintenance_to = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
-    maintenance_timezone = TimeZoneField(max_length=64, required=False)
     paused = serializers.BooleanField(write_only=True, required=False)
     paused_at = TimestampField(read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=MonitorStatus.values, read_only=True)
@@ -168,9 +154,6 @@ class MonitorSerializer(AttributesSerializer):
             raise serializers.ValidationError("is not an escalation policy of this team")
         return policy_id
 
-    def validate_maintenance_days(self, days):
-        return list(dict.fromkeys(days))
-
     def validate_request_headers(self, headers):
         known = set(self.instance.request_headers.values_list("pk", flat=True)) if self.instance else set()
         for index, header in enumerate(headers):
@@ -201,12 +184,7 @@ class MonitorSerializer(AttributesSerializer):
         quorum = self.current(attrs, "quorum", None)
         if quorum is not None and quorum > len(regions):
             errors["quorum"] = [f"must be at most the number of regions ({len(regions)})"]
-        has_from = self.current(attrs, "maintenance_from", None) is not None
-        has_to = self.current(attrs, "maintenance_to", None) is not None
-        if has_from != has_to:
-            errors["maintenance_to" if has_from else "maintenance_from"] = [
-                "is required when the other end of the maintenance window is set"
-            ]
+        errors.update(self.maintenance_errors(attrs))
         if errors:
             raise serializers.ValidationError(errors)
         if attrs.get("ip_version", "") is None:

@@ -1,0 +1,36 @@
+"""REST API routes (API.md) and the OpenAPI document at /api/schema/, browsable at /api/docs/.
+
+The Swagger UI's scripts and styles come from drf-spectacular-sidecar and are served from
+here, so the docs page works on a machine without internet access.
+"""
+
+from pathlib import Path
+
+import drf_spectacular_sidecar
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from alerts.api import IncidentViewSet, PolicyViewSet
+from config.jsonapi.routers import ResourceRouter
+from heartbeats.api import HeartbeatViewSet
+from monitors.api import MonitorViewSet
+
+SWAGGER_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"
+
+v2 = ResourceRouter()
+v2.register("monitors", MonitorViewSet, basename="monitor")
+v2.register("heartbeats", HeartbeatViewSet, basename="heartbeat")
+v2.register("incidents", IncidentViewSet, basename="incident-v2")
+
+v3 = ResourceRouter()
+v3.register("incidents", IncidentViewSet, basename="incident")
+v3.register("policies", PolicyViewSet, basename="policy")
+
+urlpatterns = [
+    path("api/v2/", include(v2.urls)),
+    path("api/v3/", include(v3.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/docs/assets/(?P<path>[\w.-]+)$", serve, {"document_root": SWAGGER_ASSETS}, name="api-docs-assets"),
+]

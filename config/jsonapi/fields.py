@@ -1,0 +1,51 @@
+"""Attribute fields several resources share: time zones, case-blind choices, maintenance windows."""
+
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from rest_framework import serializers
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@lru_cache(maxsize=1)
+def _known_zones():
+    # Membership, not ZoneInfo(name): ZoneInfo would also open paths such as "../../etc/x".
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone name, e.g. ``Europe/Prague``."""
+
+    def to_internal_value(self, data):
+        name = super().to_internal_value(data)
+        if name not in _known_zones():
+            raise serializers.ValidationError("must be an IANA time zone such as \"Europe/Prague\"")
+        return name
+
+
+class LowerCaseChoiceField(serializers.ChoiceField):
+    """A choice accepted in any case and stored (and returned) lower-case."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.lower() if isinstance(data, str) else data)
+
+
+class MaintenanceWindowSerializer(serializers.Serializer):
+    """Better Stack's weekly window: days, local from/to, and the zone they are read in."""
+
+    maintenance_days = serializers.ListField(child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7)
+    maintenance_from = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
+    maintenance_to = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
+    maintenance_timezone = TimeZoneField(max_length=64, required=False)
+
+    def validate_maintenance_days(self, days):
+        return list(dict.fromkeys(days))
+
+    def maintenance_errors(self, attrs):
+        """Errors of the window as it will be after this write (``current`` is the resource's)."""
+        has_from = self.current(attrs, "maintenance_from", None) is not None
+        has_to = self.current(attrs, "maintenance_to", None) is not None
+        if has_from == has_to:
+            return {}
+        return {"maintenance_to" if has_from else "maintenance_from": ["is required when the other end of the window is set"]}

@@ -1,0 +1,48 @@
+"""``?from=YYYY-MM-DD&to=YYYY-MM-DD`` date ranges, as the SLA and availability endpoints take them.
+
+Both ends are whole UTC days and inclusive: ``from=2026-11-01&to=2026-11-30`` is November.
+A missing ``from`` means the day the object was created, a missing ``to`` today. A date that
+does not parse, or a ``from`` after ``to``, is a 400 with a string ``errors``.
+"""
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+from config.jsonapi.errors import BadRequest
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day(params, name, default):
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        if not _DATE.match(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid {name} date {raw[:40]!r}: use YYYY-MM-DD") from None
+
+
+def day_range(params, *, created_at, now):
+    """``(start, end)`` aware datetimes covering the requested days."""
+    first = parse_day(params, "from", created_at.astimezone(timezone.utc).date())
+    last = parse_day(params, "to", now.astimezone(timezone.utc).date())
+    if first > last:
+        raise BadRequest("Invalid date range: from must not be after to")
+    start = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    if last == date.max:
+        return start, datetime.max.replace(tzinfo=timezone.utc)
+    return start, datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc)
+
+
+def range_parameters():
+    """OpenAPI query parameters for ``from`` and ``to``."""
+    from drf_spectacular.types import OpenApiTypes
+    from drf_spectacular.utils import OpenApiParameter
+
+    return [
+        OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD, UTC); default: the day it was created."),
+        OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, inclusive (YYYY-MM-DD, UTC); default: today."),
+    ]

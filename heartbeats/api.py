@@ -1,0 +1,50 @@
+"""``/api/v2/heartbeats``: the heartbeat resource and its availability (API.md)."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from alerts.availability import availability_of
+from alerts.models import IncidentSource
+from alerts.serializers import AvailabilitySerializer
+from config.jsonapi.ranges import day_range, range_parameters
+from config.jsonapi.schema import document_resource, error_responses
+from config.jsonapi.serializers import singleton_document
+from config.jsonapi.views import ResourceViewSet
+from heartbeats.models import Heartbeat
+from heartbeats.serializers import HeartbeatRelationshipsSerializer, HeartbeatSerializer
+
+HeartbeatAvailabilityDocument = singleton_document("HeartbeatAvailability", "heartbeat_availability", AvailabilitySerializer)
+
+
+@document_resource(
+    HeartbeatSerializer, "heartbeat", relationships_class=HeartbeatRelationshipsSerializer, tags=["Heartbeats"]
+)
+class HeartbeatViewSet(ResourceViewSet):
+    """Heartbeats: jobs that ping their ``url`` and are down when a ping does not come in time."""
+
+    queryset = Heartbeat.objects.select_related("team").order_by("id")
+    serializer_class = HeartbeatSerializer
+
+    @extend_schema(
+        parameters=range_parameters(),
+        responses={200: HeartbeatAvailabilityDocument, **error_responses(400, 404)},
+        tags=["Heartbeats"],
+    )
+    @action(detail=True, methods=["get"])
+    def availability(self, request, pk=None):
+        heartbeat = self.get_object()
+        now = timezone.now()
+        start, end = day_range(request.query_params, created_at=heartbeat.created_at, now=now)
+        figures = availability_of(
+            source_type=IncidentSource.HEARTBEAT,
+            source_id=heartbeat.pk,
+            start=start,
+            end=end,
+            existed_since=heartbeat.created_at,
+            now=now,
+        )
+        return Response(
+            {"data": {"id": str(heartbeat.pk), "type": "heartbeat_availability", "attributes": figures.as_attributes()}}
+        )

@@ -1,0 +1,111 @@
+"""The ``heartbeat`` resource of API.md; ``url`` is the ping URL the job calls."""
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers
+
+from alerts.models import EscalationPolicy
+from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdField, RelationshipSerializer, relationship
+from config.jsonapi.fields import MaintenanceWindowSerializer, TimeZoneField
+from config.jsonapi.timestamps import TimestampField
+from heartbeats.models import Heartbeat, HeartbeatStatus
+from heartbeats.schedule import InvalidSchedule, validate_cron
+
+
+class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
+    """A heartbeat's attributes (API.md, Heartbeats); ``url`` is the ping URL."""
+
+    resource_type = "heartbeat"
+
+    name = serializers.CharField(max_length=200)
+    url = serializers.URLField(source="ping_url", read_only=True)
+    period = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, required=False)
+    grace = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
+    cron = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    timezone = TimeZoneField(max_length=64, required=False)
+    call = serializers.BooleanField(required=False)
+    sms = serializers.BooleanField(required=False)
+    email = serializers.BooleanField(required=False)
+    push = serializers.BooleanField(required=False)
+    critical_alert = serializers.BooleanField(required=False)
+    team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
+    policy_id = IdField(allow_null=True, required=False)
+    heartbeat_group_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
+    sort_index = serializers.IntegerField(min_value=-MAX_DB_INTEGER, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
+    paused = serializers.BooleanField(write_only=True, required=False)
+    paused_at = TimestampField(read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=HeartbeatStatus.values, read_only=True)
+    created_at = TimestampField(read_only=True)
+    updated_at = TimestampField(read_only=True)
+    team_name = serializers.CharField(source="team.name", read_only=True)
+
+    def validate_period(self, value):
+        floor = settings.PHAROS_MIN_CHECK_FREQUENCY
+        if value < floor:
+            raise serializers.ValidationError(f"must be at least {floor} seconds")
+        return value
+
+    def validate_cron(self, expression):
+        if not expression.strip():
+            return ""
+        try:
+            return validate_cron(expression)
+        except InvalidSchedule as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def validate_policy_id(self, policy_id):
+        if policy_id is not None and not EscalationPolicy.objects.filter(pk=policy_id, team=self.team).exists():
+            raise serializers.ValidationError("is not an escalation policy of this team")
+        return policy_id
+
+    def validate(self, attrs):
+        errors = self.maintenance_errors(attrs)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def create(self, validated):
+        paused = validated.pop("paused", False)
+        heartbeat = Heartbeat(team=self.team, **validated)
+        if paused:
+            heartbeat.paused_at, heartbeat.status = timezone.now(), HeartbeatStatus.PAUSED
+        heartbeat.save()
+        return heartbeat
+
+    def update(self, heartbeat, validated):
+        paused = validated.pop("paused", None)
+        now = timezone.now()
+        schedule_changed = any(
+            name in validated and validated[name] != getattr(heartbeat, name) for name in ("period", "grace", "cron", "timezone")
+        )
+        for name, value in validated.items():
+            setattr(heartbeat, name, value)
+        if paused and heartbeat.paused_at is None:
+            heartbeat.paused_at, heartbeat.status = now, HeartbeatStatus.PAUSED
+        elif paused is False and heartbeat.paused_at is not None:
+            # Resumed: like a new heartbeat, it is pending until its next ping arrives.
+            heartbeat.paused_at, heartbeat.status, heartbeat.alert_after = None, HeartbeatStatus.PENDING, None
+            heartbeat.last_start_at = None
+        elif schedule_changed and heartbeat.alert_after is not None and heartbeat.last_ping_at is not None:
+            heartbeat.alert_after = recomputed_alert_after(heartbeat)
+        heartbeat.save()
+        return heartbeat
+
+    def to_representation(self, heartbeat):
+        data = super().to_representation(heartbeat)
+        data["policy_id"] = None if heartbeat.policy_id is None else str(heartbeat.policy_id)
+        return data
+
+    def relationships(self, heartbeat):
+        return {"policy": relationship("policy", heartbeat.policy_id)}
+
+
+def recomputed_alert_after(heartbeat):
+    """The deadline under the new period/grace/cron, counted from the last ping."""
+    from heartbeats.schedule import Schedule, deadline_after
+
+    return deadline_after(Schedule.of(heartbeat), heartbeat.last_ping_at)
+
+
+class HeartbeatRelationshipsSerializer(serializers.Serializer):
+    policy = RelationshipSerializer()
