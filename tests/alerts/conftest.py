@@ -177,3 +177,80 @@ def open_down(team):
         )
 
     return open_
+
+
+def database_url():
+    """The URL of the database this test runs in (the test database), for worker processes."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def alert_workers(redis_url, clean_redis):
+    """Start real Celery worker processes on the ``alerts`` queue: ``alert_workers(2, env={…})``.
+
+    They share this test's database and Redis; every one is terminated at teardown.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    processes = []
+
+    def start(count=1, *, env=None, concurrency=2):
+        base = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
+            "PHAROS_IGNORE_DOTENV": "1",
+            "PHAROS_ALLOW_PRIVATE_TARGETS": "1",
+            "PHAROS_DB_CONN_MAX_AGE": "0",
+            **(env or {}),
+        }
+        for number in range(count):
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "alerts", "-c", str(concurrency),
+                     "-n", f"alerts-test-{number}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+                     "--without-heartbeat", "--loglevel=WARNING"],
+                    cwd=Path(__file__).resolve().parents[2],
+                    env=base,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
+            )
+        return processes
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+            if process.stderr:
+                process.stderr.close()
+
+
+def wait_until(condition, *, timeout=30.0, interval=0.05):
+    """Poll ``condition`` until it is true or ``timeout`` passes; returns its last value."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

@@ -1,0 +1,48 @@
+"""Real Celery worker processes on the ``alerts`` queue, against the real database and Redis."""
+
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from alerts.delivery import enqueue
+from alerts.incidents import resolve_incident
+from alerts.models import Channel, Notification, NotificationStatus
+from tests.alerts.conftest import wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_two_workers_draining_the_outbox_deliver_each_notification_once(team, open_down, http_receiver, alert_workers):
+    receiver = http_receiver()
+    Channel.objects.create(team=team, kind="webhook", config={"url": receiver.url + "/hook"})
+    now = timezone.now()
+    incidents = [open_down(now, email=False) for _ in range(30)]
+    ids = list(Notification.objects.filter(incident__in=incidents).values_list("pk", flat=True))
+    assert len(ids) == 30
+    # Every row is enqueued three times in all (as after broker redeliveries and sweeps)
+    # before the workers start, so both workers race for the same rows.
+    enqueue(ids)
+    enqueue(ids)
+    alert_workers(2)
+    done = wait_until(lambda: Notification.objects.filter(pk__in=ids, status=NotificationStatus.DELIVERED).count() == 30, timeout=60)
+    assert done, Counter(Notification.objects.filter(pk__in=ids).values_list("status", flat=True))
+    per_delivery = Counter(request.headers["x-pharos-delivery"] for request in receiver.requests)
+    assert sorted(per_delivery) == sorted(str(pk) for pk in ids)
+    assert set(per_delivery.values()) == {1}
+
+
+def test_an_incident_reaches_smtp_and_the_webhook_once_each_and_announces_recovery(
+    team, member, open_down, http_receiver, smtp_server, alert_workers, settings
+):
+    receiver = http_receiver()
+    member("ana", on_call=True)
+    Channel.objects.create(team=team, kind="webhook", config={"url": receiver.url + "/hook"})
+    alert_workers(1, env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)})
+    incident = open_down(timezone.now(), cause="Status 502")
+    assert wait_until(lambda: len(smtp_server.messages) >= 1 and len(receiver.requests) >= 1, timeout=30)
+    resolve_incident(incident.pk, by="auto", now=timezone.now())
+    assert wait_until(lambda: len(smtp_server.messages) >= 2 and len(receiver.requests) >= 2, timeout=30)
+    assert [r.json()["event"] for r in receiver.requests] == ["incident.started", "incident.resolved"]
+    assert b"Status 502" in smtp_server.messages[0].content
+    assert len(smtp_server.messages) == 2
