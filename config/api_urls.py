@@ -12,6 +12,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alerts.api import IncidentViewSet, PolicyViewSet
+from alerts.channel_api import ChannelViewSet
 from config.jsonapi.routers import ResourceRouter
 from heartbeats.api import HeartbeatViewSet
 from monitors.api import MonitorViewSet
@@ -26,6 +27,7 @@ v2.register("incidents", IncidentViewSet, basename="incident-v2")
 v3 = ResourceRouter()
 v3.register("incidents", IncidentViewSet, basename="incident")
 v3.register("policies", PolicyViewSet, basename="policy")
+v3.register("channels", ChannelViewSet, basename="channel")
 
 urlpatterns = [
     path("api/v2/", include(v2.urls)),

@@ -23,7 +23,8 @@ class EmailHandler(ChannelHandler):
 
     def validate_more(self, config, secrets):
         errors = []
-        for address in config.get("addresses") or []:
+        addresses = config.get("addresses")
+        for address in addresses if isinstance(addresses, list) else []:
             try:
                 validate_email(address)
             except (ValidationError, TypeError):
