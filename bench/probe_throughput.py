@@ -1,0 +1,276 @@
+"""Probe throughput with fresh connections: the Pharos probe path against a bare asyncio loop.
+
+    .venv/bin/python bench/probe_throughput.py [--checks 20000] [--tls-checks 5000]
+
+Starts nginx (installing Debian's nginx-light if it is missing and we may) on a spare
+loopback port with a throwaway config and an ECDSA certificate from a throwaway CA, then
+for plain HTTP and for HTTPS (a fresh TLS handshake per check) measures, in this run:
+
+  (a) the Pharos probe path as the region worker runs it: batches of 100 specs admitted
+      to a probes.engine.Engine (one event loop thread, PHAROS_PROBE_CONCURRENCY bound,
+      phases recorded, outcomes built and handed to a publish callback);
+  (b) a bare asyncio-streams loop: hand-written HTTP/1.1 GET on asyncio.open_connection
+      (with ssl for HTTPS), read to EOF, same concurrency.
+
+and prints checks/s and CPU seconds per 1,000 checks (this process's CPU: the probing
+side only). Every loop is bounded in count and time. If nginx cannot be had, a small
+in-process-free Python server is used instead and the output says so.
+"""
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from probes.engine import Engine  # noqa: E402
+from probes.spec import CheckSpec, batch_message  # noqa: E402
+from tests.probes.certificates import TestAuthority  # noqa: E402
+
+BATCH = 100
+TIME_LIMIT = 60.0  # seconds per measured run, whatever the count
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def find_nginx():
+    for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("nginx missing: installing nginx-light from Debian's packages", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        result = subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], env=env, capture_output=True, timeout=300)
+        if result.returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], env=env, capture_output=True, timeout=300)
+        for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
+            if candidate and os.path.exists(candidate):
+                return candidate
+    return None
+
+
+NGINX_CONFIG = """
+worker_processes {workers};
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+daemon off;
+events {{ worker_connections 4096; multi_accept on; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    keepalive_timeout 0;
+    server {{
+        listen 127.0.0.1:{http_port} backlog=4096;
+        listen 127.0.0.1:{https_port} ssl backlog=4096;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        location / {{ default_type text/plain; return 200 "ok pharos\\n"; }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, binary, folder, certificate):
+        self.http_port, self.https_port = free_port(), free_port()
+        config = Path(folder) / "nginx.conf"
+        config.write_text(NGINX_CONFIG.format(
+            workers=1, folder=folder, http_port=self.http_port, https_port=self.https_port,
+            cert=certificate.cert_file, key=certificate.key_file,
+        ))
+        self.process = subprocess.Popen([binary, "-c", str(config), "-p", str(folder)], stderr=subprocess.PIPE)
+        wait_for_port(self.http_port)
+        wait_for_port(self.https_port)
+        self.name = f"nginx ({binary}, 1 worker process)"
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class FallbackServer:
+    """Used only when nginx cannot be had: a separate Python process, so it does not
+    share this process's CPU accounting. Much slower than nginx: figures are then a floor."""
+
+    SCRIPT = r"""
+import asyncio, ssl, sys
+async def handle(reader, writer):
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nok pharos\n")
+    await writer.drain(); writer.close()
+async def main():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    a = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=4096)
+    b = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[2]), ssl=ctx, backlog=4096)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+    def __init__(self, certificate):
+        self.http_port, self.https_port = free_port(), free_port()
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(self.http_port), str(self.https_port),
+                                         str(certificate.cert_file), str(certificate.key_file)])
+        wait_for_port(self.http_port)
+        wait_for_port(self.https_port)
+        self.name = "FALLBACK Python asyncio server (nginx could not be had)"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def wait_for_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on port {port}")
+
+
+def measure(run):
+    cpu, wall = time.process_time(), time.perf_counter()
+    done = run()
+    return done, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def pharos_path(url, checks, concurrency, ca_file):
+    """(a): batches admitted to the region worker's engine, outcomes published to a list."""
+    published = []
+    finished = threading.Event()
+    counted = [0]
+
+    def publish(message):
+        published.append(message)
+        counted[0] += len(message["outcomes"])
+        if counted[0] >= checks:
+            finished.set()
+
+    engine = Engine(region="bench", concurrency=concurrency, publish=publish, allow_private_targets=True, ca_file=ca_file)
+    expires = (datetime.now(timezone.utc) + timedelta(minutes=10)).isoformat()
+    specs = [CheckSpec(monitor_id=i, scheduled_at="2026-11-28T00:00:00+00:00", type="status", target=url, timeout=10.0)
+             for i in range(BATCH)]
+    message = batch_message(region="bench", specs=specs, expires_at=expires)
+
+    def run():
+        deadline = time.monotonic() + TIME_LIMIT
+        sent = 0
+        while sent < checks and time.monotonic() < deadline:
+            engine.submit(message)
+            sent += BATCH
+        finished.wait(timeout=max(0.0, deadline - time.monotonic()) + 15)
+        return counted[0]
+
+    try:
+        done, wall, cpu = measure(run)
+    finally:
+        engine.close()
+    outcomes = [o for m in published for o in m["outcomes"]]
+    up = sum(o["status"] == "up" for o in outcomes)
+    lag = max((m["loop_lag"] or 0.0) for m in published) if published else 0.0
+    return done, wall, cpu, up, lag
+
+
+def bare_loop(host, port, checks, concurrency, ssl_context):
+    """(b): hand-written HTTP/1.1 GET on asyncio.open_connection, fresh connection each."""
+    request = f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
+    ok = [0]
+
+    async def one():
+        reader, writer = await asyncio.open_connection(host, port, ssl=ssl_context,
+                                                       server_hostname=host if ssl_context else None)
+        writer.write(request)
+        data = await reader.read()
+        writer.close()
+        if data.startswith(b"HTTP/1.1 200"):
+            ok[0] += 1
+
+    async def main():
+        slots = asyncio.Semaphore(concurrency)
+        deadline = time.monotonic() + TIME_LIMIT
+
+        async def bounded():
+            async with slots:
+                if time.monotonic() < deadline:
+                    await one()
+
+        await asyncio.gather(*(bounded() for _ in range(checks)))
+
+    def run():
+        asyncio.run(main())
+        return ok[0]
+
+    done, wall, cpu = measure(run)
+    return done, wall, cpu, ok[0], None
+
+
+def report(label, result):
+    done, wall, cpu, ok, lag = result
+    rate = done / wall if wall else 0.0
+    per_thousand = cpu / done * 1000 if done else float("nan")
+    extra = f"  max loop lag {lag * 1000:.1f} ms" if lag is not None else ""
+    print(f"  {label:<34} {done:>6} checks ({ok} ok) in {wall:6.2f} s  {rate:8.0f} checks/s  "
+          f"{per_thousand:6.3f} CPU s/1000{extra}", flush=True)
+    return rate
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checks", type=int, default=20000)
+    parser.add_argument("--tls-checks", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--tls-concurrency", type=int, default=50)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="pharos-bench-") as folder:
+        authority = TestAuthority(folder)
+        certificate = authority.issue(not_after=datetime.now(timezone.utc) + timedelta(days=90))
+        binary = find_nginx()
+        server = Nginx(binary, folder, certificate) if binary else FallbackServer(certificate)
+        try:
+            print(f"server: {server.name}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+            http_url = f"http://127.0.0.1:{server.http_port}/"
+            https_url = f"https://127.0.0.1:{server.https_port}/"
+            bare_context = ssl.create_default_context(cafile=str(authority.ca_file))
+
+            print(f"HTTP, fresh connection per check, {args.concurrency} concurrent:")
+            bare = report("(b) bare asyncio streams", bare_loop("127.0.0.1", server.http_port, args.checks, args.concurrency, None))
+            ours = report("(a) Pharos probe path", pharos_path(http_url, args.checks, args.concurrency, str(authority.ca_file)))
+            print(f"  Pharos / bare = {ours / bare:.0%}  (goal >= 35 % and >= 3,000 checks/s)")
+
+            print(f"HTTPS, fresh TLS handshake per check, {args.tls_concurrency} concurrent:")
+            bare = report("(b) bare asyncio + ssl", bare_loop("127.0.0.1", server.https_port, args.tls_checks, args.tls_concurrency, bare_context))
+            ours = report("(a) Pharos probe path", pharos_path(https_url, args.tls_checks, args.tls_concurrency, str(authority.ca_file)))
+            print(f"  Pharos / bare = {ours / bare:.0%}  (goal >= 70 %)")
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""One request, one reply over UDP: the transport under the udp and dns probes."""
+
+import asyncio
+import socket
+
+
+class ReplyProtocol(asyncio.DatagramProtocol):
+    """Keeps the first datagram whose ``accept`` predicate holds, or the first error."""
+
+    def __init__(self, loop, accept=None):
+        self.reply = loop.create_future()
+        self.accept = accept
+
+    def datagram_received(self, data, addr):
+        if not self.reply.done() and (self.accept is None or self.accept(data)):
+            self.reply.set_result(data)
+
+    def error_received(self, exc):
+        # ICMP port unreachable arrives as ConnectionRefusedError on a connected socket.
+        if not self.reply.done():
+            self.reply.set_exception(exc)
+
+    def connection_lost(self, exc):
+        if not self.reply.done():
+            self.reply.set_exception(exc or ConnectionResetError("socket closed"))
+
+
+async def exchange(loop, address, port, payload, trace, *, accept=None):
+    """Send ``payload`` to (address, port) and return the first accepted reply.
+
+    Records connect (socket set-up) and processing (send to first reply); the caller's
+    deadline bounds the wait, since UDP has no other way to say "nobody is there".
+    """
+    trace.enter("connect")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    transport, protocol = await loop.create_datagram_endpoint(
+        lambda: ReplyProtocol(loop, accept), remote_addr=(address, port), family=family
+    )
+    trace.remote_ip = address
+    try:
+        trace.enter("processing")
+        transport.sendto(payload)
+        return await protocol.reply
+    finally:
+        transport.close()

@@ -1,0 +1,113 @@
+"""The region worker's engine: one event loop thread per process running batches.
+
+The Celery task only *admits* a batch and returns; the batch runs on this process's
+event loop next to every other admitted batch, sharing one bound on concurrent checks
+(``concurrency``), and its outcomes are published when its last check ends. So a batch
+holding a target that times out after 30 s never blocks the batches behind it, whatever
+pool or ``--concurrency`` the worker was started with.
+
+Admission blocks while the process already holds ``max_pending`` checks (backpressure:
+the broker keeps the rest), and a batch that expired before it was admitted is dropped,
+not run late: its checks would land in rounds the aggregator already closed.
+"""
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from probes.runner import LagMeter, ProbeContext, Runner
+from probes.spec import results_message
+
+logger = logging.getLogger(__name__)
+
+
+def parse_expiry(text):
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Engine:
+    def __init__(self, *, region, concurrency, publish, max_pending=None, **context_options):
+        """``publish(message)`` sends one results message; it is called from a
+        dedicated thread, one message at a time, never from the event loop."""
+        self.region = region
+        self.publish = publish
+        self.max_pending = max_pending or concurrency * 10
+        self.pending = 0
+        self.changed = threading.Condition()
+        self.context = ProbeContext(region=region, **context_options)
+        self.loop = asyncio.new_event_loop()
+        self.runner = Runner(self.context, concurrency=concurrency)
+        self.lag = LagMeter(self.loop)
+        self.publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pharos-publish")
+        self.thread = threading.Thread(target=self._serve, name="pharos-probe-loop", daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        asyncio.set_event_loop(self.loop)
+        self.lag.start()
+        self.loop.run_forever()
+
+    def submit(self, message, *, now=None):
+        """Admit one batch message (see probes.spec.batch_message). Returns False when
+        the batch was dropped because it expired, True once it is running."""
+        specs = message.get("specs") or []
+        expires_at = parse_expiry(message.get("expires_at"))
+        with self.changed:
+            while self.pending and self.pending + len(specs) > self.max_pending:
+                left = None
+                if expires_at is not None:
+                    left = (expires_at - datetime.now(timezone.utc)).total_seconds()
+                    if left <= 0:
+                        break
+                self.changed.wait(timeout=left)
+            now = now or datetime.now(timezone.utc)
+            if expires_at is not None and expires_at <= now:
+                logger.warning("dropped an expired batch of %d checks (expired %s)", len(specs), expires_at.isoformat())
+                self._send(results_message(region=self.region, outcomes=[], dropped=len(specs)))
+                return False
+            self.pending += len(specs)
+        asyncio.run_coroutine_threadsafe(self._run(specs), self.loop)
+        return True
+
+    async def _run(self, specs):
+        started = self.loop.time()
+        try:
+            outcomes = await self.runner.run_batch(specs)
+            message = results_message(
+                region=self.region, outcomes=outcomes, loop_lag=self.lag.worst_between(started, self.loop.time())
+            )
+            self._send(message)
+        finally:
+            with self.changed:
+                self.pending -= len(specs)
+                self.changed.notify_all()
+
+    def _send(self, message):
+        self.publisher.submit(self._publish_safely, message)
+
+    def _publish_safely(self, message):
+        try:
+            self.publish(message)
+        except Exception:
+            logger.exception("could not publish the outcomes of %d checks", len(message["outcomes"]))
+
+    def drain(self, timeout):
+        """Wait (at most ``timeout`` s) for admitted batches to finish and be published."""
+        deadline = self.loop.time() + timeout
+        with self.changed:
+            while self.pending:
+                left = deadline - self.loop.time()
+                if left <= 0:
+                    logger.warning("stopping with %d checks still running", self.pending)
+                    break
+                self.changed.wait(timeout=left)
+        self.publisher.shutdown(wait=True)
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)

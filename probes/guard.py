@@ -1,0 +1,97 @@
+"""Name resolution with the private-address guard.
+
+Unless the worker runs with ``PHAROS_ALLOW_PRIVATE_TARGETS`` on, a check may not reach
+loopback, private, link-local, multicast, reserved or unspecified addresses: a monitor is
+written by a customer, and the worker sits inside our network. The guard judges the
+*resolved* address the probe is about to connect to, never the name, so a public name
+that resolves inside (DNS rebinding) is refused too; HTTP checks pass through here again
+on every redirect hop because each hop opens its own connection.
+"""
+
+import ipaddress
+import os
+import socket
+
+from probes.failures import ProbeError, TargetDown
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+FAMILIES = {"": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
+
+
+def private_targets_allowed_by_environment():
+    return os.environ.get("PHAROS_ALLOW_PRIVATE_TARGETS", "").strip().lower() in TRUE_WORDS
+
+
+def forbidden_reason(address):
+    """Why ``address`` may not be probed, or None when it is a public address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        # ::ffff:127.0.0.1 reaches 127.0.0.1: judge the IPv4 address it carries.
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved or not ip.is_global:
+        return "reserved"
+    return None
+
+
+def check_address(address, *, allow_private):
+    if allow_private:
+        return
+    reason = forbidden_reason(address)
+    if reason:
+        raise ProbeError(f"Target address {address} is {reason}: private targets are not allowed")
+
+
+def literal_address(host):
+    """The IP address ``host`` spells, or None for a name."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]").split("%", 1)[0]))
+    except ValueError:
+        return None
+
+
+def valid_hostname(host):
+    # Checked before asking the resolver so a malformed name fails here, without traffic.
+    if not host or len(host) > 253:
+        return False
+    labels = host.rstrip(".").split(".")
+    return all(0 < len(label) <= 63 for label in labels)
+
+
+async def resolve(loop, host, port, *, ip_version="", allow_private, kind=socket.SOCK_STREAM):
+    """The addresses to try for ``host``, in resolver order, each one allowed by the guard.
+
+    Raises TargetDown("DNS lookup failed") when the name has no address of the wanted
+    family and ProbeError when any address it resolves to is forbidden: a name pointing
+    inside is refused as a whole rather than filtered, so a probe never half-trusts it.
+    """
+    family = FAMILIES.get(ip_version, socket.AF_UNSPEC)
+    literal = literal_address(host)
+    if literal is not None:
+        version = 6 if ":" in literal else 4
+        if (family == socket.AF_INET and version != 4) or (family == socket.AF_INET6 and version != 6):
+            raise TargetDown(f"DNS lookup failed (no {ip_version.replace('ip', 'IP')} address)")
+        check_address(literal, allow_private=allow_private)
+        return [literal]
+    if not valid_hostname(host):
+        raise TargetDown("DNS lookup failed")
+    try:
+        infos = await loop.getaddrinfo(host, port, family=family, type=kind)
+    except socket.gaierror:
+        raise TargetDown("DNS lookup failed") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise TargetDown("DNS lookup failed")
+    for address in addresses:
+        check_address(address, allow_private=allow_private)
+    return addresses

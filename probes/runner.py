@@ -1,0 +1,190 @@
+"""Running checks: the registry of probes, the per-check deadline, bounded concurrency.
+
+``Runner.run_check(spec)`` always returns an Outcome, never raises: whatever happens to
+one check (its deadline, a refused address, a bug) is that check's outcome and must not
+take the rest of its batch down.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from datetime import datetime, timezone
+
+from probes import dns, http, icmp, mail, tcp, udp
+from probes.failures import ProbeError, ProbeFailure, classify, timeout_cause
+from probes.guard import private_targets_allowed_by_environment
+from probes.spec import DOWN, ERROR, UP, CheckSpec, Outcome
+from probes.timing import Trace, total_of
+from probes.tls import client_context
+from probes.transport import BODY_LIMIT, ProbeTransport
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_BYTES = 500
+
+# One entry per monitor type of API.md; monitors/types.py validates against the same names.
+PROBES = {
+    "status": http.probe_http,
+    "expected_status_code": http.probe_http,
+    "keyword": http.probe_http,
+    "keyword_absence": http.probe_http,
+    "tcp": tcp.probe_tcp,
+    "udp": udp.probe_udp,
+    "ping": icmp.probe_ping,
+    "dns": dns.probe_dns,
+    "smtp": mail.probe_mail,
+    "pop": mail.probe_mail,
+    "imap": mail.probe_mail,
+}
+
+
+class ProbeContext:
+    """What every check of one worker shares: its region, the guard setting, TLS contexts
+    and the HTTP transport. Build it once per process (SSL contexts are expensive).
+
+    ``allow_private_targets`` defaults to the worker's PHAROS_ALLOW_PRIVATE_TARGETS;
+    ``ca_file`` replaces the public CA bundle and ``implicit_tls_ports`` the mail ports
+    spoken over TLS from the first byte (tests use both for their own servers).
+    """
+
+    def __init__(
+        self, *, region, allow_private_targets=None, ca_file=None, body_limit=BODY_LIMIT,
+        implicit_tls_ports=mail.IMPLICIT_TLS_PORTS,
+    ):
+        if allow_private_targets is None:
+            allow_private_targets = private_targets_allowed_by_environment()
+        self.region = region
+        self.allow_private_targets = allow_private_targets
+        self.user_agent = http.user_agent(region)
+        self.verified_context = client_context(verify=True, ca_file=ca_file)
+        self.unverified_context = client_context(verify=False)
+        self.http_transport = ProbeTransport(
+            verified_context=self.verified_context,
+            unverified_context=self.unverified_context,
+            allow_private_targets=allow_private_targets,
+            body_limit=body_limit,
+        )
+        self.implicit_tls_ports = frozenset(implicit_tls_ports)
+
+    def ssl_context(self, *, verify):
+        return self.verified_context if verify else self.unverified_context
+
+
+def utc_now_iso():
+    return datetime.now(timezone.utc).isoformat()
+
+
+class Runner:
+    def __init__(self, context, *, concurrency):
+        self.context = context
+        self.concurrency = concurrency
+        self.slots = asyncio.Semaphore(concurrency)
+
+    async def run_check(self, spec):
+        # The deadline starts when the check gets a slot, not while it queues for one:
+        # queueing is the worker's delay, not the target's.
+        async with self.slots:
+            return await self._run(spec)
+
+    async def _run(self, spec):
+        outcome = Outcome(
+            monitor_id=spec.monitor_id, scheduled_at=spec.scheduled_at, region=self.context.region, status=UP
+        )
+        trace = Trace()
+        excerpt = b""
+        probe = PROBES.get(spec.type)
+        try:
+            if probe is None:
+                raise ProbeError(f"Unknown monitor type {spec.type!r}")
+            async with asyncio.timeout(spec.timeout):
+                await probe(spec, self.context, trace, outcome)
+        except TimeoutError:
+            outcome.status, outcome.cause = DOWN, timeout_cause(spec.timeout)
+        except ProbeFailure as failure:
+            outcome.status, outcome.cause = failure.status, failure.cause
+            excerpt = failure.excerpt
+        except asyncio.CancelledError:
+            # The worker is stopping: say so rather than vote against the target.
+            outcome.status, outcome.cause = ERROR, "Probe cancelled: worker shutting down"
+        except Exception as exc:
+            outcome.status, outcome.cause = classify(exc)
+            if outcome.status == ERROR:
+                logger.exception("probe of monitor %s (%s) failed", spec.monitor_id, spec.type)
+        finally:
+            trace.stop()
+        if isinstance(excerpt, str):
+            excerpt = excerpt.encode()
+        outcome.response_excerpt = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
+        outcome.phases = trace.rounded_phases()
+        outcome.response_time = total_of(outcome.phases)
+        outcome.remote_ip = trace.remote_ip
+        outcome.tls_expires_at = trace.tls_expires_at
+        outcome.tls_issuer = trace.tls_issuer
+        outcome.checked_at = utc_now_iso()
+        return outcome
+
+    async def run_batch(self, spec_dicts):
+        """Outcomes for a batch's specs (plain dicts), run concurrently within the bound."""
+        checks = []
+        outcomes = []
+        for data in spec_dicts:
+            try:
+                checks.append(self.run_check(CheckSpec.from_dict(data)))
+            except (TypeError, ValueError) as exc:
+                outcomes.append(self.malformed(data, exc))
+        outcomes.extend(await asyncio.gather(*checks))
+        return outcomes
+
+    def malformed(self, data, exc):
+        logger.error("malformed check spec %r: %s", data, exc)
+        return Outcome(
+            monitor_id=data.get("monitor_id") if isinstance(data, dict) else None,
+            scheduled_at=data.get("scheduled_at", "") if isinstance(data, dict) else "",
+            region=self.context.region,
+            status=ERROR,
+            cause=f"Malformed check spec: {exc}",
+            checked_at=utc_now_iso(),
+        )
+
+
+class LagMeter:
+    """Event-loop lag: how late a timer set every ``interval`` seconds actually fires.
+
+    A saturated loop delays every callback, and with them the phase timestamps; the lag
+    reported next to a batch says how much of its timings may be the worker's own queueing.
+    """
+
+    def __init__(self, loop, *, interval=0.05, keep=1200):
+        self.loop = loop
+        self.interval = interval
+        self.samples = deque(maxlen=keep)  # (loop time, lag seconds)
+        self.expected = None
+        self.handle = None
+
+    def start(self):
+        self.expected = self.loop.time() + self.interval
+        self.handle = self.loop.call_at(self.expected, self._tick)
+
+    def stop(self):
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def _tick(self):
+        now = self.loop.time()
+        self.samples.append((now, max(0.0, now - self.expected)))
+        self.expected = now + self.interval
+        self.handle = self.loop.call_at(self.expected, self._tick)
+
+    def worst_between(self, start, end):
+        """The largest lag sampled in [start, end] (loop time), or the latest sample."""
+        worst = None
+        for at, lag in reversed(self.samples):
+            if at < start:
+                break
+            if at <= end:
+                worst = lag if worst is None else max(worst, lag)
+        if worst is None and self.samples:
+            worst = self.samples[-1][1]
+        return round(worst, 6) if worst is not None else 0.0
+
+

@@ -1,0 +1,25 @@
+"""TCP monitors: every listed port must accept a connection."""
+
+import asyncio
+
+from probes.connection import open_connection
+from probes.failures import TargetDown, classify
+from probes.guard import resolve
+from probes.spec import DOWN
+from probes.targets import port_cause, ports_of
+
+
+async def probe_tcp(spec, context, trace, outcome):
+    host, ports = ports_of(spec)
+    loop = asyncio.get_running_loop()
+    trace.enter("name_lookup")
+    addresses = await resolve(loop, host, ports[0], ip_version=spec.ip_version, allow_private=context.allow_private_targets)
+    for port in ports:
+        try:
+            connection = await open_connection(loop, addresses, port, trace)
+        except OSError as exc:
+            status, cause = classify(exc)
+            if status != DOWN:
+                raise
+            raise TargetDown(port_cause(cause, port, ports)) from None
+        connection.close()

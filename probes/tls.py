@@ -1,0 +1,67 @@
+"""TLS for probes: the shared client contexts and what a certificate says about expiry.
+
+Building an SSLContext costs ~17 ms of CPU (loading the CA bundle), so a worker builds
+two once — verifying and not verifying — and every check shares them. Sessions are never
+resumed (asyncio does not reuse them unless asked), so each check's handshake is fresh.
+"""
+
+import math
+import ssl
+from datetime import datetime, timezone
+
+from cryptography import x509
+
+from probes.failures import TargetDown
+
+
+def client_context(*, verify, ca_file=None):
+    if verify:
+        context = ssl.create_default_context(cafile=ca_file or default_ca_file())
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def default_ca_file():
+    try:
+        import certifi
+    except ImportError:  # the system store then, through create_default_context
+        return None
+    return certifi.where()
+
+
+def record_certificate(trace, ssl_object):
+    """Note the peer certificate's expiry and issuer on ``trace``.
+
+    Read from the DER form so a check with ``verify_ssl`` off (where ``getpeercert()``
+    returns nothing) still reports the certificate it was shown.
+    """
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if not der:
+        return
+    certificate = x509.load_der_x509_certificate(der)
+    not_after = certificate.not_valid_after_utc
+    trace.tls_not_after = not_after
+    trace.tls_expires_at = not_after.isoformat()
+    trace.tls_issuer = certificate.issuer.rfc4514_string()
+
+
+def check_expiry(trace, warn_days, *, now=None):
+    """Raise TargetDown when the certificate seen has expired or expires within ``warn_days``.
+
+    ``warn_days`` is the monitor's ``ssl_expiration``; None means the monitor does not
+    watch expiry (an expired certificate then fails only through verification). Days are
+    whole days left, rounded up, so a certificate with 2 days 23 hours left "expires in 3 days".
+    """
+    if warn_days is None or trace.tls_not_after is None:
+        return
+    now = now or datetime.now(timezone.utc)
+    left = (trace.tls_not_after - now).total_seconds()
+    if left <= 0:
+        raise TargetDown("TLS certificate expired")
+    days = math.ceil(left / 86400)
+    if days <= warn_days:
+        raise TargetDown(f"TLS certificate expires in {days} day{'s' if days != 1 else ''}")

@@ -1,0 +1,93 @@
+"""The region worker: a Celery app with no Django and no database.
+
+    PHAROS_REGION=eu REDIS_URL=redis://… celery -A probes.worker worker -Q probe.eu
+
+Environment: ``PHAROS_REGION`` (required), ``REDIS_URL`` (unset: the on-disk broker of
+the quick start), and optionally ``PHAROS_PROBE_CONCURRENCY`` (checks in flight, default
+100) and ``PHAROS_ALLOW_PRIVATE_TARGETS``. It consumes ``probes.run_batch`` messages
+from ``probe.<region>`` and publishes one ``monitors.record_outcomes`` message per batch
+to ``results``.
+
+The ``solo`` pool is the default: the task only admits a batch to the process's event
+loop (see probes.engine), so one process needs no more Celery concurrency than that.
+"""
+
+import logging
+import os
+
+from celery import Celery, signals
+from kombu import Queue
+
+from config import broker
+from probes.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 100
+DRAIN_SECONDS = 60  # on shutdown, how long admitted batches may take to finish
+
+
+def worker_region():
+    region = os.environ.get("PHAROS_REGION", "").strip()
+    if not region:
+        raise RuntimeError("PHAROS_REGION must be set to the worker's region, e.g. PHAROS_REGION=eu")
+    return region
+
+
+def probe_concurrency():
+    raw = os.environ.get("PHAROS_PROBE_CONCURRENCY", "").strip()
+    if not raw:
+        return DEFAULT_CONCURRENCY
+    if not raw.isdigit() or int(raw) < 1:
+        raise RuntimeError(f"PHAROS_PROBE_CONCURRENCY must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+REGION = worker_region()
+QUEUE = broker.probe_queue(REGION)
+
+app = Celery("pharos-probes")
+app.conf.update(
+    broker.broker_settings(),
+    task_queues=(Queue(QUEUE, routing_key=QUEUE),),
+    task_default_queue=QUEUE,
+    task_routes={broker.RECORD_OUTCOMES_TASK: {"queue": broker.RESULTS_QUEUE}},
+    task_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    # Acked once admitted: the batch then belongs to this process's engine.
+    task_acks_late=True,
+    worker_prefetch_multiplier=1,
+    worker_pool="solo",
+    timezone="UTC",
+    enable_utc=True,
+)
+
+_engine = None
+
+
+def engine():
+    """This process's engine, built on first use (after any fork of a prefork pool)."""
+    global _engine
+    if _engine is None:
+        _engine = Engine(region=REGION, concurrency=probe_concurrency(), publish=publish_outcomes)
+    return _engine
+
+
+def publish_outcomes(message):
+    app.send_task(broker.RECORD_OUTCOMES_TASK, args=[message], queue=broker.RESULTS_QUEUE)
+
+
+@app.task(name=broker.RUN_BATCH_TASK)
+def run_batch(message):
+    """Run one batch (probes.spec.batch_message); its outcomes go to ``results``."""
+    if message.get("region") not in (None, "", REGION):
+        logger.warning("batch for region %r reached the %r worker; running it here", message.get("region"), REGION)
+    engine().submit(message)
+
+
+@signals.worker_process_shutdown.connect
+@signals.worker_shutdown.connect
+def drain_engine(**_):
+    if _engine is not None:
+        _engine.drain(DRAIN_SECONDS)
