@@ -1,22 +1,76 @@
+from django import forms
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html
 
 from config.adminkit import pause, resume, status_badge
 from heartbeats.models import Heartbeat, Ping
+from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron, validate_timezone
+
+RECENT_PINGS_SHOWN = 25
+BODY_PREVIEW_CHARS = 4000
+
+
+class RecentPingsFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        # The newest pings only: a heartbeat may keep hundreds, each with a 100 kB body.
+        return super().get_queryset().order_by("-id")[:RECENT_PINGS_SHOWN]
 
 
 class RecentPingInline(admin.TabularInline):
     model = Ping
+    formset = RecentPingsFormSet
     extra = 0
     can_delete = False
     max_num = 0
-    fields = ["created_at", "kind", "exit_code", "method", "remote_addr", "user_agent", "duration", "body"]
+    fields = ["created_at", "kind", "exit_code", "method", "remote_addr", "user_agent", "duration", "output"]
     readonly_fields = fields
     ordering = ["-id"]
-    verbose_name_plural = "recent pings"
+    verbose_name_plural = f"recent pings (newest {RECENT_PINGS_SHOWN})"
+
+    @admin.display(description="body")
+    def output(self, ping):
+        if not ping.body:
+            return "(cut: over the body limit)" if ping.body_truncated else "—"
+        shown = ping.body[:BODY_PREVIEW_CHARS]
+        note = " … (cut at the body limit)" if ping.body_truncated else (" …" if len(ping.body) > len(shown) else "")
+        return format_html(
+            '<pre style="max-height:12em;max-width:60em;overflow:auto;white-space:pre-wrap;margin:0">{}</pre>{}', shown, note
+        )
+
+
+class HeartbeatForm(forms.ModelForm):
+    class Meta:
+        model = Heartbeat
+        fields = "__all__"
+
+    def clean_cron(self):
+        cron = self.cleaned_data.get("cron", "").strip()
+        if cron:
+            try:
+                validate_cron(cron)
+            except InvalidSchedule as error:
+                raise forms.ValidationError(str(error)) from None
+        return cron
+
+    def clean_timezone(self):
+        name = self.cleaned_data.get("timezone", "")
+        try:
+            return validate_timezone(name)
+        except InvalidSchedule as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_maintenance_timezone(self):
+        name = self.cleaned_data.get("maintenance_timezone", "")
+        try:
+            return validate_timezone(name)
+        except InvalidSchedule as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
+    form = HeartbeatForm
     list_display = ["name", "coloured_status", "last_ping_at", "expectation", "alert_after", "team"]
     list_filter = ["status", "team"]
     search_fields = ["name", "token"]
@@ -36,6 +90,15 @@ class HeartbeatAdmin(admin.ModelAdmin):
             return f"cron {heartbeat.cron} ({heartbeat.timezone}) + {heartbeat.grace} s"
         return f"every {heartbeat.period} s + {heartbeat.grace} s"
 
+    def save_model(self, request, heartbeat, form, change):
+        super().save_model(request, heartbeat, form, change)
+        if change and {"period", "grace", "cron", "timezone"} & set(form.changed_data):
+            # A new schedule moves the deadline of an up heartbeat; the claim on status
+            # keeps a ping or sweep that changed it meanwhile from being overwritten.
+            Heartbeat.objects.filter(pk=heartbeat.pk, status="up", paused_at__isnull=True).update(
+                alert_after=current_alert_after(Heartbeat.objects.get(pk=heartbeat.pk))
+            )
+
     def resume_one(self, heartbeat, *, now):
         # Back to pending: a resumed job is not expected until it pings again.
         Heartbeat.objects.filter(pk=heartbeat.pk, paused_at__isnull=False).update(
@@ -45,7 +108,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
 @admin.register(Ping)
 class PingAdmin(admin.ModelAdmin):
-    list_display = ["heartbeat", "created_at", "kind", "exit_code", "method", "remote_addr", "duration"]
+    list_display = ["heartbeat", "created_at", "kind", "exit_code", "method", "remote_addr", "duration", "body_truncated"]
     list_filter = ["kind"]
     search_fields = ["heartbeat__name"]
     raw_id_fields = ["heartbeat"]

@@ -56,7 +56,7 @@ class PingData:
 
 # The columns the hot path reads; HeartbeatState mirrors them in this order.
 STATE_FIELDS = (
-    "id", "team_id", "name", "status", "paused_at", "last_start_at",
+    "id", "team_id", "name", "status", "paused_at", "last_ping_at", "last_start_at",
     "period", "grace", "cron", "timezone",
     "maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone",
     "call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id",
@@ -70,6 +70,7 @@ class HeartbeatState:
     name: str
     status: str
     paused_at: datetime | None
+    last_ping_at: datetime | None
     last_start_at: datetime | None
     period: int
     grace: int
@@ -206,11 +207,13 @@ _PING_COLUMNS = "heartbeat_id, created_at, kind, exit_code, method, remote_addr,
 
 # The claim and the ping in one statement: the INSERT reads the UPDATE's RETURNING, so the
 # ping is stored exactly when the claim succeeded. "IS NOT DISTINCT FROM" compares NULLs
-# as equal, so a /start racing with a finish is noticed like a status change.
+# as equal, so a /start racing with a finish is noticed like a status change. Concurrent
+# pings may commit out of order by a few milliseconds; GREATEST (which skips NULL) keeps
+# last_ping_at from moving backwards.
 _CLAIM_AND_INSERT_SQL = f"""
 WITH claimed AS (
     UPDATE heartbeats_heartbeat
-       SET status = %s, last_ping_at = %s, last_start_at = %s, alert_after = %s
+       SET status = %s, last_ping_at = GREATEST(last_ping_at, %s), last_start_at = %s, alert_after = %s
      WHERE id = %s AND status = %s AND paused_at IS NULL AND last_start_at IS NOT DISTINCT FROM %s
  RETURNING id
 )
@@ -254,7 +257,7 @@ def _record_ping_locked(token, ping, *, now):
         if not transition.records_only:
             Heartbeat.objects.filter(pk=state.id).update(
                 status=transition.status,
-                last_ping_at=now,
+                last_ping_at=max(filter(None, (state.last_ping_at, now))),
                 last_start_at=transition.last_start_at,
                 alert_after=transition.alert_after,
             )

@@ -89,3 +89,15 @@ def zone_named(name):
 def _known_zones():
     # ZoneInfo() would also accept file paths such as "../../etc/x"; only real IANA names count.
     return frozenset(available_timezones()) | {"UTC"}
+
+
+def current_alert_after(heartbeat):
+    """The deadline an up heartbeat has under its (possibly just edited) schedule.
+
+    Counted from the running job's ``/start`` if there is one, else from the last ping —
+    the same rule the ping endpoint applies. None when it has never pinged.
+    """
+    since = heartbeat.last_start_at or heartbeat.last_ping_at
+    if since is None:
+        return None
+    return deadline_after(Schedule.of(heartbeat), since)

@@ -1,0 +1,74 @@
+"""The heartbeat admin: list with status and expectation, recent pings with their output."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from heartbeats.admin import RECENT_PINGS_SHOWN
+from heartbeats.models import Heartbeat, Ping
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(client, django_user_model):
+    operator = django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse battery")
+    client.force_login(operator)
+    return client
+
+
+def test_the_list_shows_status_last_ping_and_expectation(operator_client, make_heartbeat):
+    make_heartbeat(name="hourly sync", status="up", last_ping_at=timezone.now())
+    make_heartbeat(name="nightly dump", cron="0 2 * * *", timezone="Europe/Berlin", grace=600)
+
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_changelist")).content.decode()
+
+    assert "hourly sync" in page and "every 60 s + 30 s" in page
+    assert "cron 0 2 * * * (Europe/Berlin) + 600 s" in page
+
+
+def test_the_change_page_shows_the_newest_pings_with_bodies_and_exit_codes(operator_client, heartbeat):
+    now = timezone.now()
+    Ping.objects.bulk_create(
+        Ping(heartbeat=heartbeat, created_at=now + timedelta(seconds=i), kind="fail", exit_code=i % 256, method="POST", body=f"output-{i}-end")
+        for i in range(RECENT_PINGS_SHOWN + 5)
+    )
+
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
+
+    newest = RECENT_PINGS_SHOWN + 4
+    assert f"output-{newest}-end" in page
+    assert "output-0-end" not in page  # older than the newest shown
+    assert page.count("<pre") == RECENT_PINGS_SHOWN
+
+
+def test_saving_a_new_period_moves_the_deadline(operator_client, make_heartbeat, team):
+    last_ping_at = timezone.now()
+    heartbeat = make_heartbeat(status="up", last_ping_at=last_ping_at, alert_after=last_ping_at + timedelta(seconds=90))
+    url = reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])
+    form = {
+        "team": team.pk, "name": heartbeat.name, "period": 600, "grace": 60, "cron": "", "timezone": "UTC",
+        "email": "on", "maintenance_days": "[]", "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0", "pings-INITIAL_FORMS": "0", "pings-MIN_NUM_FORMS": "0", "pings-MAX_NUM_FORMS": "0",
+    }
+
+    response = operator_client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Heartbeat.objects.get(pk=heartbeat.pk).alert_after == last_ping_at + timedelta(seconds=660)
+
+
+def test_an_invalid_cron_expression_is_refused_with_a_reason(operator_client, heartbeat, team):
+    url = reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])
+    form = {
+        "team": team.pk, "name": heartbeat.name, "period": 60, "grace": 30, "cron": "61 * * * *", "timezone": "Mars/Olympus",
+        "maintenance_days": "[]", "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0", "pings-INITIAL_FORMS": "0", "pings-MIN_NUM_FORMS": "0", "pings-MAX_NUM_FORMS": "0",
+    }
+
+    page = operator_client.post(url, form).content.decode()
+
+    assert "Invalid cron expression" in page
+    assert "Unknown time zone" in page
