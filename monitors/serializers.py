@@ -8,11 +8,7 @@ values the monitor will have after the write, so a PATCH cannot sneak an inconsi
 combination past them.
 """
 
-import importlib
-import importlib.util
-import random
 import re
-from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -267,17 +263,17 @@ def apply_header_changes(monitor, changes):
 def schedule_monitor(monitor, *, now):
     """Give an active monitor its first (or re-phased) ``next_check_at``.
 
-    The scheduler owns the rule when it offers ``schedule_new_monitor``; otherwise the
-    first check falls at a random phase within one period, so that monitors created
+    The scheduler owns the rule: ``schedule_new_monitor`` when it offers one, otherwise its
+    ``first_check_at`` — a random phase within one period, so that monitors created
     together (a script, an import) do not all fire in the same tick.
     """
-    hook = None
-    if importlib.util.find_spec("monitors.scheduler") is not None:
-        hook = getattr(importlib.import_module("monitors.scheduler"), "schedule_new_monitor", None)
+    from monitors import scheduler
+
+    hook = getattr(scheduler, "schedule_new_monitor", None)
     if hook is not None:
         hook(monitor, now=now)
         return
-    monitor.next_check_at = now + timedelta(seconds=random.uniform(0, monitor.check_frequency))
+    monitor.next_check_at = scheduler.first_check_at(monitor.check_frequency, now=now)
     Monitor.objects.filter(pk=monitor.pk).update(next_check_at=monitor.next_check_at)
 
 
