@@ -119,7 +119,7 @@ async def probe_dns(spec, context, trace, outcome):
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")
     addresses = await resolve(
-        loop, host, port, ip_version=spec.ip_version, allow_private=context.allow_private_targets,
+        loop, host, port, ip_version=spec.ip_version, policy=context.address_policy,
         kind=socket.SOCK_DGRAM,
     )
     query_id = secrets.randbits(16)

@@ -44,12 +44,29 @@ def forbidden_reason(address):
     return None
 
 
-def check_address(address, *, allow_private):
-    if allow_private:
-        return
-    reason = forbidden_reason(address)
-    if reason:
-        raise ProbeError(f"Target address {address} is {reason}: private targets are not allowed")
+class AddressPolicy:
+    """Which addresses checks may reach.
+
+    ``allow_private``: the worker's PHAROS_ALLOW_PRIVATE_TARGETS (None reads it from the
+    environment). ``allowed_networks``: exceptions to the guard while it is on, e.g. an
+    operator's own service network, or the one loopback address a test server listens on.
+    """
+
+    def __init__(self, *, allow_private=None, allowed_networks=()):
+        self.allow_private = private_targets_allowed_by_environment() if allow_private is None else allow_private
+        self.allowed_networks = tuple(ipaddress.ip_network(network) for network in allowed_networks)
+
+    def check(self, address):
+        """Raise ProbeError when ``address`` may not be probed."""
+        if self.allow_private:
+            return
+        reason = forbidden_reason(address)
+        if reason and not self._excepted(address):
+            raise ProbeError(f"Target address {address} is {reason}: private targets are not allowed")
+
+    def _excepted(self, address):
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip.version == network.version and ip in network for network in self.allowed_networks)
 
 
 def literal_address(host):
@@ -60,15 +77,19 @@ def literal_address(host):
         return None
 
 
+HOSTNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
 def valid_hostname(host):
     # Checked before asking the resolver so a malformed name fails here, without traffic.
+    # Internationalised names arrive IDNA-encoded (xn--…), so ASCII is all we accept.
     if not host or len(host) > 253:
         return False
     labels = host.rstrip(".").split(".")
-    return all(0 < len(label) <= 63 for label in labels)
+    return all(0 < len(label) <= 63 and HOSTNAME_CHARACTERS.issuperset(label) for label in labels)
 
 
-async def resolve(loop, host, port, *, ip_version="", allow_private, kind=socket.SOCK_STREAM):
+async def resolve(loop, host, port, *, policy, ip_version="", kind=socket.SOCK_STREAM):
     """The addresses to try for ``host``, in resolver order, each one allowed by the guard.
 
     Raises TargetDown("DNS lookup failed") when the name has no address of the wanted
@@ -81,7 +102,7 @@ async def resolve(loop, host, port, *, ip_version="", allow_private, kind=socket
         version = 6 if ":" in literal else 4
         if (family == socket.AF_INET and version != 4) or (family == socket.AF_INET6 and version != 6):
             raise TargetDown(f"DNS lookup failed (no {ip_version.replace('ip', 'IP')} address)")
-        check_address(literal, allow_private=allow_private)
+        policy.check(literal)
         return [literal]
     if not valid_hostname(host):
         raise TargetDown("DNS lookup failed")
@@ -93,5 +114,5 @@ async def resolve(loop, host, port, *, ip_version="", allow_private, kind=socket
     if not addresses:
         raise TargetDown("DNS lookup failed")
     for address in addresses:
-        check_address(address, allow_private=allow_private)
+        policy.check(address)
     return addresses

@@ -64,12 +64,16 @@ def first_request(spec, context, trace):
     method = (spec.method or "GET").upper()
     content = spec.body.encode() if spec.body else None
     try:
-        return httpx.Request(
-            method, target_url(spec.target), headers=request_headers(spec, context), content=content,
-            extensions={OPTIONS: options},
-        )
+        url = target_url(spec.target)
     except (httpx.InvalidURL, ValueError) as exc:
         raise ProbeError(f"Invalid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ProbeError(f"Invalid URL {spec.target!r}: an http:// or https:// URL with a host is required")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ProbeError(f"Invalid URL {spec.target!r}: port {url.port} out of range")
+    return httpx.Request(
+        method, url, headers=request_headers(spec, context), content=content, extensions={OPTIONS: options}
+    )
 
 
 def redirect_request(request, response):

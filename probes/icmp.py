@@ -69,7 +69,7 @@ async def probe_ping(spec, context, trace, outcome):
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")
     addresses = await resolve(
-        loop, host, None, ip_version=spec.ip_version, allow_private=context.allow_private_targets,
+        loop, host, None, ip_version=spec.ip_version, policy=context.address_policy,
         kind=socket.SOCK_RAW,
     )
     address = addresses[0]

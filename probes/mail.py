@@ -65,7 +65,7 @@ async def probe_mail(spec, context, trace, outcome):
     host, ports = ports_of(spec, default=protocol.default_port)
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")
-    addresses = await resolve(loop, host, ports[0], ip_version=spec.ip_version, allow_private=context.allow_private_targets)
+    addresses = await resolve(loop, host, ports[0], ip_version=spec.ip_version, policy=context.address_policy)
     server_hostname = host if literal_address(host) is None else literal_address(host)
     for port in ports:
         ssl_context = context.ssl_context(verify=spec.verify_ssl) if port in context.implicit_tls_ports else None

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from probes import dns, http, icmp, mail, tcp, udp
 from probes.failures import ProbeError, ProbeFailure, classify, timeout_cause
-from probes.guard import private_targets_allowed_by_environment
+from probes.guard import AddressPolicy
 from probes.spec import DOWN, ERROR, UP, CheckSpec, Outcome
 from probes.timing import Trace, total_of
 from probes.tls import client_context
@@ -42,26 +42,25 @@ class ProbeContext:
     """What every check of one worker shares: its region, the guard setting, TLS contexts
     and the HTTP transport. Build it once per process (SSL contexts are expensive).
 
-    ``allow_private_targets`` defaults to the worker's PHAROS_ALLOW_PRIVATE_TARGETS;
+    ``allow_private_targets`` defaults to the worker's PHAROS_ALLOW_PRIVATE_TARGETS and
+    ``allowed_networks`` lists exceptions to the guard (see guard.AddressPolicy);
     ``ca_file`` replaces the public CA bundle and ``implicit_tls_ports`` the mail ports
     spoken over TLS from the first byte (tests use both for their own servers).
     """
 
     def __init__(
-        self, *, region, allow_private_targets=None, ca_file=None, body_limit=BODY_LIMIT,
+        self, *, region, allow_private_targets=None, allowed_networks=(), ca_file=None, body_limit=BODY_LIMIT,
         implicit_tls_ports=mail.IMPLICIT_TLS_PORTS,
     ):
-        if allow_private_targets is None:
-            allow_private_targets = private_targets_allowed_by_environment()
         self.region = region
-        self.allow_private_targets = allow_private_targets
+        self.address_policy = AddressPolicy(allow_private=allow_private_targets, allowed_networks=allowed_networks)
         self.user_agent = http.user_agent(region)
         self.verified_context = client_context(verify=True, ca_file=ca_file)
         self.unverified_context = client_context(verify=False)
         self.http_transport = ProbeTransport(
             verified_context=self.verified_context,
             unverified_context=self.unverified_context,
-            allow_private_targets=allow_private_targets,
+            address_policy=self.address_policy,
             body_limit=body_limit,
         )
         self.implicit_tls_ports = frozenset(implicit_tls_ports)

@@ -13,7 +13,7 @@ async def probe_tcp(spec, context, trace, outcome):
     host, ports = ports_of(spec)
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")
-    addresses = await resolve(loop, host, ports[0], ip_version=spec.ip_version, allow_private=context.allow_private_targets)
+    addresses = await resolve(loop, host, ports[0], ip_version=spec.ip_version, policy=context.address_policy)
     for port in ports:
         try:
             connection = await open_connection(loop, addresses, port, trace)

@@ -37,10 +37,10 @@ class RequestOptions:
 
 
 class ProbeTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, verified_context, unverified_context, allow_private_targets, body_limit=BODY_LIMIT):
+    def __init__(self, *, verified_context, unverified_context, address_policy, body_limit=BODY_LIMIT):
         self.verified_context = verified_context
         self.unverified_context = unverified_context
-        self.allow_private_targets = allow_private_targets
+        self.address_policy = address_policy
         self.body_limit = body_limit
 
     async def handle_async_request(self, request):
@@ -57,7 +57,7 @@ class ProbeTransport(httpx.AsyncBaseTransport):
 
         trace.enter("name_lookup")
         addresses = await resolve(
-            loop, host, port, ip_version=options.ip_version, allow_private=self.allow_private_targets
+            loop, host, port, ip_version=options.ip_version, policy=self.address_policy
         )
         context = None
         if secure:
