@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 OUTAGE = "outage"
 RESOLVED_BY = "Pharos (automatic recovery)"
+SUPERSEDED_BY = "Pharos (superseded by an outage)"
 
 
 def open_outage(monitor_id):
@@ -88,16 +89,7 @@ def _on_down(monitor, scheduled_at, verdict, now):
         return
     confirmation = timedelta(seconds=monitor.confirmation_period)
     if scheduled_at - monitor.failing_since >= confirmation:
-        incident = open_incident(
-            team_id=monitor.team_id,
-            source_type=IncidentSource.MONITOR,
-            source_id=monitor.pk,
-            facts=_outage_facts(monitor, verdict, scheduled_at),
-            alerting=Alerting.of(monitor),
-            now=now,
-        )
-        if incident is None:
-            logger.info("monitor %s down: an incident is already open", monitor.pk)
+        _open_outage(monitor, verdict, scheduled_at, now=now)
         monitor.status = MonitorStatus.DOWN
         return
     # Not confirmed yet: ask every region again now, then when the period is up, rather
@@ -123,6 +115,29 @@ def _on_up(monitor, scheduled_at, now):
     mark_validating(outage.pk, now=now)
     monitor.status = MonitorStatus.VALIDATING
     monitor.next_check_at = _sooner(monitor.next_check_at, monitor.passing_since + recovery)
+
+
+def _open_outage(monitor, verdict, scheduled_at, *, now):
+    """Open the outage incident. A certificate warning holding the monitor's one open
+    incident gives way (it reopens on the next passing round): an outage must page."""
+    opening = dict(
+        team_id=monitor.team_id,
+        source_type=IncidentSource.MONITOR,
+        source_id=monitor.pk,
+        facts=_outage_facts(monitor, verdict, scheduled_at),
+        alerting=Alerting.of(monitor),
+        now=now,
+    )
+    incident = open_incident(**opening)
+    if incident is None:
+        warning = (
+            Incident.objects.open().for_source(IncidentSource.MONITOR, monitor.pk).filter(metadata__kind="ssl_expiration").first()
+        )
+        if warning is not None and resolve_incident(warning.pk, by=SUPERSEDED_BY, now=now):
+            incident = open_incident(**opening)
+    if incident is None:
+        logger.info("monitor %s down: an incident is already open", monitor.pk)
+    return incident
 
 
 def _outage_facts(monitor, verdict, scheduled_at):
