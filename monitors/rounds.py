@@ -9,7 +9,10 @@ passed). Steps for a list of ``(round, verdict, votes)``:
 3. Steady monitors (up, UP verdict) advance in one conditional UPDATE; every other round
    goes through the state machine under the monitor's row lock.
 4. Inconclusive rounds raise one operator event per batch, never an incident.
-5. Certificate expiry is checked for monitors with ``ssl_expiration``.
+
+Certificate expiry needs nothing here: a probe given ``ssl_expiration_days`` reports a
+certificate inside the window as DOWN ("TLS certificate expires in N days"), so the
+quorum and the state machine open the incident and a renewed certificate resolves it.
 """
 
 import logging
@@ -18,7 +21,7 @@ from collections import defaultdict
 from django.db import connection, transaction
 
 from alerts.models import OperatorEvent
-from monitors import expiry, quarantine, state
+from monitors import quarantine, state
 from monitors.models import Monitor, Round, RoundVerdict
 from monitors.verdicts import lone_failing_region
 
@@ -38,7 +41,7 @@ def close_rounds(closures, *, now):
     monitors = {
         m["pk"]: m
         for m in Monitor.objects.filter(pk__in={r.monitor_id for r, _, _ in claimed}).values(
-            "pk", "url", "status", "failing_since", "passing_since", "paused_at", "ssl_expiration"
+            "pk", "url", "status", "failing_since", "passing_since", "paused_at"
         )
     }
     _note_lone_failures(claimed, monitors, now=now)
@@ -52,11 +55,6 @@ def close_rounds(closures, *, now):
     inconclusive = [(r, v) for r, v, _ in claimed if v.kind == RoundVerdict.INCONCLUSIVE]
     if inconclusive:
         _raise_inconclusive_event(inconclusive, now=now)
-
-    for round_, verdict, votes in claimed:
-        monitor = monitors.get(round_.monitor_id)
-        if monitor and monitor["ssl_expiration"] and verdict.kind == RoundVerdict.UP:
-            expiry.check_certificate(monitor, votes, now=now)
     return len(claimed)
 
 

@@ -33,18 +33,11 @@ logger = logging.getLogger(__name__)
 
 OUTAGE = "outage"
 RESOLVED_BY = "Pharos (automatic recovery)"
-SUPERSEDED_BY = "Pharos (superseded by an outage)"
 
 
 def open_outage(monitor_id):
-    """The monitor's open incident about an outage (not a certificate warning), or None."""
-    return (
-        Incident.objects.open()
-        .for_source(IncidentSource.MONITOR, monitor_id)
-        .exclude(metadata__kind="ssl_expiration")
-        .only("pk", "status")
-        .first()
-    )
+    """The monitor's open incident, or None."""
+    return Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id).only("pk", "status").first()
 
 
 def apply_verdict(*, monitor_id, scheduled_at, verdict, now):
@@ -118,9 +111,7 @@ def _on_up(monitor, scheduled_at, now):
 
 
 def _open_outage(monitor, verdict, scheduled_at, *, now):
-    """Open the outage incident. A certificate warning holding the monitor's one open
-    incident gives way (it reopens on the next passing round): an outage must page."""
-    opening = dict(
+    incident = open_incident(
         team_id=monitor.team_id,
         source_type=IncidentSource.MONITOR,
         source_id=monitor.pk,
@@ -128,13 +119,6 @@ def _open_outage(monitor, verdict, scheduled_at, *, now):
         alerting=Alerting.of(monitor),
         now=now,
     )
-    incident = open_incident(**opening)
-    if incident is None:
-        warning = (
-            Incident.objects.open().for_source(IncidentSource.MONITOR, monitor.pk).filter(metadata__kind="ssl_expiration").first()
-        )
-        if warning is not None and resolve_incident(warning.pk, by=SUPERSEDED_BY, now=now):
-            incident = open_incident(**opening)
     if incident is None:
         logger.info("monitor %s down: an incident is already open", monitor.pk)
     return incident
@@ -150,5 +134,6 @@ def _outage_facts(monitor, verdict, scheduled_at):
         regions=list(verdict.down_regions),
         response_content=verdict.response_excerpt or "",
         response_options={"status_code": verdict.status_code} if verdict.status_code else {},
+        ssl_certificate_expires_at=verdict.tls_expires_at,
         metadata={"kind": OUTAGE, "round": scheduled_at.isoformat(), "monitor_type": monitor.monitor_type},
     )

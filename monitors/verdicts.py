@@ -38,6 +38,7 @@ class Verdict:
     status_code: int | None = None
     response_excerpt: str = ""
     note: str = ""
+    tls_expires_at: object = None  # the earliest certificate expiry a DOWN region saw
 
 
 def decide(*, regions, quorum, votes, quarantined=frozenset()):
@@ -59,8 +60,10 @@ def decide(*, regions, quorum, votes, quarantined=frozenset()):
             error.append(region)
     if len(down) >= quorum:
         cause, excerpt, status_code = _majority_cause([votes[r] for r in down])
+        expiries = [votes[r].tls_expires_at for r in down if votes[r].tls_expires_at is not None]
         return Verdict(
-            RoundVerdict.DOWN, tuple(down), tuple(up), tuple(error), tuple(missing), cause, status_code, excerpt
+            RoundVerdict.DOWN, tuple(down), tuple(up), tuple(error), tuple(missing), cause, status_code, excerpt,
+            tls_expires_at=min(expiries) if expiries else None,
         )
     if up:
         return Verdict(RoundVerdict.UP, tuple(down), tuple(up), tuple(error), tuple(missing))
