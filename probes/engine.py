@@ -76,25 +76,31 @@ class Engine:
 
     async def _run(self, specs):
         started = self.loop.time()
+        message = None
         try:
             outcomes = await self.runner.run_batch(specs)
             message = results_message(
                 region=self.region, outcomes=outcomes, loop_lag=self.lag.worst_between(started, self.loop.time())
             )
-            self._send(message)
         finally:
-            with self.changed:
-                self.pending -= len(specs)
-                self.changed.notify_all()
+            # The checks stay counted as pending until their message is out, so drain()
+            # and admission see a batch as done only once the aggregator can have it.
+            self._send(message, release=len(specs))
 
-    def _send(self, message):
-        self.publisher.submit(self._publish_safely, message)
+    def _send(self, message, *, release=0):
+        self.publisher.submit(self._publish_safely, message, release)
 
-    def _publish_safely(self, message):
+    def _publish_safely(self, message, release):
         try:
-            self.publish(message)
+            if message is not None:
+                self.publish(message)
         except Exception:
             logger.exception("could not publish the outcomes of %d checks", len(message["outcomes"]))
+        finally:
+            if release:
+                with self.changed:
+                    self.pending -= release
+                    self.changed.notify_all()
 
     def drain(self, timeout):
         """Wait (at most ``timeout`` s) for admitted batches to finish and be published."""
@@ -109,5 +115,9 @@ class Engine:
         self.publisher.shutdown(wait=True)
 
     def close(self):
+        """Stop the loop thread (after ``drain``, or abandoning what still runs)."""
+        self.publisher.shutdown(wait=True)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()

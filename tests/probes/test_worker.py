@@ -1,0 +1,161 @@
+"""The region worker end to end: a real ``celery -A probes.worker worker -Q probe.eu``
+process with no database and no Django, over the suite's real Redis."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from celery import Celery
+
+from config.broker import RECORD_OUTCOMES_TASK, RESULTS_QUEUE, RUN_BATCH_TASK, probe_queue
+from probes.spec import batch_message
+from tests.probes.conftest import make_spec
+
+pytestmark = pytest.mark.slow
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+REGION = "eu"
+
+# Runs the real celery command line with Django made unimportable, as on a region host
+# that does not install it. kombu and celery probe for Django themselves (an optional
+# `from django.utils.functional import Promise` under try/except ImportError); every
+# refused attempt is logged with the file that made it, so the test can tell theirs
+# from ours. Our code importing Django would crash the worker instead.
+WORKER_LAUNCHER = """
+import sys, traceback
+
+class RefuseDjango:
+    def find_spec(self, name, path=None, target=None):
+        if name == "django" or name.startswith("django."):
+            frames = [f for f in traceback.extract_stack() if "importlib" not in f.filename and "<string>" not in f.filename]
+            sys.stderr.write("REFUSED DJANGO IMPORT " + name + " FROM " + frames[-1].filename + "\\n")
+            raise ImportError("the region worker runs without Django: " + name)
+
+sys.meta_path.insert(0, RefuseDjango())
+from celery.__main__ import main
+sys.argv = ["celery"] + sys.argv[1:]
+main()
+"""
+
+
+def worker_environment(redis_url):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PHAROS_"))}
+    env.update(
+        REDIS_URL=redis_url,
+        PHAROS_REGION=REGION,
+        PHAROS_ALLOW_PRIVATE_TARGETS="1",  # the targets below are loopback test servers
+        PHAROS_PROBE_CONCURRENCY="20",
+        DATABASE_URL="postgres://nobody@127.0.0.1:1/none",
+        PYTHONPATH=str(PROJECT_DIR),
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.fail("REDIS_URL must be set: the suite talks to a real Redis (make test sets it)")
+    return url
+
+
+@pytest.fixture(scope="module")
+def redis_client(redis_url):
+    client = redis_lib.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def region_worker(redis_url, redis_client, tmp_path_factory):
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", WORKER_LAUNCHER, "-A", "probes.worker", "worker", "-Q", probe_queue(REGION),
+             "-n", "probe-eu-test@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=PROJECT_DIR, env=worker_environment(redis_url), stdout=output, stderr=subprocess.STDOUT,
+        )
+    process.log = log
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def sender(redis_url):
+    app = Celery("pharos-test-sender", broker=redis_url)
+    app.conf.update(task_serializer="json", accept_content=["json"])
+    yield app
+    app.close()
+
+
+def send_batch(sender, specs, *, expires_in=60):
+    expires_at = (datetime.now(timezone.utc) + timedelta(seconds=expires_in)).isoformat()
+    message = batch_message(region=REGION, specs=specs, expires_at=expires_at)
+    sender.send_task(RUN_BATCH_TASK, args=[message], queue=probe_queue(REGION))
+
+
+def next_results_message(redis_client, worker, timeout=30):
+    """The next message on ``results``, read straight from Redis as kombu stores it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            pytest.fail(f"region worker exited with {worker.returncode}:\n{worker.log.read_text()[-3000:]}")
+        popped = redis_client.brpop(RESULTS_QUEUE, timeout=1)
+        if popped:
+            envelope = json.loads(popped[1])
+            body = json.loads(base64.b64decode(envelope["body"]))
+            return envelope["headers"]["task"], body[0][0]
+    pytest.fail(f"no results message within {timeout} s; worker log:\n{worker.log.read_text()[-3000:]}")
+
+
+def test_a_batch_runs_on_the_region_worker_and_its_outcomes_arrive_on_results(
+    region_worker, redis_client, sender, http_server
+):
+    up = http_server.route("/up")
+    down = http_server.route("/down", status=503, body=b"overloaded")
+    send_batch(sender, [make_spec(monitor_id=1, target=up), make_spec(monitor_id=2, target=down)])
+
+    task, message = next_results_message(redis_client, region_worker)
+
+    assert task == RECORD_OUTCOMES_TASK
+    assert message["region"] == REGION and message["dropped"] == 0
+    assert isinstance(message["loop_lag"], float)
+    by_id = {o["monitor_id"]: o for o in message["outcomes"]}
+    assert (by_id[1]["status"], by_id[1]["region"]) == ("up", REGION)
+    assert (by_id[2]["status"], by_id[2]["cause"], by_id[2]["response_excerpt"]) == ("down", "Status 503", "overloaded")
+    assert http_server.requests[0].headers["x-pharos-region"] == REGION
+    assert django_imports_outside_libraries(region_worker) == []
+
+
+def django_imports_outside_libraries(worker):
+    """Attempts to import Django made by anything but the libraries that merely probe for it."""
+    attempts = [line for line in worker.log.read_text().splitlines() if line.startswith("REFUSED DJANGO IMPORT")]
+    return [line for line in attempts if "site-packages" not in line.split(" FROM ", 1)[1]]
+
+
+def test_the_region_worker_drops_an_expired_batch_and_counts_it(region_worker, redis_client, sender, http_server):
+    url = http_server.route("/")
+    send_batch(sender, [make_spec(monitor_id=3, target=url)] * 3, expires_in=-5)
+
+    task, message = next_results_message(redis_client, region_worker)
+
+    assert task == RECORD_OUTCOMES_TASK
+    assert (message["dropped"], message["outcomes"]) == (3, [])
+    assert http_server.requests == []
