@@ -39,12 +39,15 @@ def broker_settings():
     folder = embedded_broker_folder()
     (folder / "out").mkdir(parents=True, exist_ok=True)
     (folder / "processed").mkdir(parents=True, exist_ok=True)
+    (folder / "control").mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
         "broker_transport_options": {
             "data_folder_in": str(folder / "out"),
             "data_folder_out": str(folder / "out"),
             "processed_folder": str(folder / "processed"),
+            # Broadcast (pidbox) exchanges; kombu's default is ./control in the working directory.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         },
         "broker_connection_retry_on_startup": True,
