@@ -24,7 +24,7 @@ BROKER_TIMEOUT = 2.0
 def database_families(*, now):
     from alerts.models import Incident, OperatorEvent
     from heartbeats.models import Ping
-    from monitors.models import CheckResult, Monitor
+    from monitors.models import CheckResult, Monitor, Round
 
     since = now - timedelta(seconds=RECENT_WINDOW)
     families = []
@@ -39,6 +39,16 @@ def database_families(*, now):
     ):
         checks.add(row["n"], region=row["region"], outcome=row["outcome"])
     families.append(checks)
+
+    # Rounds by verdict over the dispatched_at index; open rounds have no verdict yet.
+    rounds = Family(
+        "pharos_rounds_recent",
+        "gauge",
+        f"Rounds dispatched in the last {RECENT_WINDOW} s, by verdict (open: not closed yet).",
+    )
+    for row in Round.objects.filter(dispatched_at__gte=since).order_by().values("verdict").annotate(n=Count("id")):
+        rounds.add(row["n"], verdict=row["verdict"] or "open")
+    families.append(rounds)
 
     operator = Family(
         "pharos_operator_events_recent",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from alerts.models import Incident
 from config import metrics
+from monitors.models import Round
 from tests.ops.helpers import closed_port, monitor_created, result, send_batch, send_outcomes
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,21 @@ def test_recent_check_results_are_counted_by_region_and_outcome(client, team, me
     assert found['pharos_check_results_recent{outcome="down",region="eu"}'] == 2
     assert found['pharos_check_results_recent{outcome="up",region="us"}'] == 1
     assert not any('region="as"' in key and key.startswith("pharos_check_results_recent") for key in found)
+
+
+def test_round_verdicts_are_counted_and_open_rounds_shown_as_open(client, team, metrics_on):
+    now = timezone.now()
+    monitor = monitor_created(team, ago=timedelta(hours=1), now=now)
+    for seconds, verdict in ((10, "down"), (20, "down"), (30, "inconclusive"), (40, "")):
+        moment = now - timedelta(seconds=seconds)
+        Round.objects.create(
+            monitor=monitor, scheduled_at=moment, regions=["us", "eu", "as"], dispatched_at=moment,
+            deadline=moment + timedelta(seconds=30), verdict=verdict, closed_at=moment if verdict else None,
+        )
+    found = samples(scrape(client))
+    assert found['pharos_rounds_recent{verdict="down"}'] == 2
+    assert found['pharos_rounds_recent{verdict="inconclusive"}'] == 1
+    assert found['pharos_rounds_recent{verdict="open"}'] == 1
 
 
 def test_scheduler_lag_is_the_wait_of_the_most_overdue_active_monitor(client, team, metrics_on):
