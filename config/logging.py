@@ -59,7 +59,15 @@ def _plain(value):
 
 class JsonFormatter(logging.Formatter):
     """Format a record as one line of JSON: ts, level, logger, message, process, the
-    context fields it carries, its other extras, and the exception if any."""
+    context fields it carries, its other extras, and the exception if any.
+
+    In a region worker (``PHAROS_REGION`` set) every line concerns that region, so lines
+    that do not name a region get the worker's own.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.own_region = os.environ.get("PHAROS_REGION", "").strip() or None
 
     def format(self, record):
         line = {
@@ -77,6 +85,8 @@ class JsonFormatter(logging.Formatter):
                 line[key] = _plain(value)
             else:
                 extras[key] = _plain(value)
+        if self.own_region and "region" not in line:
+            line["region"] = self.own_region
         if extras:
             line["extra"] = extras
         if record.exc_info:

@@ -25,8 +25,15 @@ def test_a_line_carries_monitor_region_and_round_as_fields():
     assert (line["level"], line["logger"], line["message"]) == ("INFO", "monitors.aggregator", "round closed")
 
 
-def test_a_line_without_context_has_no_context_fields():
+def test_a_line_without_context_has_no_context_fields(monkeypatch):
+    monkeypatch.delenv("PHAROS_REGION", raising=False)
     assert not {"monitor", "region", "round"} & set(formatted())
+
+
+def test_a_region_worker_names_its_own_region_on_lines_that_name_none(monkeypatch):
+    monkeypatch.setenv("PHAROS_REGION", "as")
+    assert formatted()["region"] == "as"
+    assert formatted(region="eu")["region"] == "eu"
 
 
 def test_other_extras_are_kept_apart_from_the_fields():
