@@ -23,6 +23,16 @@ from probes.spec import results_message
 logger = logging.getLogger(__name__)
 
 
+def new_event_loop():
+    """uvloop where installed (a third less CPU per check than asyncio's loop, see
+    bench/probe_throughput.py), else asyncio's own: the probes work on either."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def parse_expiry(text):
     if not text:
         return None
@@ -40,7 +50,7 @@ class Engine:
         self.pending = 0
         self.changed = threading.Condition()
         self.context = ProbeContext(region=region, **context_options)
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self.runner = Runner(self.context, concurrency=concurrency)
         self.lag = LagMeter(self.loop)
         self.publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pharos-publish")

@@ -116,7 +116,9 @@ async def probe_http(spec, context, trace, outcome):
         if cookies is not None and "set-cookie" in response.headers:
             # extract_cookies builds a urllib/email shim (~50 us): only pay when there is a cookie.
             cookies.extract_cookies(response)
-        if not (spec.follow_redirects and response.status_code in REDIRECT_STATUSES and "location" in response.headers):
+        if not (
+            spec.follow_redirects and response.status_code in REDIRECT_STATUSES and "location" in response.headers
+        ):
             break
         if redirects >= spec.max_redirects:
             outcome.status_code = response.status_code

@@ -5,6 +5,7 @@ two once — verifying and not verifying — and every check shares them. Sessio
 resumed (asyncio does not reuse them unless asked), so each check's handshake is fresh.
 """
 
+import functools
 import math
 import ssl
 from datetime import datetime, timezone
@@ -42,11 +43,16 @@ def record_certificate(trace, ssl_object):
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
     if not der:
         return
+    trace.tls_not_after, trace.tls_expires_at, trace.tls_issuer = certificate_facts(der)
+
+
+@functools.lru_cache(maxsize=4096)
+def certificate_facts(der):
+    """(not_after, its ISO text, issuer) of a DER certificate. Cached by the certificate's
+    bytes: a site shows every check the same certificate, and parsing costs ~60 us."""
     certificate = x509.load_der_x509_certificate(der)
     not_after = certificate.not_valid_after_utc
-    trace.tls_not_after = not_after
-    trace.tls_expires_at = not_after.isoformat()
-    trace.tls_issuer = certificate.issuer.rfc4514_string()
+    return not_after, not_after.isoformat(), certificate.issuer.rfc4514_string()
 
 
 def check_expiry(trace, warn_days, *, now=None):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from probes.engine import new_event_loop
 from probes.runner import ProbeContext, Runner
 from probes.spec import CheckSpec
 from tests.probes.certificates import TestAuthority
@@ -56,11 +57,17 @@ def make_spec(**fields):
     return CheckSpec(**fields)
 
 
+def run_on_worker_loop(coroutine):
+    """Run ``coroutine`` on the kind of event loop region workers use (uvloop if installed)."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
 def run_probe(context, spec, *, concurrency=10):
     async def main():
         return await Runner(context, concurrency=concurrency).run_check(spec)
 
-    return asyncio.run(main())
+    return run_on_worker_loop(main())
 
 
 @pytest.fixture

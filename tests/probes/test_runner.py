@@ -6,14 +6,14 @@ import time
 
 from probes.runner import LagMeter, Runner
 from probes.spec import ERROR, UP
-from tests.probes.conftest import make_spec, run_probe
+from tests.probes.conftest import make_spec, run_on_worker_loop, run_probe
 
 
 def run_batch(context, spec_dicts, *, concurrency):
     async def main():
         return await Runner(context, concurrency=concurrency).run_batch(spec_dicts)
 
-    return asyncio.run(main())
+    return run_on_worker_loop(main())
 
 
 def test_an_unknown_monitor_type_is_an_error(probe_context):
@@ -75,4 +75,4 @@ def test_the_lag_meter_reports_a_blocked_event_loop():
         meter.stop()
         return meter.worst_between(started, loop.time())
 
-    assert asyncio.run(main()) >= 0.15
+    assert run_on_worker_loop(main()) >= 0.15
