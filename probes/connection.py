@@ -110,31 +110,41 @@ async def open_connection(loop, addresses, port, trace, *, ssl_context=None, ser
 
     ``addresses`` come from ``guard.resolve``, already judged; the probe never connects
     anywhere else. Records the connect and tls_handshake phases and the remote IP.
+
+    The socket is connected first and only then wrapped (with TLS from its first byte),
+    rather than connecting plain and upgrading with start_tls: a server that speaks
+    first would otherwise have its bytes land outside the TLS layer and hang the handshake.
     """
     trace.enter("connect")
     last_error = None
-    connection = None
+    sock = None
     for address in addresses:
-        connection = Connection(loop)
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            await loop.create_connection(lambda: connection, address, port, family=family)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, (address, port))
         except OSError as exc:
-            last_error = exc
-            connection = None
+            sock.close()
+            sock, last_error = None, exc
             continue
+        except BaseException:
+            sock.close()
+            raise
         trace.remote_ip = address
         break
-    if connection is None:
+    if sock is None:
         raise last_error
+    connection = Connection(loop)
     if ssl_context is not None:
         trace.enter("tls_handshake")
-        try:
-            connection.transport = await loop.start_tls(
-                connection.transport, connection, ssl_context, server_hostname=server_hostname
-            )
-        except BaseException:
-            connection.close()
-            raise
+    try:
+        await loop.create_connection(
+            lambda: connection, sock=sock, ssl=ssl_context, server_hostname=server_hostname if ssl_context else None
+        )
+    except BaseException:
+        sock.close()
+        raise
+    if ssl_context is not None:
         record_certificate(trace, connection.transport.get_extra_info("ssl_object"))
     return connection

@@ -112,17 +112,22 @@ class Engine:
                     self.pending -= release
                     self.changed.notify_all()
 
-    def drain(self, timeout):
-        """Wait (at most ``timeout`` s) for admitted batches to finish and be published."""
-        deadline = self.loop.time() + timeout
-        with self.changed:
-            while self.pending:
-                left = deadline - self.loop.time()
-                if left <= 0:
-                    logger.warning("stopping with %d checks still running", self.pending)
-                    break
-                self.changed.wait(timeout=left)
+    def drain(self, timeout, *, grace=5.0):
+        """Wait (at most ``timeout`` s) for admitted batches to finish and be published.
+
+        Checks still running then are cancelled, which turns them into ERROR outcomes
+        ("worker shutting down") that are published with their batches within ``grace``
+        seconds: the aggregator hears the worker gave up rather than nothing at all.
+        """
+        if not self._wait_until_idle(timeout):
+            logger.warning("stopping: cancelling %d checks still running", self.pending)
+            self.loop.call_soon_threadsafe(self.runner.cancel_all)
+            self._wait_until_idle(grace)
         self.publisher.shutdown(wait=True)
+
+    def _wait_until_idle(self, timeout):
+        with self.changed:
+            return self.changed.wait_for(lambda: self.pending == 0, timeout=timeout)
 
     def close(self):
         """Stop the loop thread (after ``drain``, or abandoning what still runs)."""

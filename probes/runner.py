@@ -78,6 +78,7 @@ class Runner:
         self.context = context
         self.concurrency = concurrency
         self.slots = asyncio.Semaphore(concurrency)
+        self.running = set()  # check tasks, so a stopping worker can cut them short
 
     async def run_check(self, spec):
         # The deadline starts when the check gets a slot, not while it queues for one:
@@ -128,11 +129,22 @@ class Runner:
         outcomes = []
         for data in spec_dicts:
             try:
-                checks.append(self.run_check(CheckSpec.from_dict(data)))
-            except (TypeError, ValueError) as exc:
+                spec = CheckSpec.from_dict(data)
+            except (TypeError, ValueError, AttributeError) as exc:
                 outcomes.append(self.malformed(data, exc))
+                continue
+            task = asyncio.ensure_future(self.run_check(spec))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+            checks.append(task)
         outcomes.extend(await asyncio.gather(*checks))
         return outcomes
+
+    def cancel_all(self):
+        """Cut every running check short: each ends as an ERROR outcome ("worker shutting
+        down") and its batch is still published."""
+        for task in list(self.running):
+            task.cancel()
 
     def malformed(self, data, exc):
         logger.error("malformed check spec %r: %s", data, exc)

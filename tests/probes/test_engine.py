@@ -92,3 +92,12 @@ def test_admission_waits_while_the_worker_is_full(authority, http_server):
     finally:
         engine.drain(5)
         engine.close()
+
+
+def test_checks_still_running_at_shutdown_are_reported_as_errors(engine, http_server):
+    url = http_server.route("/", hang=True)
+    engine.submit(batch([make_spec(monitor_id=7, target=url, timeout=30)]))
+    engine.drain(0.3)
+    [message] = engine.inbox.messages
+    [outcome] = message["outcomes"]
+    assert (outcome["status"], outcome["cause"]) == ("error", "Probe cancelled: worker shutting down")

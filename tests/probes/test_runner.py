@@ -76,3 +76,19 @@ def test_the_lag_meter_reports_a_blocked_event_loop():
         return meter.worst_between(started, loop.time())
 
     assert run_on_worker_loop(main()) >= 0.15
+
+
+def test_probes_also_run_on_asyncios_own_event_loop(probe_context, http_server, udp_server):
+    # Region workers use uvloop when it is installed; without it they fall back to asyncio's loop.
+    echo = udp_server(lambda data: data)
+    specs = [
+        make_spec(monitor_id=1, target=http_server.route("/")),
+        make_spec(monitor_id=2, type="udp", target="127.0.0.1", ports=(echo.port,), body="hi", keyword="hi"),
+        make_spec(monitor_id=3, type="tcp", target="127.0.0.1", ports=(http_server.port,)),
+    ]
+
+    async def main():
+        assert type(asyncio.get_running_loop()).__module__.startswith("asyncio")
+        return await Runner(probe_context, concurrency=5).run_batch([s.to_dict() for s in specs])
+
+    assert [o.status for o in asyncio.run(main())] == [UP, UP, UP]
