@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import EscalationPolicy, Incident, IncidentEvent, OperatorEvent
+from alerts.models import Channel, EscalationPolicy, Incident, IncidentEvent, Notification, OperatorEvent
 from heartbeats.models import Heartbeat, Ping
 from monitors.models import CheckResult, Monitor, MonitorRequestHeader, ResultRollup
 from teams.models import ApiToken, Membership
@@ -32,6 +32,10 @@ def one_of_everything(team, on_call_user):
     Ping.objects.create(heartbeat=heartbeat, created_at=now, kind="fail", exit_code=3, method="POST", body="disk full")
     incident = Incident.objects.create(team=team, source_type="monitor", source_id=monitor.pk, cause="Status 503", started_at=now, regions=["us", "eu"])
     IncidentEvent.objects.create(incident=incident, at=now, kind="started", message="Status 503")
+    # Channels and the outbox (issue #6).
+    channel = Channel.objects.create(team=team, kind="webhook", config={"url": "https://hooks.example.com/x"})
+    Notification.objects.create(incident=incident, event="alert", step="on-call", recipient=f"channel:{channel.pk}",
+                                kind="webhook", channel=channel, next_attempt_at=now, created_at=now)
     EscalationPolicy.objects.create(team=team, name="Night", steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team"}]}])
     OperatorEvent.objects.create(at=now, kind="inconclusive_round", region="as", message="no answer")
     ApiToken.issue(team)
