@@ -18,7 +18,7 @@ import httpx
 
 from probes.connection import open_connection
 from probes.failures import TargetDown
-from probes.guard import literal_address, resolve
+from probes.guard import resolve
 from probes.timing import Trace
 
 OPTIONS = "pharos.probe"

@@ -224,7 +224,7 @@ class DnsZone:
         self.rcodes = {}
 
     def answer(self, query):
-        query_id, _, questions = struct.unpack("!HHH", query[:6])
+        query_id = struct.unpack("!H", query[:2])[0]
         offset, labels = 12, []
         while query[offset]:
             length = query[offset]

@@ -230,3 +230,19 @@ def test_a_body_past_the_cap_is_cut_and_still_judged(http_server, authority):
     url = http_server.route("/", body=b"a" * 5000 + b"needle")
     outcome = run_probe(small, make_spec(type="keyword", target=url, keyword="needle"))
     assert (outcome.status, outcome.cause) == (DOWN, 'Keyword "needle" not found')
+
+
+def test_the_probe_transport_also_serves_a_plain_httpx_client(probe_context, http_server):
+    import httpx
+
+    from tests.probes.conftest import run_on_worker_loop
+
+    url = http_server.route("/", body=b"hello")
+
+    async def main():
+        async with httpx.AsyncClient(transport=probe_context.http_transport) as client:
+            return await client.get(url)
+
+    response = run_on_worker_loop(main())
+    assert (response.status_code, response.text) == (200, "hello")
+    assert response.extensions["pharos.remote_ip"] == "127.0.0.1"
