@@ -92,6 +92,8 @@ def run_script(path, *, timeout):
     elif not run.figures:
         run.status = "failed"
         run.reason = "printed no 'name: value unit' line"
+        if last_line(stdout):
+            run.reason += f" (last line: {last_line(stdout)})"
     return run
 
 

@@ -54,7 +54,7 @@ def test_a_hanging_script_is_stopped_at_the_timeout(bench_dir):
 def test_a_script_that_prints_no_figure_is_a_failure(bench_dir):
     write(bench_dir, "quiet.py", "print('all good')\n")
     done = run_all(bench_dir)
-    assert "FAILED: printed no 'name: value unit' line" in done.stdout
+    assert "FAILED: printed no 'name: value unit' line (last line: all good)" in done.stdout
 
 
 def test_private_helpers_are_not_run_as_benchmarks(bench_dir):
