@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from alerts.availability import availability_of
 from alerts.models import IncidentSource
 from alerts.serializers import AvailabilitySerializer
+from config.jsonapi.errors import BadRequest
 from config.jsonapi.ranges import day_range, range_parameters
 from config.jsonapi.schema import document_resource, error_responses
 from config.jsonapi.serializers import singleton_document
@@ -54,6 +55,9 @@ class MonitorViewSet(ResourceViewSet):
         for name in ("url", "pronounceable_name"):
             value = self.request.query_params.get(name)
             if value is not None:
+                if "\x00" in value:
+                    # PostgreSQL text cannot hold NUL; no monitor can match, so say so plainly.
+                    raise BadRequest(f"{name} must not contain NUL characters")
                 queryset = queryset.filter(**{name: value})
         return queryset
 

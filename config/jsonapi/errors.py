@@ -52,7 +52,8 @@ def _messages(detail, path=""):
     if isinstance(detail, dict):
         found = []
         for key, value in detail.items():
-            found.extend(_messages(value, f"{path}.{key}" if path else str(key)))
+            step = f"[{key}]" if isinstance(key, int) or str(key).isdigit() else (f".{key}" if path else str(key))
+            found.extend(_messages(value, f"{path}{step}"))
         return found
     if isinstance(detail, (list, tuple)):
         found = []
@@ -63,7 +64,7 @@ def _messages(detail, path=""):
                 found.extend(_messages(value, path))
         return found
     text = str(detail)
-    return [f"{path.lstrip('.')}: {text}" if path else text]
+    return [f"{path}: {text}" if path else text]
 
 
 def jsonapi_exception_handler(exc, context):
