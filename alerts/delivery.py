@@ -72,7 +72,9 @@ def deliver(notification_id, *, now):
     attempt = claim(notification_id, now=now)
     if attempt is None:
         return None
-    row = Notification.objects.select_related("incident__team", "channel").get(pk=notification_id)
+    row = Notification.objects.select_related("incident__team", "channel").filter(pk=notification_id).first()
+    if row is None:  # its incident was deleted since the claim
+        return None
     incident = row.incident
     if row.event == NotificationEvent.ALERT and (incident.acknowledged_at or incident.resolved_at):
         return _record(row, attempt, NotificationStatus.SKIPPED, now=now, error="incident acknowledged or resolved first")

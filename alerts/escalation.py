@@ -23,7 +23,15 @@ from datetime import timedelta
 from django.db import transaction
 
 from alerts.channels import MEMBER_TYPE_KINDS
-from alerts.models import Channel, Escalation, IncidentEvent, Notification, NotificationEvent, NotificationStatus
+from alerts.models import (
+    Channel,
+    Escalation,
+    IncidentEvent,
+    IncidentStatus,
+    Notification,
+    NotificationEvent,
+    NotificationStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +222,8 @@ def send_due_steps(incident, escalation, *, now):
                 if (target.recipient, target.kind) not in seen:
                     seen.add((target.recipient, target.kind))
                     targets.append(target)
+            if not targets:
+                log.warning("incident %s step %s: nobody to notify (no members or channels match)", incident.pk, step.key)
             write_notifications(incident, NotificationEvent.ALERT, step.key, targets, now=now)
             if step.offset > 0:
                 IncidentEvent.objects.create(
@@ -252,6 +262,10 @@ def escalate_due(*, now, limit=200):
             Escalation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("incident__team", "incident__policy")
             .filter(due_at__lte=now, incident__resolved_at__isnull=True, incident__acknowledged_at__isnull=True)
+            # A validating incident is passing again: hold its next step rather than wake
+            # the team for an outage that is ending. If it fails again, the overdue step
+            # goes out on the next tick.
+            .exclude(incident__status=IncidentStatus.VALIDATING)
             .order_by("due_at")[:limit]
         )
         for escalation in escalations:

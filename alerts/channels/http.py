@@ -14,6 +14,7 @@ cannot bounce a delivery to a private one.
 """
 
 import ipaddress
+import os
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -34,8 +35,6 @@ _client_lock = threading.Lock()
 def client():
     """The process's httpx client, made after fork so prefork children never share sockets."""
     global _client, _client_pid
-    import os
-
     with _client_lock:
         if _client is None or _client_pid != os.getpid():
             timeout = settings.PHAROS_ALERT_HTTP_TIMEOUT

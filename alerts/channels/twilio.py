@@ -49,9 +49,10 @@ class SmsHandler(ChannelHandler):
     def send(self, delivery):
         message = delivery.message
         text = message.title if not message.cause else f"{message.title} ({message.cause})"
-        if message.ack_url:
-            text += f" Ack: {message.ack_url}"
-        _post("Messages", {"To": _phone(delivery), "From": _account()[2], "Body": f"Pharos: {text}"[:SMS_LIMIT]})
+        link = f" Ack: {message.ack_url}" if message.ack_url else ""
+        # The text gives way, never the link: a cut link acknowledges nothing.
+        body = f"Pharos: {text}"[: max(SMS_LIMIT - len(link), 40)] + link
+        _post("Messages", {"To": _phone(delivery), "From": _account()[2], "Body": body})
 
 
 class CallHandler(ChannelHandler):

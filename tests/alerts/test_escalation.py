@@ -179,3 +179,17 @@ def test_policy_validation_names_what_is_wrong():
     assert any("needs an id" in e for e in errors)
     assert any("member type must be one of" in e for e in errors)
     assert validate_policy_steps([{"wait_before": 0, "step_members": [{"type": "entire_team"}]}]) == []
+
+
+def test_a_validating_incident_holds_its_next_step_until_it_fails_again(member, open_down):
+    from alerts.incidents import mark_failing_again, mark_validating
+
+    member("ana", on_call=True)
+    bo = member("bo")
+    incident = open_down(team_wait=60)
+    mark_validating(incident.pk, now=T0 + timedelta(seconds=30))
+    escalate_due(now=T0 + timedelta(seconds=90))
+    assert sent(incident, step="team") == []
+    mark_failing_again(incident.pk, now=T0 + timedelta(seconds=100))
+    escalate_due(now=T0 + timedelta(seconds=105))
+    assert (("team", f"user:{bo.pk}", "email")) in sent(incident, step="team")

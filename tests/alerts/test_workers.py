@@ -46,3 +46,23 @@ def test_an_incident_reaches_smtp_and_the_webhook_once_each_and_announces_recove
     assert [r.json()["event"] for r in receiver.requests] == ["incident.started", "incident.resolved"]
     assert b"Status 502" in smtp_server.messages[0].content
     assert len(smtp_server.messages) == 2
+
+
+def test_the_beat_escalation_task_on_a_worker_alerts_the_team_after_team_wait(
+    team, member, open_down, smtp_server, alert_workers, settings
+):
+    from datetime import timedelta
+
+    from alerts.tasks import escalate
+
+    member("ana", on_call=True)
+    member("bo")
+    alert_workers(1, env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)})
+    # Opened two minutes ago with a one-minute team_wait: the team step is overdue.
+    incident = open_down(timezone.now() - timedelta(minutes=2), team_wait=60)
+    assert wait_until(lambda: len(smtp_server.messages) >= 1, timeout=30)
+    escalate.delay()
+    assert wait_until(lambda: len(smtp_server.messages) >= 3, timeout=30)
+    recipients = sorted(rcpt for envelope in smtp_server.messages for rcpt in envelope.rcpt_tos)
+    assert recipients == ["ana@example.com", "ana@example.com", "bo@example.com"]
+    assert Notification.objects.filter(incident=incident, step="team", status=NotificationStatus.DELIVERED).count() == 2
