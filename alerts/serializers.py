@@ -186,5 +186,5 @@ class PolicySerializer(AttributesSerializer):
     def update(self, policy, validated):
         for name, value in validated.items():
             setattr(policy, name, value)
-        policy.save()
+        policy.save(update_fields=[*validated, "updated_at"])
         return policy

@@ -78,17 +78,23 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         schedule_changed = any(
             name in validated and validated[name] != getattr(heartbeat, name) for name in ("period", "grace", "cron", "timezone")
         )
+        changed = set(validated)
         for name, value in validated.items():
             setattr(heartbeat, name, value)
         if paused and heartbeat.paused_at is None:
             heartbeat.paused_at, heartbeat.status = now, HeartbeatStatus.PAUSED
+            changed |= {"paused_at", "status"}
         elif paused is False and heartbeat.paused_at is not None:
             # Resumed: like a new heartbeat, it is pending until its next ping arrives.
             heartbeat.paused_at, heartbeat.status, heartbeat.alert_after = None, HeartbeatStatus.PENDING, None
             heartbeat.last_start_at = None
+            changed |= {"paused_at", "status", "alert_after", "last_start_at"}
         elif schedule_changed and heartbeat.alert_after is not None and heartbeat.last_ping_at is not None:
             heartbeat.alert_after = recomputed_alert_after(heartbeat)
-        heartbeat.save()
+            changed.add("alert_after")
+        # Only what this request changed: pings and the sweep write status, last_ping_at
+        # and alert_after of the same row (the view holds the row lock meanwhile).
+        heartbeat.save(update_fields=[*changed, "updated_at"])
         return heartbeat
 
     def to_representation(self, heartbeat):

@@ -212,15 +212,20 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         paused = validated.pop("paused", None)
         now = timezone.now()
         frequency_changed = validated.get("check_frequency", monitor.check_frequency) != monitor.check_frequency
+        changed = set(validated)
         for name, value in validated.items():
             setattr(monitor, name, value)
         resumed = paused is False and monitor.paused_at is not None
         if paused and monitor.paused_at is None:
             monitor.paused_at, monitor.status = now, MonitorStatus.PAUSED
+            changed |= {"paused_at", "status"}
         elif resumed:
             monitor.paused_at, monitor.status = None, MonitorStatus.PENDING
             monitor.failing_since = monitor.passing_since = None
-        monitor.save()
+            changed |= {"paused_at", "status", "failing_since", "passing_since"}
+        # Only what this request changed: the aggregator and the scheduler write status,
+        # last_checked_at and next_check_at of the same row.
+        monitor.save(update_fields=[*changed, "updated_at"])
         if headers is not None:
             apply_header_changes(monitor, headers)
         if monitor.paused_at is None and (resumed or frequency_changed):

@@ -283,3 +283,14 @@ def test_list_filters_by_exact_url_and_name(api):
     assert [m["attributes"]["pronounceable_name"] for m in by_url] == ["Other"]
     assert [m["attributes"]["url"] for m in by_name] == [QUICK_HEALTH["url"]]
     assert partial == []
+
+
+def test_patch_sets_and_clears_the_policy(api, team, monitor_id):
+    policy = EscalationPolicy.objects.create(team=team, name="Ours", steps=[])
+
+    set_ = api.patch(f"/api/v2/monitors/{monitor_id}", {"policy_id": str(policy.pk)}).json()["data"]
+    cleared = api.patch(f"/api/v2/monitors/{monitor_id}", {"policy_id": None}).json()["data"]
+
+    assert set_["attributes"]["policy_id"] == str(policy.pk)
+    assert cleared["attributes"]["policy_id"] is None
+    assert Monitor.objects.get(pk=monitor_id).policy_id is None
