@@ -21,6 +21,7 @@ from probes.transport import BODY_LIMIT, ProbeTransport
 logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 500
+DEFAULT_TIMEOUT = 30.0  # seconds, for a spec that carries no usable deadline
 
 # One entry per monitor type of API.md; monitors/types.py validates against the same names.
 PROBES = {
@@ -69,6 +70,14 @@ class ProbeContext:
         return self.verified_context if verify else self.unverified_context
 
 
+def deadline_of(spec):
+    """Every check is bounded: a missing, zero or negative timeout means the default."""
+    timeout = spec.timeout
+    if isinstance(timeout, (int, float)) and timeout > 0:
+        return timeout
+    return DEFAULT_TIMEOUT
+
+
 def utc_now_iso():
     return datetime.now(timezone.utc).isoformat()
 
@@ -96,10 +105,10 @@ class Runner:
         try:
             if probe is None:
                 raise ProbeError(f"Unknown monitor type {spec.type!r}")
-            async with asyncio.timeout(spec.timeout):
+            async with asyncio.timeout(deadline_of(spec)):
                 await probe(spec, self.context, trace, outcome)
         except TimeoutError:
-            outcome.status, outcome.cause = DOWN, timeout_cause(spec.timeout)
+            outcome.status, outcome.cause = DOWN, timeout_cause(deadline_of(spec))
         except ProbeFailure as failure:
             outcome.status, outcome.cause = failure.status, failure.cause
             excerpt = failure.excerpt

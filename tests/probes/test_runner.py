@@ -92,3 +92,11 @@ def test_probes_also_run_on_asyncios_own_event_loop(probe_context, http_server, 
         return await Runner(probe_context, concurrency=5).run_batch([s.to_dict() for s in specs])
 
     assert [o.status for o in asyncio.run(main())] == [UP, UP, UP]
+
+
+def test_a_spec_without_a_usable_timeout_still_gets_a_deadline():
+    from probes.runner import DEFAULT_TIMEOUT, deadline_of
+
+    assert [deadline_of(make_spec(target="x", timeout=t)) for t in (None, 0, -1, 2.5)] == [
+        DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, 2.5
+    ]
