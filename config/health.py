@@ -58,7 +58,15 @@ def services_report(*, now):
     """The checks of the services form, as a JSON-safe dict (see the module docstring)."""
     checks = {"database": check_database(), "broker": check_broker()}
     if checks["database"]["ok"]:
-        checks["regions"] = check_regions(now=now)
+        try:
+            checks["regions"] = check_regions(now=now)
+        except Exception as error:  # noqa: BLE001 - e.g. a database not migrated yet
+            log.warning("health check of the regions failed: %s", error, exc_info=True)
+            connection.close_if_unusable_or_obsolete()
+            checks["regions"] = {
+                region: {"ok": False, "detail": f"unknown: results unreadable ({type(error).__name__})"}
+                for region in settings.PHAROS_REGIONS
+            }
     else:
         checks["regions"] = {
             region: {"ok": False, "detail": "unknown: the database is unavailable"}

@@ -64,6 +64,9 @@ class _Tally:
 
     def __init__(self):
         self.lock = threading.Lock()
+        # Held for a whole flush, so flush_counts() returns only once counts that the
+        # thread took a moment earlier have reached Redis too.
+        self.flushing = threading.Lock()
         self.pending = {}
         self.wake = threading.Event()
         self.pid = None
@@ -101,6 +104,10 @@ class _Tally:
 
     def flush(self):
         """Send the pending counts; True when there was nothing to send or it was sent."""
+        with self.flushing:
+            return self._flush()
+
+    def _flush(self):
         with self.lock:
             batch, self.pending = self.pending, {}
         if not batch:

@@ -108,6 +108,7 @@ def test_a_redis_restart_recovers_within_30_s_without_duplicating_the_incident_o
     )
     # Let rounds dispatched after the restart close too: a duplicate would have its chance.
     wait_for(lambda: rounds_closed_after(pharos, ids["monitor"], back_at), timeout=30, what="a round after the restart")
+    wait_for(lambda: (h := pharos.health()) and h[0] == 200, timeout=30, what="the health check to pass again")
     assert_one_incident_and_one_alert(pharos, site)
     assert pharos.db.monitor_status(ids["monitor"]) == "down"
 
@@ -137,6 +138,7 @@ def test_a_postgresql_restart_recovers_within_30_s_without_duplicating_the_incid
         what=f"checks from every region within 30 s of PostgreSQL coming back\n{pharos.log_tail()}",
     )
     wait_for(lambda: rounds_closed_after(pharos, ids["monitor"], back_at), timeout=30, what="a round after the restart")
+    wait_for(lambda: (h := pharos.health()) and h[0] == 200, timeout=30, what="the health check to pass again")
     assert_one_incident_and_one_alert(pharos, site)
     assert pharos.db.monitor_status(ids["monitor"]) == "down"
 
