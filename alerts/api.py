@@ -124,6 +124,8 @@ class IncidentViewSet(ResourceViewSet):
                 alerting=alerting,
                 now=timezone.now(),
             )
+        if incident is None:  # manual incidents have no source to collide on; kept for safety
+            raise Conflict("An incident for this source is already open")
         return self.document(self.reload(incident), status_code=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])

@@ -78,8 +78,10 @@ class ResourceViewSet(ApiView, viewsets.GenericViewSet):
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
         with transaction.atomic():
+            # Validated inside the transaction: what it checked (a policy of the team) is
+            # what the insert refers to.
+            serializer.is_valid(raise_exception=True)
             instance = serializer.save()
         return self.document(self.reload(instance), status_code=status.HTTP_201_CREATED)
 
