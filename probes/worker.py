@@ -20,6 +20,7 @@ from kombu import Queue
 
 from config import broker
 from probes.engine import Engine
+from probes.spec import results_message
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,20 @@ def run_batch(message):
     if message.get("region") not in (None, "", REGION):
         logger.warning("batch for region %r reached the %r worker; running it here", message.get("region"), REGION)
     engine().submit(message)
+
+
+@signals.task_revoked.connect
+def count_expired_batch(sender=None, request=None, expired=False, **_):
+    """A batch sent with a Celery ``expires`` (as the scheduler sends them) that expired
+    in the queue is discarded by Celery before ``run_batch`` sees it: count it as
+    dropped all the same, so the aggregator hears the region fell behind."""
+    if not expired or getattr(sender, "name", None) != broker.RUN_BATCH_TASK:
+        return
+    args = getattr(request, "args", None) or ()
+    message = args[0] if args and isinstance(args[0], dict) else {}
+    dropped = len(message.get("specs") or ())
+    logger.warning("dropped an expired batch of %d checks before it ran", dropped)
+    publish_outcomes(results_message(region=REGION, outcomes=[], dropped=dropped))
 
 
 @signals.worker_process_shutdown.connect

@@ -105,10 +105,11 @@ def sender(redis_url):
     app.close()
 
 
-def send_batch(sender, specs, *, expires_in=60):
-    expires_at = (datetime.now(timezone.utc) + timedelta(seconds=expires_in)).isoformat()
-    message = batch_message(region=REGION, specs=specs, expires_at=expires_at)
-    sender.send_task(RUN_BATCH_TASK, args=[message], queue=probe_queue(REGION))
+def send_batch(sender, specs, *, expires_in=60, celery_expires=False):
+    expires_at = datetime.now(timezone.utc) + timedelta(seconds=expires_in)
+    message = batch_message(region=REGION, specs=specs, expires_at=expires_at.isoformat())
+    options = {"expires": expires_at} if celery_expires else {}
+    sender.send_task(RUN_BATCH_TASK, args=[message], queue=probe_queue(REGION), **options)
 
 
 def next_results_message(redis_client, worker, timeout=30):
@@ -158,4 +159,16 @@ def test_the_region_worker_drops_an_expired_batch_and_counts_it(region_worker, r
 
     assert task == RECORD_OUTCOMES_TASK
     assert (message["dropped"], message["outcomes"]) == (3, [])
+    assert http_server.requests == []
+
+
+def test_a_batch_celery_expired_in_the_queue_is_counted_as_dropped_too(region_worker, redis_client, sender, http_server):
+    # The scheduler also sets Celery's own `expires`; Celery then discards the message
+    # before run_batch runs, and the worker must still report the drop.
+    url = http_server.route("/")
+    send_batch(sender, [make_spec(monitor_id=4, target=url)] * 2, expires_in=-5, celery_expires=True)
+
+    task, message = next_results_message(redis_client, region_worker)
+
+    assert (task, message["dropped"], message["outcomes"]) == (RECORD_OUTCOMES_TASK, 2, [])
     assert http_server.requests == []
