@@ -40,9 +40,9 @@ def test_an_incident_reaches_smtp_and_the_webhook_once_each_and_announces_recove
     Channel.objects.create(team=team, kind="webhook", config={"url": receiver.url + "/hook"})
     alert_workers(1, env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)})
     incident = open_down(timezone.now(), cause="Status 502")
-    assert wait_until(lambda: len(smtp_server.messages) >= 1 and len(receiver.requests) >= 1, timeout=30)
+    assert wait_until(lambda: len(smtp_server.messages) >= 1 and len(receiver.requests) >= 1, timeout=60)
     resolve_incident(incident.pk, by="auto", now=timezone.now())
-    assert wait_until(lambda: len(smtp_server.messages) >= 2 and len(receiver.requests) >= 2, timeout=30)
+    assert wait_until(lambda: len(smtp_server.messages) >= 2 and len(receiver.requests) >= 2, timeout=60)
     assert [r.json()["event"] for r in receiver.requests] == ["incident.started", "incident.resolved"]
     assert b"Status 502" in smtp_server.messages[0].content
     assert len(smtp_server.messages) == 2
@@ -60,9 +60,13 @@ def test_the_beat_escalation_task_on_a_worker_alerts_the_team_after_team_wait(
     alert_workers(1, env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)})
     # Opened two minutes ago with a one-minute team_wait: the team step is overdue.
     incident = open_down(timezone.now() - timedelta(minutes=2), team_wait=60)
-    assert wait_until(lambda: len(smtp_server.messages) >= 1, timeout=30)
+    assert wait_until(lambda: len(smtp_server.messages) >= 1, timeout=60)
     escalate.delay()
-    assert wait_until(lambda: len(smtp_server.messages) >= 3, timeout=30)
+    assert wait_until(lambda: len(smtp_server.messages) >= 3, timeout=60)
     recipients = sorted(rcpt for envelope in smtp_server.messages for rcpt in envelope.rcpt_tos)
     assert recipients == ["ana@example.com", "ana@example.com", "bo@example.com"]
-    assert Notification.objects.filter(incident=incident, step="team", status=NotificationStatus.DELIVERED).count() == 2
+    # The SMTP server has the message a moment before the worker records it as delivered.
+    assert wait_until(
+        lambda: Notification.objects.filter(incident=incident, step="team", status=NotificationStatus.DELIVERED).count() == 2,
+        timeout=10,
+    )
