@@ -5,7 +5,9 @@ saying whether trying again could help. The delivery task turns that into a retr
 backoff or a permanent failure an operator sees in the admin.
 """
 
+import ipaddress
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 class DeliveryError(Exception):
@@ -42,6 +44,24 @@ class Delivery:
     address: str = ""
     config: dict = field(default_factory=dict)
     secrets: dict = field(default_factory=dict)
+
+
+def names_private_host(url):
+    """True when the URL's host is literally loopback or private (names are checked at send time)."""
+    from django.conf import settings
+
+    if settings.PHAROS_ALLOW_PRIVATE_TARGETS:
+        return False
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,10 @@ class ChannelHandler:
                     errors.setdefault(f"{where}.{f.name}", []).append(f"must be a {f.type.__name__}")
                 elif f.url and not value.startswith(("http://", "https://")):
                     errors.setdefault(f"{where}.{f.name}", []).append("must be an http(s) URL")
+                elif f.url and names_private_host(value):
+                    errors.setdefault(f"{where}.{f.name}", []).append(
+                        "points at a private address (allowed only with PHAROS_ALLOW_PRIVATE_TARGETS)"
+                    )
         errors.update(self.validate_more(config if isinstance(config, dict) else {}, secrets if isinstance(secrets, dict) else {}))
         return errors
 

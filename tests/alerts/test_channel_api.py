@@ -106,3 +106,12 @@ def test_a_personal_channel_must_belong_to_a_team_member(api, team, other_team, 
 
 def test_a_request_without_a_token_is_401(client):
     assert client.get("/api/v3/channels").status_code == 401
+
+
+def test_a_channel_url_on_a_private_address_is_a_422_unless_allowed(api, team, settings):
+    settings.PHAROS_ALLOW_PRIVATE_TARGETS = False
+    answer = api("post", "/api/v3/channels", webhook(config={"url": "http://127.0.0.1:8080/hook"}))
+    assert answer.status_code == 422
+    assert "PHAROS_ALLOW_PRIVATE_TARGETS" in answer.json()["errors"]["config.url"][0]
+    settings.PHAROS_ALLOW_PRIVATE_TARGETS = True
+    assert api("post", "/api/v3/channels", webhook(config={"url": "http://127.0.0.1:8080/hook"})).status_code == 201
