@@ -21,6 +21,7 @@ from probes.transport import BODY_LIMIT, ProbeTransport
 logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 500
+SHUTTING_DOWN = "Probe cancelled: worker shutting down"
 DEFAULT_TIMEOUT = 30.0  # seconds, for a spec that carries no usable deadline
 
 # One entry per monitor type of API.md; monitors/types.py validates against the same names.
@@ -92,8 +93,12 @@ class Runner:
     async def run_check(self, spec):
         # The deadline starts when the check gets a slot, not while it queues for one:
         # queueing is the worker's delay, not the target's.
-        async with self.slots:
-            return await self._run(spec)
+        try:
+            async with self.slots:
+                return await self._run(spec)
+        except asyncio.CancelledError:
+            # Cancelled while still queued for a slot: the worker is stopping.
+            return self.not_run(spec.monitor_id, spec.scheduled_at, SHUTTING_DOWN)
 
     async def _run(self, spec):
         outcome = Outcome(
@@ -114,7 +119,7 @@ class Runner:
             excerpt = failure.excerpt
         except asyncio.CancelledError:
             # The worker is stopping: say so rather than vote against the target.
-            outcome.status, outcome.cause = ERROR, "Probe cancelled: worker shutting down"
+            outcome.status, outcome.cause = ERROR, SHUTTING_DOWN
         except Exception as exc:
             outcome.status, outcome.cause = classify(exc)
             if outcome.status == ERROR:
@@ -157,13 +162,13 @@ class Runner:
 
     def malformed(self, data, exc):
         logger.error("malformed check spec %r: %s", data, exc)
+        data = data if isinstance(data, dict) else {}
+        return self.not_run(data.get("monitor_id"), data.get("scheduled_at", ""), f"Malformed check spec: {exc}")
+
+    def not_run(self, monitor_id, scheduled_at, cause):
         return Outcome(
-            monitor_id=data.get("monitor_id") if isinstance(data, dict) else None,
-            scheduled_at=data.get("scheduled_at", "") if isinstance(data, dict) else "",
-            region=self.context.region,
-            status=ERROR,
-            cause=f"Malformed check spec: {exc}",
-            checked_at=utc_now_iso(),
+            monitor_id=monitor_id, scheduled_at=scheduled_at, region=self.context.region, status=ERROR,
+            cause=cause, checked_at=utc_now_iso(),
         )
 
 

@@ -101,3 +101,19 @@ def test_checks_still_running_at_shutdown_are_reported_as_errors(engine, http_se
     [message] = engine.inbox.messages
     [outcome] = message["outcomes"]
     assert (outcome["status"], outcome["cause"]) == ("error", "Probe cancelled: worker shutting down")
+
+
+def test_checks_still_queued_for_a_slot_at_shutdown_are_reported_too(authority, http_server):
+    inbox = Inbox()
+    engine = Engine(region="eu", concurrency=1, publish=inbox, allow_private_targets=True)
+    try:
+        url = http_server.route("/", hang=True)
+        engine.submit(batch([make_spec(monitor_id=i, target=url, timeout=30) for i in (1, 2)]))
+        engine.drain(0.3)
+    finally:
+        engine.close()
+    [message] = inbox.messages
+    assert [(o["monitor_id"], o["status"], o["cause"]) for o in message["outcomes"]] == [
+        (1, "error", "Probe cancelled: worker shutting down"),
+        (2, "error", "Probe cancelled: worker shutting down"),
+    ]
