@@ -126,14 +126,16 @@ def stale_after(fastest_frequency, tick):
 
 def check_regions(*, now):
     """Per region: how old its newest result is, and whether that is too old."""
-    from monitors.models import CheckResult, Monitor
+    from monitors.models import CheckResult, Monitor, MonitorStatus
 
     regions = list(settings.PHAROS_REGIONS)
     assigned = {region: {"monitors": 0, "fastest": None, "oldest": None} for region in regions}
     # Monitors share a handful of region lists, so group by the list: a few rows however
     # many monitors there are. order_by() clears Meta.ordering, which would split groups.
+    # Monitors inside a maintenance window are not dispatched, so they expect no results.
     groups = (
         Monitor.objects.filter(paused_at__isnull=True)
+        .exclude(status__in=[MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE])
         .order_by()
         .values("regions")
         .annotate(monitors=Count("id"), fastest=Min("check_frequency"), oldest=Min("created_at"))

@@ -91,6 +91,11 @@ def test_paused_monitors_do_not_make_a_region_expected_to_report(client, team, n
     assert services(client)[0] == 200
 
 
+def test_monitors_inside_a_maintenance_window_expect_no_results(client, team, now, broker_is_the_suites_redis):
+    monitor_created(team, ago=timedelta(hours=1), now=now, status="maintenance")
+    assert services(client)[0] == 200
+
+
 def test_fresh_results_from_every_region_pass(client, team, now, broker_is_the_suites_redis):
     monitor = monitor_created(team, ago=timedelta(hours=1), now=now)
     for region in ("us", "eu", "as"):
