@@ -52,10 +52,11 @@ def measure_tick(size, *, client):
     from monitors.models import Monitor
 
     reset(connection)
-    now = timezone.now()
-    create_monitors(size, frequency=30, regions=REGIONS, next_check_at=lambda i: now - timedelta(seconds=1))
+    due = timezone.now()
+    create_monitors(size, frequency=30, regions=REGIONS, next_check_at=lambda i: due)
     analyze(connection)
     empty_probe_queues(client)
+    now = timezone.now()
 
     started = time.perf_counter()
     rows = list(Monitor.objects.filter(paused_at__isnull=True, next_check_at__lte=now).order_by("next_check_at"))

@@ -13,10 +13,10 @@
 """
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from datetime import datetime, timezone
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection, transaction
 
 from monitors import quarantine
 from monitors.models import CheckResult, Monitor, Round
@@ -42,16 +42,32 @@ def _float(value):
     return float(value) if isinstance(value, (int, float)) else None
 
 
+RESULT_COLUMNS = (
+    "monitor_id", "scheduled_at", "region", "outcome", "cause", "status_code", "response_time", "name_lookup_time",
+    "connection_time", "tls_handshake_time", "processing_time", "data_transfer_time", "remote_ip", "tls_expires_at",
+    "tls_issuer", "response_excerpt", "checked_at",
+)
+_PG_TYPES = (
+    "bigint", "timestamptz", "text", "text", "text", "integer", "float8", "float8", "float8", "float8", "float8",
+    "float8", "text", "timestamptz", "text", "text", "timestamptz",
+)
+
+ResultRow = namedtuple("ResultRow", RESULT_COLUMNS)
+RoundRow = namedtuple("RoundRow", "pk monitor_id scheduled_at regions deadline quorum")
+
+
 def result_row(outcome, *, region, now):
+    """One outcome dict → the CheckResult columns, cut to their sizes."""
     phases = outcome.get("phases") or {}
     status = outcome.get("status")
-    return CheckResult(
+    status_code = outcome.get("status_code")
+    return ResultRow(
         monitor_id=int(outcome["monitor_id"]),
         scheduled_at=parse_time(outcome["scheduled_at"]),
         region=(outcome.get("region") or region)[:32],
         outcome=status if status in (UP, DOWN, ERROR) else ERROR,
         cause=(outcome.get("cause") or "")[:500],
-        status_code=outcome.get("status_code") if isinstance(outcome.get("status_code"), int) else None,
+        status_code=status_code if isinstance(status_code, int) and 0 <= status_code < 32768 else None,
         response_time=_float(outcome.get("response_time")),
         name_lookup_time=_float(phases.get("name_lookup")),
         connection_time=_float(phases.get("connect")),
@@ -67,29 +83,56 @@ def result_row(outcome, *, region, now):
 
 
 def store_results(rows):
-    """Bulk-insert, skipping votes already stored and monitors deleted meanwhile."""
+    """Insert the rows, skipping votes already stored and monitors deleted meanwhile.
+    Returns how many were new."""
     if not rows:
         return 0
+    if connection.vendor == "postgresql":
+        try:
+            return _insert_postgresql(rows)
+        except IntegrityError:
+            # A monitor deleted between the EXISTS check and the FK check: try once more.
+            return _insert_postgresql(rows)
     existing = set(Monitor.objects.filter(pk__in={r.monitor_id for r in rows}).values_list("pk", flat=True))
-    rows = [r for r in rows if r.monitor_id in existing]
-    try:
-        CheckResult.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    except IntegrityError:
-        # A monitor deleted between the check above and the insert: store the rest.
-        existing = set(Monitor.objects.filter(pk__in={r.monitor_id for r in rows}).values_list("pk", flat=True))
-        rows = [r for r in rows if r.monitor_id in existing]
-        CheckResult.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return len(rows)
+    objects = [CheckResult(**row._asdict()) for row in rows if row.monitor_id in existing]
+    CheckResult.objects.bulk_create(objects, batch_size=500, ignore_conflicts=True)
+    return len(objects)
+
+
+def _insert_postgresql(rows):
+    # One INSERT … SELECT FROM unnest: no model instances, and the EXISTS filter drops
+    # outcomes of monitors deleted since dispatch. ON CONFLICT: a redelivered batch.
+    columns = ", ".join(RESULT_COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {CheckResult._meta.db_table} ({columns}) "
+            f"SELECT v.* FROM unnest({arrays}) AS v({columns}) "
+            f"WHERE EXISTS (SELECT 1 FROM {Monitor._meta.db_table} AS m WHERE m.id = v.monitor_id) "
+            "ON CONFLICT (monitor_id, scheduled_at, region) DO NOTHING",
+            [list(column) for column in zip(*rows)],
+        )
+        return cursor.rowcount
+
+
+def _round_rows(queryset, limit=None):
+    rows = queryset.values_list("pk", "monitor_id", "scheduled_at", "regions", "deadline", "monitor__quorum")
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        RoundRow(pk, monitor_id, scheduled_at, regions, deadline, quorum_of(regions, override))
+        for pk, monitor_id, scheduled_at, regions, deadline, override in rows
+    ]
 
 
 def open_rounds_for(keys):
-    """Open Round rows for ``{(monitor_id, scheduled_at)}``."""
+    """Open rounds for ``{(monitor_id, scheduled_at)}``, as RoundRows."""
     if not keys:
         return []
     candidates = Round.objects.filter(
         monitor_id__in={m for m, _ in keys}, scheduled_at__in={t for _, t in keys}, closed_at__isnull=True
     )
-    return [r for r in candidates if (r.monitor_id, r.scheduled_at) in keys]
+    return [r for r in _round_rows(candidates) if (r.monitor_id, r.scheduled_at) in keys]
 
 
 def votes_for(rounds):
@@ -107,14 +150,9 @@ def votes_for(rounds):
     return votes
 
 
-def quorum_of(round_, quorum_override):
-    regions = len(round_.regions)
-    return min(quorum_override, regions) if quorum_override else regions // 2 + 1
-
-
-def _quorums(rounds):
-    overrides = dict(Monitor.objects.filter(pk__in={r.monitor_id for r in rounds}).values_list("pk", "quorum"))
-    return {r.pk: quorum_of(r, overrides.get(r.monitor_id)) for r in rounds}
+def quorum_of(regions, override):
+    """DOWN votes needed: the monitor's override (capped at its regions) or a majority."""
+    return min(override, len(regions)) if override else len(regions) // 2 + 1
 
 
 def record_outcomes(message, *, now):
@@ -127,7 +165,6 @@ def record_outcomes(message, *, now):
 
     rounds = open_rounds_for({(r.monitor_id, r.scheduled_at) for r in rows})
     votes = votes_for(rounds)
-    quorums = _quorums(rounds)
     quarantined = quarantine.quarantined_regions()
     late_regions = {r.region for r in rows}
     closures = []
@@ -135,10 +172,10 @@ def record_outcomes(message, *, now):
         round_votes = votes.get((round_.monitor_id, round_.scheduled_at), {})
         if now > round_.deadline:
             in_time = {k: v for k, v in round_votes.items() if k not in late_regions}
-            verdict = decide(regions=round_.regions, quorum=quorums[round_.pk], votes=in_time, quarantined=quarantined)
+            verdict = decide(regions=round_.regions, quorum=round_.quorum, votes=in_time, quarantined=quarantined)
             closures.append((round_, verdict, in_time))
         elif all(region in round_votes for region in round_.regions):
-            verdict = decide(regions=round_.regions, quorum=quorums[round_.pk], votes=round_votes, quarantined=quarantined)
+            verdict = decide(regions=round_.regions, quorum=round_.quorum, votes=round_votes, quarantined=quarantined)
             closures.append((round_, verdict, round_votes))
     closed = close_rounds(closures, now=now)
     return {"stored": stored, "closed": closed}
@@ -146,15 +183,14 @@ def record_outcomes(message, *, now):
 
 def close_overdue_rounds(*, now, limit=5000):
     """Close open rounds past their deadline with the votes in hand (absent = MISSING)."""
-    rounds = list(Round.objects.filter(closed_at__isnull=True, deadline__lt=now).order_by("deadline")[:limit])
+    rounds = _round_rows(Round.objects.filter(closed_at__isnull=True, deadline__lt=now).order_by("deadline"), limit)
     if not rounds:
         return 0
     votes = votes_for(rounds)
-    quorums = _quorums(rounds)
     quarantined = quarantine.quarantined_regions()
     closures = []
     for round_ in rounds:
         round_votes = votes.get((round_.monitor_id, round_.scheduled_at), {})
-        verdict = decide(regions=round_.regions, quorum=quorums[round_.pk], votes=round_votes, quarantined=quarantined)
+        verdict = decide(regions=round_.regions, quorum=round_.quorum, votes=round_votes, quarantined=quarantined)
         closures.append((round_, verdict, round_votes))
     return close_rounds(closures, now=now)

@@ -5,9 +5,10 @@ passed). Steps for a list of ``(round, verdict, votes)``:
 
 1. Claim the closes with ``UPDATE … WHERE closed_at IS NULL``: of two workers closing one
    round, exactly one sees its row come back and goes on.
-2. Note lone failures (one region DOWN, the others UP) for quarantine.
-3. Steady monitors (up, UP verdict) advance in one conditional UPDATE; every other round
-   goes through the state machine under the monitor's row lock.
+2. UP rounds of monitors with nothing to recover from advance in one conditional UPDATE,
+   in the claim's transaction; every other round goes through the state machine under
+   the monitor's row lock.
+3. Note lone failures (one region DOWN, the others UP) for quarantine.
 4. Inconclusive rounds raise one operator event per batch, never an incident.
 
 Certificate expiry needs nothing here: a probe given ``ssl_expiration_days`` reports a
@@ -20,7 +21,7 @@ from collections import defaultdict
 
 from django.db import connection, transaction
 
-from alerts.models import OperatorEvent
+from alerts.models import Incident, OperatorEvent
 from monitors import quarantine, state
 from monitors.models import Monitor, Round, RoundVerdict
 from monitors.verdicts import lone_failing_region
@@ -31,27 +32,23 @@ EVENT_MONITOR_LIMIT = 100
 
 
 def close_rounds(closures, *, now):
-    """``closures``: [(Round, Verdict, votes)]. Returns how many rounds this call closed."""
+    """``closures``: [(round, Verdict, votes)]. Returns how many rounds this call closed."""
     if not closures:
         return 0
-    claimed_ids = _claim(closures, now=now)
-    claimed = [c for c in closures if c[0].pk in claimed_ids]
+    with transaction.atomic():
+        # One commit for the claim and the common case. A transition (the locked path
+        # below) commits on its own; should the process die in between, that round's
+        # verdict is lost and the monitor's next round decides instead.
+        claimed_ids = _claim(closures, now=now)
+        claimed = [c for c in closures if c[0].pk in claimed_ids]
+        decided = [(r, v) for r, v, _ in claimed if v.kind != RoundVerdict.INCONCLUSIVE]
+        settled = _advance_steady(decided, now=now)
     if not claimed:
         return 0
-    monitors = {
-        m["pk"]: m
-        for m in Monitor.objects.filter(pk__in={r.monitor_id for r, _, _ in claimed}).values(
-            "pk", "url", "status", "failing_since", "passing_since", "paused_at"
-        )
-    }
-    _note_lone_failures(claimed, monitors, now=now)
-
-    decided = [(r, v) for r, v, _ in claimed if v.kind != RoundVerdict.INCONCLUSIVE and r.monitor_id in monitors]
-    settled = _advance_steady(decided, monitors, now=now)
     for round_, verdict in decided:
         if round_.pk not in settled:
             state.apply_verdict(monitor_id=round_.monitor_id, scheduled_at=round_.scheduled_at, verdict=verdict, now=now)
-
+    _note_lone_failures(claimed, now=now)
     inconclusive = [(r, v) for r, v, _ in claimed if v.kind == RoundVerdict.INCONCLUSIVE]
     if inconclusive:
         _raise_inconclusive_event(inconclusive, now=now)
@@ -82,46 +79,49 @@ def _claim(closures, *, now):
     return claimed
 
 
-def _note_lone_failures(claimed, monitors, *, now):
-    failures = []
+def _note_lone_failures(claimed, *, now):
+    lone = []
     for round_, _, votes in claimed:
         region = lone_failing_region(votes, regions=round_.regions)
-        monitor = monitors.get(round_.monitor_id)
-        if region is not None and monitor is not None:
-            failures.append((region, round_.monitor_id, monitor["url"]))
-    if failures:
-        quarantine.record_lone_failures(failures, now=now)
+        if region is not None:
+            lone.append((region, round_.monitor_id))
+    if not lone:
+        return
+    urls = dict(Monitor.objects.filter(pk__in={m for _, m in lone}).values_list("pk", "url"))
+    quarantine.record_lone_failures([(region, m, urls[m]) for region, m in lone if m in urls], now=now)
 
 
-def _advance_steady(decided, monitors, *, now):
-    """Rounds of monitors that stay up, written in one statement; returns their round ids.
+def _advance_steady(decided, *, now):
+    """UP rounds of monitors with nothing to recover from, written in one statement;
+    returns their round ids.
 
-    The UPDATE re-checks the state it assumed (and that the round is newer than the last
-    applied), so a monitor another aggregator just moved falls back to the locked path.
+    For a monitor that is up (or pending with no open incident) an UP verdict only
+    stamps the round and starts or continues its passing run — exactly what the state
+    machine would do. The UPDATE re-checks every assumption (status, no open incident,
+    round newer than the last applied), so a monitor another aggregator just moved
+    falls back to the locked path.
     """
     if connection.vendor != "postgresql":
         return set()
     latest = {}
     for round_, verdict in decided:
-        monitor = monitors[round_.monitor_id]
-        steady = (
-            verdict.kind == RoundVerdict.UP
-            and monitor["status"] == "up"
-            and monitor["failing_since"] is None
-            and monitor["passing_since"] is not None
-            and monitor["paused_at"] is None
-        )
-        if steady and (round_.monitor_id not in latest or latest[round_.monitor_id].scheduled_at < round_.scheduled_at):
+        if verdict.kind != RoundVerdict.UP:
+            continue
+        if round_.monitor_id not in latest or latest[round_.monitor_id].scheduled_at < round_.scheduled_at:
             latest[round_.monitor_id] = round_
     if not latest:
         return set()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE monitors_monitor AS m SET last_checked_at = %s, verdict_round_at = v.at "
+            "UPDATE monitors_monitor AS m SET last_checked_at = %s, verdict_round_at = v.at, status = 'up', "
+            "failing_since = NULL, passing_since = COALESCE(m.passing_since, v.at) "
             "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
-            "WHERE m.id = v.id AND m.status = 'up' AND m.failing_since IS NULL "
-            "AND m.passing_since IS NOT NULL AND m.paused_at IS NULL "
-            "AND (m.verdict_round_at IS NULL OR m.verdict_round_at < v.at) RETURNING m.id",
+            "WHERE m.id = v.id AND m.paused_at IS NULL "
+            "AND (m.verdict_round_at IS NULL OR m.verdict_round_at < v.at) "
+            "AND (m.status = 'up' OR (m.status = 'pending' AND NOT EXISTS ("
+            f"SELECT 1 FROM {Incident._meta.db_table} AS i WHERE i.source_type = 'monitor' "
+            "AND i.source_id = m.id AND i.resolved_at IS NULL))) "
+            "RETURNING m.id",
             [now, list(latest), [r.scheduled_at for r in latest.values()]],
         )
         advanced = {row[0] for row in cursor.fetchall()}

@@ -1,0 +1,252 @@
+"""End to end: due monitors → region workers → aggregator → stored results and verdicts.
+
+    .venv/bin/python bench/pipeline.py [--checks-per-second 1500] [--seconds 40]
+
+Every part is a real process on this machine: nginx (or a small asyncio server when nginx
+is missing) as the local target on 127.0.0.1, one region worker per region (``celery -A
+probes.worker worker -Q probe.<region>``), the aggregator (``celery -A config.celery
+worker -Q results``), PostgreSQL (a scratch database, dropped at the end) and Redis
+(PHAROS_BENCH_REDIS_URL, default db 13, flushed). This process plays beat: it runs
+``monitors.scheduler.tick`` every second.
+
+The offered load is ``--checks-per-second`` (monitors × 3 regions / 10 s). After a
+warm-up, it counts results stored and rounds closed per second over the window, the
+verdict lag (round dispatched → closed) and what was left queued at the end. The
+baseline of the same run: the same number of CheckResult rows bulk-inserted straight
+into the database, no broker, no probes.
+"""
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _monitors_scratch import PROJECT_DIR, create_monitors, percentile, scratch_django  # noqa: E402
+
+REGIONS = ("us", "eu", "as")
+FREQUENCY = 10
+WARM_UP = 10.0
+
+NGINX_CONFIG = """
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+daemon off;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location / {{ default_type text/plain; return 200 "ok pharos\\n"; }}
+    }}
+}}
+"""
+
+FALLBACK_SERVER = r"""
+import asyncio, sys
+async def handle(reader, writer):
+    try:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nok pharos\n")
+        await writer.drain()
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=4096)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def start_target(folder):
+    port = free_port()
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if binary:
+        config = Path(folder) / "nginx.conf"
+        config.write_text(NGINX_CONFIG.format(folder=folder, port=port))
+        process = subprocess.Popen([binary, "-c", str(config), "-p", str(folder)], stderr=subprocess.DEVNULL)
+        name = "nginx"
+    else:
+        process = subprocess.Popen([sys.executable, "-c", FALLBACK_SERVER, str(port)])
+        name = "asyncio server (nginx missing)"
+    wait_for_port(port)
+    return process, port, name
+
+
+def start(command, env, log):
+    return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop(process):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def baseline_insert_rate(rows):
+    """Rows/s of a plain bulk INSERT of CheckResults: the database's share of the pipeline."""
+    from django.utils import timezone
+
+    from monitors.models import CheckResult, Monitor
+
+    ids = list(Monitor.objects.values_list("pk", flat=True)[:rows])
+    at = timezone.now() - timedelta(days=1)
+    objects = [
+        CheckResult(monitor_id=pk, scheduled_at=at + timedelta(microseconds=i), region="bench", outcome="up",
+                    response_time=0.001, checked_at=at)
+        for i, pk in enumerate(ids * (rows // max(len(ids), 1) + 1))
+    ][:rows]
+    started = time.perf_counter()
+    for index in range(0, len(objects), 100):  # the aggregator's unit: one batch of 100
+        CheckResult.objects.bulk_create(objects[index : index + 100])
+    elapsed = time.perf_counter() - started
+    CheckResult.objects.filter(region="bench").delete()
+    return len(objects) / elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checks-per-second", type=int, default=1500)
+    parser.add_argument("--seconds", type=float, default=40.0, help="measured window after a 10 s warm-up")
+    parser.add_argument("--aggregators", type=int, default=2, help="processes of the results worker")
+    args = parser.parse_args()
+    offered = max(30, min(args.checks_per_second, 6000))
+    window = max(10.0, min(args.seconds, 120.0))
+    monitors = offered * FREQUENCY // len(REGIONS)
+
+    folder = tempfile.mkdtemp(prefix="pharos-pipeline-")
+    processes = []
+    log = open(Path(folder) / "workers.log", "wb")
+    try:
+        target, port, target_name = start_target(folder)
+        processes.append(target)
+        with scratch_django("pipeline", PHAROS_REGIONS=",".join(REGIONS), PHAROS_ALLOW_PRIVATE_TARGETS="1",
+                            PHAROS_MIN_CHECK_FREQUENCY="10"):
+            workers = []
+            try:
+                run(args, offered, window, monitors, port, target_name, workers, log)
+            finally:
+                for process in reversed(workers):
+                    stop(process)
+    finally:
+        for process in processes:
+            stop(process)
+        log.close()
+        if os.environ.get("PHAROS_BENCH_KEEP_LOGS"):
+            print(f"logs kept in {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def run(args, offered, window, monitors, port, target_name, processes, log):
+    import redis
+    from django.db.models import Count, Max, Min
+    from django.utils import timezone
+
+    from monitors import scheduler
+    from monitors.models import CheckResult, Round
+
+    env = dict(os.environ, PHAROS_DB_CONN_MAX_AGE="600")
+    env.pop("PHAROS_TEST_DB_NAME", None)
+    celery = [sys.executable, "-m", "celery"]
+    quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"]
+    for region in REGIONS:
+        processes.append(start(celery + ["-A", "probes.worker", "worker", "-Q", f"probe.{region}",
+                                         "-n", f"probe-{region}-{os.getpid()}@%h", *quiet],
+                               dict(env, PHAROS_REGION=region), log))
+    processes.append(start(celery + ["-A", "config.celery", "worker", "-Q", "results", "-c",
+                                     str(args.aggregators), "-n", f"aggregator-{os.getpid()}@%h", *quiet],
+                           env, log))
+
+    start_at = timezone.now() + timedelta(seconds=5)
+    create_monitors(monitors, frequency=FREQUENCY, regions=REGIONS, url=f"http://127.0.0.1:{port}/{{i}}",
+                    next_check_at=lambda i: start_at + timedelta(seconds=random.uniform(0, FREQUENCY)))
+    baseline = baseline_insert_rate(min(20000, offered * 10))
+    time.sleep(max(0.0, (start_at - timezone.now()).total_seconds()))
+
+    began = timezone.now()
+    window_start = began + timedelta(seconds=WARM_UP)
+    window_end = window_start + timedelta(seconds=window)
+    next_tick = time.monotonic()
+    while timezone.now() < window_end:
+        pause = next_tick - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        next_tick += 1.0
+        scheduler.tick(now=timezone.now())
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError("a pipeline process exited; see " + log.name)
+
+    # Rounds dispatched inside the window, and what became of them.
+    in_window = Round.objects.filter(dispatched_at__gte=window_start, dispatched_at__lt=window_end)
+    stored = CheckResult.objects.filter(checked_at__gte=window_start, checked_at__lt=window_end).count()
+    closed = in_window.filter(closed_at__isnull=False)
+    lags = [
+        (c - d).total_seconds() for d, c in closed.values_list("dispatched_at", "closed_at")
+    ]
+    verdicts = dict(closed.values_list("verdict").annotate(n=Count("id")))
+    dispatched = in_window.count()
+    backlog = redis.Redis.from_url(os.environ["REDIS_URL"]).llen("results")
+    span = CheckResult.objects.filter(checked_at__gte=window_start, checked_at__lt=window_end).aggregate(
+        first=Min("checked_at"), last=Max("checked_at")
+    )
+
+    print(f"target: {target_name}, {monitors} monitors x {len(REGIONS)} regions every {FREQUENCY} s")
+    print(f"offered load: {offered} checks/s")
+    print(f"checks recorded: {stored / window:.0f} checks/s")
+    print(f"rounds closed: {len(lags) / window:.0f} rounds/s")
+    print(f"rounds dispatched in window: {dispatched} rounds")
+    print(f"rounds closed in window: {len(lags)} rounds")
+    print(f"rounds up: {verdicts.get('up', 0)} rounds")
+    print(f"rounds not up: {len(lags) - verdicts.get('up', 0)} rounds")
+    print(f"verdict lag p50 (dispatch to closed): {percentile(lags, 0.5) * 1000:.0f} ms")
+    print(f"verdict lag p99 (dispatch to closed): {percentile(lags, 0.99) * 1000:.0f} ms")
+    print(f"results queue backlog at end: {backlog} messages")
+    print(f"baseline bulk INSERT of results (no broker, no probes): {baseline:.0f} rows/s")
+    print(f"results stored in all: {CheckResult.objects.count()} results", file=sys.stderr)
+    print(f"rounds closed in all: {Round.objects.filter(closed_at__isnull=False).count()} rounds", file=sys.stderr)
+    print(f"newest result: {CheckResult.objects.aggregate(Max('checked_at'))} window {window_start} {window_end}", file=sys.stderr)
+    if span["first"] is None:
+        log.flush()
+        print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
