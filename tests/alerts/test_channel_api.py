@@ -5,7 +5,6 @@ import json
 import pytest
 
 from alerts.models import Channel
-from teams.models import ApiToken
 
 
 @pytest.fixture(autouse=True)
