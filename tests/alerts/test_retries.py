@@ -16,22 +16,21 @@ def webhook_incident(team, open_down, receiver):
     return incident, Notification.objects.get(incident=incident)
 
 
-def test_a_receiver_failing_twice_then_succeeding_gets_exactly_one_successful_delivery(team, open_down, http_receiver, settings):
-    settings.PHAROS_ALERT_RETRY_SECONDS = 10
+def test_a_receiver_failing_twice_then_succeeding_gets_exactly_one_successful_delivery(team, open_down, http_receiver):
     receiver = http_receiver()
     receiver.statuses = [500, 500, 200]
     incident, row = webhook_incident(team, open_down, receiver)
     now = T0
-    outcomes = []
-    for _ in range(10):  # the sweeper's view of time: each tick sends what is due
-        for pk in due_for_sweep(now=now) or ([row.pk] if now == T0 else []):
-            outcomes.append(deliver(pk, now=now))
-        now += timedelta(seconds=5)
-    assert outcomes == [NotificationStatus.PENDING, NotificationStatus.PENDING, NotificationStatus.DELIVERED]
+    assert deliver(row.pk, now=now) == NotificationStatus.PENDING
+    for attempt, expected in ((1, NotificationStatus.PENDING), (2, NotificationStatus.DELIVERED)):
+        now += backoff(attempt)
+        assert due_for_sweep(now=now) == [row.pk]  # the escalation tick's sweeper finds the retry
+        assert deliver(row.pk, now=now) == expected
+    assert due_for_sweep(now=now + timedelta(days=1)) == []
+    assert deliver(row.pk, now=now + timedelta(days=1)) is None
     assert len(receiver.requests) == 3
     row.refresh_from_db()
-    assert row.status == NotificationStatus.DELIVERED and row.attempts == 3
-    assert due_for_sweep(now=now + timedelta(days=1)) == []
+    assert row.status == NotificationStatus.DELIVERED and row.attempts == 3 and row.last_error == ""
 
 
 def test_retries_back_off_exponentially(settings):
