@@ -63,34 +63,29 @@ class _Tally:
     """Counts added in this process, waiting for the flusher thread to send them."""
 
     def __init__(self):
+        self.reset()
+
+    def reset(self):
+        """Fresh state. Also run in a forked child (gunicorn, Celery prefork): the parent's
+        thread does not exist there, a lock it held at the fork would stay held forever,
+        and counts copied from the parent would be sent twice."""
         self.lock = threading.Lock()
         # Held for a whole flush, so flush_counts() returns only once counts that the
         # thread took a moment earlier have reached Redis too.
         self.flushing = threading.Lock()
         self.pending = {}
         self.wake = threading.Event()
-        self.pid = None
         self.thread = None
         self.url = None
         self.client = None
-        self.retry_at = 0.0
 
     def add(self, key, field, amount):
         with self.lock:
-            if self.pid != os.getpid():
-                self._start_in_this_process()
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="pharos-metrics", daemon=True)
+                self.thread.start()
             self.pending[(key, field)] = self.pending.get((key, field), 0) + amount
         self.wake.set()
-
-    def _start_in_this_process(self):
-        # After a fork (gunicorn, Celery prefork) the parent's thread does not exist in the
-        # child, and counts copied from the parent would be sent twice: start afresh.
-        self.pid = os.getpid()
-        self.pending = {}
-        self.client = None
-        self.wake = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="pharos-metrics", daemon=True)
-        self.thread.start()
 
     def _run(self):
         while True:
@@ -141,14 +136,8 @@ class _Tally:
 
 
 _tally = _Tally()
-
-
-def _flush_at_exit():
-    if _tally.pid == os.getpid():
-        _tally.flush()
-
-
-atexit.register(_flush_at_exit)
+os.register_at_fork(after_in_child=_tally.reset)
+atexit.register(_tally.flush)
 
 
 def label_field(labels):

@@ -155,6 +155,23 @@ def test_count_never_raises_when_redis_is_unreachable():
     assert run.stdout.strip() == "False"
 
 
+def test_counts_made_in_a_forked_child_are_sent_once_by_the_child(client, metrics_on, redis_url):
+    script = (
+        "import os\n"
+        "from config.metrics import count, flush_counts\n"
+        "count('pings_received', kind='start')\n"
+        "flush_counts()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    count('pings_received', kind='start')\n"
+        "    flush_counts()\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, env={"REDIS_URL": redis_url, "PATH": ""}, timeout=60)
+    assert samples(scrape(client))['pharos_pings_received_total{kind="start"}'] == 2
+
+
 def test_count_is_a_no_op_without_redis(monkeypatch, clean_redis):
     monkeypatch.delenv("REDIS_URL")
     metrics.count("pings_received")
