@@ -39,6 +39,20 @@ class MaintenanceWindowSerializer(serializers.Serializer):
     maintenance_to = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
     maintenance_timezone = TimeZoneField(max_length=64, required=False)
 
+    def get_fields(self):
+        # Declared on a base class, these would lead the attributes; API.md lists them just
+        # before ``paused``, so that is where they go.
+        fields = super().get_fields()
+        window = {name: fields.pop(name) for name in list(MaintenanceWindowSerializer._declared_fields)}
+        if "paused" not in fields:
+            return {**fields, **window}
+        ordered = {}
+        for name, field in fields.items():
+            if name == "paused":
+                ordered.update(window)
+            ordered[name] = field
+        return ordered
+
     def validate_maintenance_days(self, days):
         return list(dict.fromkeys(days))
 
