@@ -21,9 +21,13 @@ class HeartbeatStatus(models.TextChoices):
 class Heartbeat(models.Model):
     """A job that checks in with Pharos; it is down when its ping does not come in time."""
 
-    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="heartbeats")
+    # Every ping rewrites this row and alert_after is indexed, so each ping writes a new
+    # entry into every index of the table: keep no index that another one already covers.
+    # heartbeat_team (team, id) serves the foreign key; the token's uniqueness is a plain
+    # UniqueConstraint, which spares the varchar_pattern_ops twin Django adds to unique=True.
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="heartbeats", db_index=False)
     name = models.CharField(max_length=200)
-    token = models.CharField(max_length=64, unique=True, default=new_heartbeat_token, editable=False)
+    token = models.CharField(max_length=64, default=new_heartbeat_token, editable=False)
     period = models.PositiveIntegerField(default=3600)
     grace = models.PositiveIntegerField(default=300)
     # Pharos addition: a calendar instead of a fixed period (evaluated in `timezone`).
@@ -63,6 +67,7 @@ class Heartbeat(models.Model):
             models.CheckConstraint(condition=Q(period__gt=0), name="heartbeat_period_positive"),
             models.CheckConstraint(condition=Q(grace__gte=0), name="heartbeat_grace_not_negative"),
             models.CheckConstraint(condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="heartbeat_team_wait_not_negative"),
+            models.UniqueConstraint(fields=["token"], name="heartbeat_token_unique"),
         ]
         indexes = [
             # "What is overdue": only heartbeats that can still go down are in the index,
@@ -90,7 +95,8 @@ class PingKind(models.TextChoices):
 
 
 class Ping(models.Model):
-    heartbeat = models.ForeignKey(Heartbeat, on_delete=models.CASCADE, related_name="pings")
+    # ping_heartbeat_recent (heartbeat, -id) serves the foreign key: one index less per ping.
+    heartbeat = models.ForeignKey(Heartbeat, on_delete=models.CASCADE, related_name="pings", db_index=False)
     created_at = models.DateTimeField()
     kind = models.CharField(max_length=8, choices=PingKind.choices)
     exit_code = models.PositiveSmallIntegerField(null=True, blank=True)

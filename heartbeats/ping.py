@@ -1,15 +1,17 @@
 """Recording a ping: the hottest path in Pharos.
 
 ``record_ping(token, ping, now=)`` stores the ping and moves the heartbeat's state. Its
-cost is constant whatever the heartbeat's history:
+cost is constant whatever the heartbeat's history (statements in heartbeats.ping_sql):
 
-1. read the heartbeat by its (unique, indexed) token — one SELECT;
-2. decide the transition in Python (``plan_transition``: cron schedules and maintenance
-   windows cannot be evaluated in SQL);
-3. claim it and store the ping in one statement on PostgreSQL — an ``UPDATE … WHERE
-   status = <what we read> AND last_start_at = <what we read>`` inside a CTE that feeds
-   the ``INSERT`` of the ping. The row lock lasts only for that statement, so fifty
-   pings to one heartbeat queue for microseconds, not for a request each.
+1. read the heartbeat by its (unique, indexed) token and, in the same statement, record
+   the commonest pings — a success or /start of an up heartbeat on a fixed period. Most
+   pings end here: one round trip;
+2. otherwise decide the transition in Python (``plan_transition``: cron schedules and
+   maintenance windows cannot be evaluated in SQL);
+3. claim it and store the ping in one statement — an ``UPDATE … WHERE status = <what we
+   read> AND last_start_at = <what we read>`` inside a CTE that feeds the ``INSERT`` of
+   the ping. The row lock lasts only for that statement, so fifty pings to one heartbeat
+   queue for a statement each, not for a request each.
 
 If the claim matches no row, another ping, the sweeper or an API edit changed the
 heartbeat between steps 1 and 3: we read again and re-plan (the ping is never dropped).
@@ -29,6 +31,8 @@ from datetime import datetime, time
 from django.db import connection, transaction
 
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
+from heartbeats import ping_sql
+from heartbeats.ping_sql import STATE_FIELDS
 from heartbeats.maintenance import MaintenanceWindow
 from heartbeats.models import Heartbeat, HeartbeatStatus, Ping, PingKind
 from heartbeats.schedule import InvalidSchedule, Schedule, deadline_after
@@ -52,15 +56,6 @@ class PingData:
     user_agent: str = ""
     body: str = ""
     body_truncated: bool = False
-
-
-# The columns the hot path reads; HeartbeatState mirrors them in this order.
-STATE_FIELDS = (
-    "id", "team_id", "name", "status", "paused_at", "last_ping_at", "last_start_at",
-    "period", "grace", "cron", "timezone",
-    "maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone",
-    "call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id",
-)
 
 
 @dataclass(frozen=True)
@@ -176,74 +171,27 @@ def _deadline(state, now):
 
 def record_ping(token, ping, *, now):
     """Store ``ping`` for the heartbeat with ``token``; return the Ping id, or None if unknown."""
-    if connection.vendor == "postgresql":
-        for _ in range(OPTIMISTIC_ATTEMPTS):
-            state = _read_state(token)
-            if state is None:
-                return None
-            transition = plan_transition(state, ping, now=now)
-            if transition.touches_incidents:
-                with transaction.atomic():
-                    ping_id = _claim_and_insert(state, transition, ping, now=now)
-                    if ping_id is not None:
-                        _apply_incident_work(state, transition, ping, ping_id, now=now)
-            else:
-                ping_id = _claim_and_insert(state, transition, ping, now=now)
-            if ping_id is not None:
-                return ping_id
-    return _record_ping_locked(token, ping, now=now)
-
-
-def _read_state(token):
-    with connection.cursor() as cursor:
-        cursor.execute(_SELECT_STATE_SQL, [token])
-        row = cursor.fetchone()
-    return None if row is None else HeartbeatState.from_row(row)
-
-
-_SELECT_STATE_SQL = f"SELECT {', '.join(STATE_FIELDS)} FROM heartbeats_heartbeat WHERE token = %s"
-
-_PING_COLUMNS = "heartbeat_id, created_at, kind, exit_code, method, remote_addr, user_agent, body, body_truncated, duration"
-
-# The claim and the ping in one statement: the INSERT reads the UPDATE's RETURNING, so the
-# ping is stored exactly when the claim succeeded. "IS NOT DISTINCT FROM" compares NULLs
-# as equal, so a /start racing with a finish is noticed like a status change. Concurrent
-# pings may commit out of order by a few milliseconds; GREATEST (which skips NULL) keeps
-# last_ping_at from moving backwards.
-_CLAIM_AND_INSERT_SQL = f"""
-WITH claimed AS (
-    UPDATE heartbeats_heartbeat
-       SET status = %s, last_ping_at = GREATEST(last_ping_at, %s), last_start_at = %s, alert_after = %s
-     WHERE id = %s AND status = %s AND paused_at IS NULL AND last_start_at IS NOT DISTINCT FROM %s
- RETURNING id
-)
-INSERT INTO heartbeats_ping ({_PING_COLUMNS})
-SELECT id, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM claimed
-RETURNING id
-"""
-
-_INSERT_ONLY_SQL = f"INSERT INTO heartbeats_ping ({_PING_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
-
-
-def _ping_values(ping, transition, *, now):
-    return [now, ping.kind, ping.exit_code, ping.method[:8], ping.remote_addr, ping.user_agent[:300], ping.body, ping.body_truncated, transition.duration]
-
-
-def _claim_and_insert(state, transition, ping, *, now):
-    with connection.cursor() as cursor:
-        if transition.records_only:
-            cursor.execute(_INSERT_ONLY_SQL, [state.id, *_ping_values(ping, transition, now=now)])
+    if connection.vendor != "postgresql":
+        return _record_ping_locked(token, ping, now=now)
+    row, ping_id = ping_sql.read_and_record_common_case(token, ping, now=now)
+    if ping_id is not None:
+        return ping_id
+    for _ in range(OPTIMISTIC_ATTEMPTS):
+        if row is None:
+            return None
+        state = HeartbeatState.from_row(row)
+        transition = plan_transition(state, ping, now=now)
+        if transition.touches_incidents:
+            with transaction.atomic():
+                ping_id = ping_sql.claim_and_insert(state, transition, ping, now=now)
+                if ping_id is not None:
+                    _apply_incident_work(state, transition, ping, ping_id, now=now)
         else:
-            cursor.execute(
-                _CLAIM_AND_INSERT_SQL,
-                [
-                    transition.status, now, transition.last_start_at, transition.alert_after,
-                    state.id, state.status, state.last_start_at,
-                    *_ping_values(ping, transition, now=now),
-                ],
-            )
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+            ping_id = ping_sql.claim_and_insert(state, transition, ping, now=now)
+        if ping_id is not None:
+            return ping_id
+        row = ping_sql.read_state(token)
+    return _record_ping_locked(token, ping, now=now)
 
 
 def _record_ping_locked(token, ping, *, now):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from alerts.models import Incident
 from heartbeats.models import Heartbeat, Ping
+from heartbeats.ping_sql import COALESCE_SECONDS
 from heartbeats.sweep import SweepReport, handle_overdue, overdue_heartbeats, sweep
 from tests.heartbeats.conftest import ping_path
 
@@ -35,7 +36,9 @@ def test_fifty_concurrent_pings_to_one_heartbeat_are_all_recorded_with_one_statu
     assert {ping.body for ping in Ping.objects.filter(heartbeat=heartbeat)} == {f"run {i}" for i in range(PINGS)}
     heartbeat = Heartbeat.objects.get(pk=heartbeat.pk)
     assert heartbeat.status == "up"
-    assert heartbeat.last_ping_at == max(Ping.objects.filter(heartbeat=heartbeat).values_list("created_at", flat=True))
+    # Pings within a second of the last recorded one leave the row alone (hot-row coalescing).
+    newest = max(Ping.objects.filter(heartbeat=heartbeat).values_list("created_at", flat=True))
+    assert newest - timedelta(seconds=COALESCE_SECONDS) <= heartbeat.last_ping_at <= newest
 
 
 def test_concurrent_failures_and_successes_open_at_most_one_incident_and_lose_no_ping(live_server, up_heartbeat):

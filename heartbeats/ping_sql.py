@@ -1,0 +1,147 @@
+"""The ping's statements on PostgreSQL: each ping is one round trip in the common case.
+
+``read_and_record_common_case`` reads the heartbeat by token and, in the same statement,
+records the commonest pings — a success or ``/start`` of an ``up``, unpaused heartbeat on
+a fixed period — whose new deadline SQL can compute (``now + period + grace``). It
+returns the heartbeat's row either way, so any other ping (a failure, a first ping, a
+cron schedule, a paused heartbeat) is decided in Python and claimed by
+``claim_and_insert``: two round trips in all.
+
+Hot rows: a success that arrives within ``COALESCE_SECONDS`` of the last recorded one
+(and no run in progress) stores its ping but leaves the heartbeat row alone. Without
+this, a fleet of machines sharing one heartbeat would queue on its row lock for a WAL
+flush each; with it, the row is written at most about once a second and the deadline is
+at most that much early. Cron heartbeats are never coalesced: a cron boundary inside
+that second would move the deadline by a whole run.
+"""
+
+from django.db import connection
+
+COALESCE_SECONDS = 1
+
+# The columns the hot path reads; heartbeats.ping.HeartbeatState mirrors them in order.
+STATE_FIELDS = (
+    "id", "team_id", "name", "status", "paused_at", "last_ping_at", "last_start_at",
+    "period", "grace", "cron", "timezone",
+    "maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone",
+    "call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id",
+)
+
+PING_COLUMNS = "heartbeat_id, created_at, kind, exit_code, method, remote_addr, user_agent, body, body_truncated, duration"
+
+_SELECT_STATE_SQL = f"SELECT {', '.join(STATE_FIELDS)} FROM heartbeats_heartbeat WHERE token = %s"
+
+# Data-modifying CTEs all run, in order of reference, on one snapshot: "claimed" moves the
+# heartbeat (its WHERE re-checks the row itself, so a concurrent change makes it match
+# nothing rather than overwrite), "pinged" stores the ping only if the claim succeeded or
+# the ping coalesces, and the outer SELECT hands back the row as it was read.
+_COMMON_CASE_SQL = f"""
+WITH old AS (
+    SELECT {', '.join(STATE_FIELDS)},
+           (status = 'up' AND paused_at IS NULL AND cron = '') AS common,
+           (last_start_at IS NULL
+            AND last_ping_at BETWEEN %(now)s::timestamptz - INTERVAL '{COALESCE_SECONDS} second'
+                                 AND %(now)s::timestamptz) AS fresh
+      FROM heartbeats_heartbeat
+     WHERE token = %(token)s::varchar
+), claimed AS (
+    UPDATE heartbeats_heartbeat h
+       SET last_ping_at = GREATEST(h.last_ping_at, %(now)s::timestamptz),
+           last_start_at = %(start_at)s::timestamptz,
+           alert_after = %(now)s::timestamptz + (h.period + h.grace) * INTERVAL '1 second'
+      FROM old
+     WHERE %(eligible)s::boolean AND old.common AND NOT (%(coalescible)s::boolean AND old.fresh)
+       -- h is found by its token (the unique index), never by the join: the planner
+       -- would otherwise walk heartbeat_overdue, i.e. every up heartbeat.
+       AND h.token = %(token)s::varchar AND h.id = old.id
+       AND h.status = 'up' AND h.paused_at IS NULL AND h.cron = ''
+       AND h.last_start_at IS NOT DISTINCT FROM old.last_start_at
+ RETURNING h.id
+), pinged AS (
+    INSERT INTO heartbeats_ping ({PING_COLUMNS})
+    SELECT old.id, %(now)s::timestamptz, %(kind)s::varchar, %(exit_code)s::smallint, %(method)s::varchar,
+           %(remote_addr)s::inet, %(user_agent)s::varchar, %(body)s::text, %(body_truncated)s::boolean,
+           CASE WHEN %(kind)s::varchar = 'start' THEN NULL
+                ELSE EXTRACT(EPOCH FROM (%(now)s::timestamptz - old.last_start_at)) END
+      FROM old
+     WHERE %(eligible)s::boolean AND old.common
+       AND ((%(coalescible)s::boolean AND old.fresh) OR EXISTS (SELECT 1 FROM claimed))
+ RETURNING id
+)
+SELECT {', '.join(f"old.{name}" for name in STATE_FIELDS)}, (SELECT id FROM pinged) FROM old
+"""
+
+# The general claim: the INSERT reads the UPDATE's RETURNING, so the ping is stored exactly
+# when the claim succeeded. "IS NOT DISTINCT FROM" compares NULLs as equal, so a /start
+# racing with a finish is noticed like a status change. Concurrent pings may commit out of
+# order by a few milliseconds; GREATEST (which skips NULL) keeps last_ping_at from moving
+# backwards. The row lock lasts only for this statement (or the caller's transaction when
+# an incident opens or resolves with it).
+_CLAIM_AND_INSERT_SQL = f"""
+WITH claimed AS (
+    UPDATE heartbeats_heartbeat
+       SET status = %s, last_ping_at = GREATEST(last_ping_at, %s), last_start_at = %s, alert_after = %s
+     WHERE id = %s AND status = %s AND paused_at IS NULL AND last_start_at IS NOT DISTINCT FROM %s
+ RETURNING id
+)
+INSERT INTO heartbeats_ping ({PING_COLUMNS})
+SELECT id, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM claimed
+RETURNING id
+"""
+
+_INSERT_ONLY_SQL = f"INSERT INTO heartbeats_ping ({PING_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+
+
+def read_and_record_common_case(token, ping, *, now):
+    """(the heartbeat's row or None, the new ping's id or None) in one statement."""
+    eligible = ping.kind in ("success", "start")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COMMON_CASE_SQL,
+            {
+                "token": token,
+                "now": now,
+                "eligible": eligible,
+                "coalescible": ping.kind == "success",
+                "start_at": now if ping.kind == "start" else None,
+                "kind": ping.kind,
+                "exit_code": ping.exit_code,
+                "method": ping.method[:8],
+                "remote_addr": ping.remote_addr,
+                "user_agent": ping.user_agent[:300],
+                "body": ping.body,
+                "body_truncated": ping.body_truncated,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    return row[:-1], row[-1]
+
+
+def read_state(token):
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_STATE_SQL, [token])
+        return cursor.fetchone()
+
+
+def _ping_values(ping, transition, *, now):
+    return [now, ping.kind, ping.exit_code, ping.method[:8], ping.remote_addr, ping.user_agent[:300], ping.body, ping.body_truncated, transition.duration]
+
+
+def claim_and_insert(state, transition, ping, *, now):
+    """Claim ``transition`` from the state we read and store the ping; None if we lost a race."""
+    with connection.cursor() as cursor:
+        if transition.records_only:
+            cursor.execute(_INSERT_ONLY_SQL, [state.id, *_ping_values(ping, transition, now=now)])
+        else:
+            cursor.execute(
+                _CLAIM_AND_INSERT_SQL,
+                [
+                    transition.status, now, transition.last_start_at, transition.alert_after,
+                    state.id, state.status, state.last_start_at,
+                    *_ping_values(ping, transition, now=now),
+                ],
+            )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
