@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 
 from monitors import quarantine
 from monitors.models import CheckResult, Monitor, Round
-from monitors.rounds import close_rounds
+from monitors.rounds import close_rounds, relax_durability
 from monitors.verdicts import DOWN, ERROR, UP, Vote, decide
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ def _insert_postgresql(rows):
     columns = ", ".join(RESULT_COLUMNS)
     arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
     with transaction.atomic(), connection.cursor() as cursor:
+        relax_durability(cursor)
         cursor.execute(
             f"INSERT INTO {CheckResult._meta.db_table} ({columns}) "
             f"SELECT v.* FROM unnest({arrays}) AS v({columns}) "

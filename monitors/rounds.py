@@ -55,9 +55,21 @@ def close_rounds(closures, *, now):
     return len(claimed)
 
 
+def relax_durability(cursor):
+    """Commit without waiting for the WAL flush (PostgreSQL, this transaction only).
+
+    Used for votes and steady rounds only: a database crash may forget the last moments
+    of them, and the rounds they belonged to then close as inconclusive at their deadline
+    — never a false incident. Incidents are opened in ordinary, durable transactions.
+    Waiting for the flush on every batch halved the aggregator's throughput.
+    """
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _claim(closures, *, now):
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            relax_durability(cursor)
             cursor.execute(
                 "UPDATE monitors_round AS r SET closed_at = %s, verdict = v.verdict, note = v.note "
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, verdict, note) "
