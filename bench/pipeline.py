@@ -18,7 +18,6 @@ into the database, no broker, no probes.
 
 import argparse
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -139,6 +138,52 @@ def baseline_insert_rate(rows):
     return len(objects) / elapsed
 
 
+def aggregator_alone_rate(messages_per_region=40, timeout=90.0):
+    """Results/s the running aggregator sustains with no probes competing: results messages
+    for fresh rounds are queued first, then we time how fast they turn into stored votes and
+    closed rounds. Its monitors are deleted afterwards."""
+    from django.utils import timezone
+
+    from config.broker import RECORD_OUTCOMES_TASK, RESULTS_QUEUE
+    from config.celery import app
+    from monitors import scheduler
+    from monitors.models import CheckResult, Monitor, Round
+    from probes.spec import Outcome, results_message
+
+    count = messages_per_region * 100 + 1
+    now = timezone.now()
+    team = create_monitors(count, frequency=3600, regions=REGIONS, url="http://alone.invalid/{i}",
+                           next_check_at=lambda i: now)
+    scheduler.tick(now=now, publish=False, budget_seconds=120)
+    ids = list(Monitor.objects.filter(team=team, url__startswith="http://alone.invalid/").values_list("pk", flat=True))
+    rounds = list(Round.objects.filter(monitor_id__in=ids).values_list("monitor_id", "scheduled_at"))
+    # Warm-up: the first round's vote shows the worker is up before the clock starts.
+    (first_monitor, first_at), rounds = rounds[0], rounds[1:]
+    warm = Outcome(monitor_id=first_monitor, scheduled_at=first_at.isoformat(), region=REGIONS[0], status="up")
+    app.send_task(RECORD_OUTCOMES_TASK, args=[results_message(region=REGIONS[0], outcomes=[warm])], queue=RESULTS_QUEUE)
+    ready_by = time.monotonic() + timeout
+    while not CheckResult.objects.filter(monitor_id=first_monitor).exists() and time.monotonic() < ready_by:
+        time.sleep(0.1)
+    with app.producer_or_acquire() as producer:
+        started = time.perf_counter()
+        for region in REGIONS:
+            for index in range(0, len(rounds), 100):
+                outcomes = [
+                    Outcome(monitor_id=m, scheduled_at=at.isoformat(), region=region, status="up", status_code=200,
+                            response_time=0.001, checked_at=now.isoformat())
+                    for m, at in rounds[index : index + 100]
+                ]
+                app.send_task(RECORD_OUTCOMES_TASK, args=[results_message(region=region, outcomes=outcomes)],
+                              queue=RESULTS_QUEUE, producer=producer)
+    open_rounds = Round.objects.filter(monitor_id__in=ids, closed_at__isnull=True).exclude(monitor_id=first_monitor)
+    while open_rounds.exists() and time.perf_counter() - started < timeout:
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    stored = CheckResult.objects.filter(monitor_id__in=ids).exclude(monitor_id=first_monitor).count()
+    Monitor.objects.filter(pk__in=ids).delete()
+    return stored / elapsed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks-per-second", type=int, default=1500)
@@ -176,7 +221,7 @@ def main():
 
 def run(args, offered, window, monitors, port, target_name, processes, log):
     import redis
-    from django.db.models import Count, Max, Min
+    from django.db.models import Max, Min
     from django.utils import timezone
 
     from monitors import scheduler
@@ -194,10 +239,19 @@ def run(args, offered, window, monitors, port, target_name, processes, log):
                                      str(args.aggregators), "-n", f"aggregator-{os.getpid()}@%h", *quiet],
                            env, log))
 
-    start_at = timezone.now() + timedelta(seconds=5)
+    # Phases are drawn once the baselines are done, so the run starts without a burst.
     create_monitors(monitors, frequency=FREQUENCY, regions=REGIONS, url=f"http://127.0.0.1:{port}/{{i}}",
-                    next_check_at=lambda i: start_at + timedelta(seconds=random.uniform(0, FREQUENCY)))
+                    next_check_at=lambda i: timezone.now() + timedelta(days=1))
     baseline = baseline_insert_rate(min(20000, offered * 10))
+    alone = aggregator_alone_rate()
+    start_at = timezone.now() + timedelta(seconds=2)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE monitors_monitor SET next_check_at = %s + random() * %s * interval '1 second'",
+            [start_at, FREQUENCY],
+        )
     time.sleep(max(0.0, (start_at - timezone.now()).total_seconds()))
 
     began = timezone.now()
@@ -217,11 +271,9 @@ def run(args, offered, window, monitors, port, target_name, processes, log):
     # Rounds dispatched inside the window, and what became of them.
     in_window = Round.objects.filter(dispatched_at__gte=window_start, dispatched_at__lt=window_end)
     stored = CheckResult.objects.filter(checked_at__gte=window_start, checked_at__lt=window_end).count()
-    closed = in_window.filter(closed_at__isnull=False)
-    lags = [
-        (c - d).total_seconds() for d, c in closed.values_list("dispatched_at", "closed_at")
-    ]
-    verdicts = dict(closed.values_list("verdict").annotate(n=Count("id")))
+    closed = list(in_window.filter(closed_at__isnull=False).values_list("dispatched_at", "closed_at", "verdict"))
+    lags = [(c - d).total_seconds() for d, c, _ in closed]
+    up = sum(1 for _, _, verdict in closed if verdict == "up")
     dispatched = in_window.count()
     backlog = redis.Redis.from_url(os.environ["REDIS_URL"]).llen("results")
     span = CheckResult.objects.filter(checked_at__gte=window_start, checked_at__lt=window_end).aggregate(
@@ -234,15 +286,13 @@ def run(args, offered, window, monitors, port, target_name, processes, log):
     print(f"rounds closed: {len(lags) / window:.0f} rounds/s")
     print(f"rounds dispatched in window: {dispatched} rounds")
     print(f"rounds closed in window: {len(lags)} rounds")
-    print(f"rounds up: {verdicts.get('up', 0)} rounds")
-    print(f"rounds not up: {len(lags) - verdicts.get('up', 0)} rounds")
+    print(f"rounds up: {up} rounds")
+    print(f"rounds not up: {len(lags) - up} rounds")
     print(f"verdict lag p50 (dispatch to closed): {percentile(lags, 0.5) * 1000:.0f} ms")
     print(f"verdict lag p99 (dispatch to closed): {percentile(lags, 0.99) * 1000:.0f} ms")
     print(f"results queue backlog at end: {backlog} messages")
+    print(f"baseline aggregator alone (queued results, no probes running): {alone:.0f} checks/s")
     print(f"baseline bulk INSERT of results (no broker, no probes): {baseline:.0f} rows/s")
-    print(f"results stored in all: {CheckResult.objects.count()} results", file=sys.stderr)
-    print(f"rounds closed in all: {Round.objects.filter(closed_at__isnull=False).count()} rounds", file=sys.stderr)
-    print(f"newest result: {CheckResult.objects.aggregate(Max('checked_at'))} window {window_start} {window_end}", file=sys.stderr)
     if span["first"] is None:
         log.flush()
         print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
