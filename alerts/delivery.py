@@ -17,8 +17,8 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 
 from alerts.channels import DeliveryError, handler_for
 from alerts.channels.base import Delivery
@@ -47,24 +47,27 @@ def backoff(attempt):
     return min(timedelta(seconds=seconds), MAX_BACKOFF)
 
 
+CLAIM_SQL = """
+    UPDATE alerts_notification
+       SET status = 'sending', attempts = attempts + 1, next_attempt_at = %s, updated_at = %s
+     WHERE id = %s AND status IN ('pending', 'sending') AND next_attempt_at <= %s
+ RETURNING attempts
+"""
+
+
 def claim(notification_id, *, now):
-    """Take the row for one send; returns the attempt number, or None when it is not ours."""
-    with transaction.atomic():
-        # pending → sending, or an expired sending claim taken over; the WHERE clause is
-        # the lock: two workers running this for one row update it once between them.
-        claimed = (
-            Notification.objects.filter(pk=notification_id, next_attempt_at__lte=now)
-            .filter(Q(status=NotificationStatus.PENDING) | Q(status=NotificationStatus.SENDING))
-            .update(
-                status=NotificationStatus.SENDING,
-                attempts=F("attempts") + 1,
-                next_attempt_at=now + claim_lease(),
-                updated_at=now,
-            )
-        )
-        if not claimed:
-            return None
-        return Notification.objects.filter(pk=notification_id).values_list("attempts", flat=True).first()
+    """Take the row for one send; returns the attempt number, or None when it is not ours.
+
+    pending → sending, or an expired sending claim taken over. The WHERE clause is the
+    lock: two workers running this for one row update it once between them. One
+    statement with RETURNING (PostgreSQL, SQLite ≥ 3.35) instead of the ORM's UPDATE then
+    SELECT in a transaction: three round trips fewer on every delivery.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, [adapt(now + claim_lease()), adapt(now), notification_id, adapt(now)])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def deliver(notification_id, *, now):
