@@ -106,15 +106,7 @@ def deliver(notification_id, *, now):
         # bounded by the attempt limit, and logged with its traceback.
         log.exception("notification %s: unexpected error while sending", row.pk)
         return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
-    status = _record(row, attempt, NotificationStatus.DELIVERED, now=now)
-    if status == NotificationStatus.DELIVERED:
-        IncidentEvent.objects.create(
-            incident_id=incident.pk,
-            at=now,
-            kind=IncidentEvent.Kind.NOTIFIED,
-            message=f"{row.get_event_display()} sent by {row.kind} to {row.address or row.channel}",
-        )
-    return status
+    return _record(row, attempt, NotificationStatus.DELIVERED, now=now)
 
 
 def _retry_or_fail(row, attempt, *, now, error):
@@ -134,6 +126,15 @@ def _record(row, attempt, status, *, now, error="", next_attempt_at=None):
         return None
     if status in (NotificationStatus.FAILED, NotificationStatus.PENDING) and error:
         log.warning("notification %s (%s to %s) attempt %s: %s", row.pk, row.kind, row.recipient, attempt, error)
+    if status in (NotificationStatus.DELIVERED, NotificationStatus.FAILED):
+        # The incident's timeline says who was told, and whom Pharos failed to reach.
+        where = f"{row.get_event_display()} by {row.kind} to {row.address or row.channel or row.recipient}"
+        IncidentEvent.objects.create(
+            incident_id=row.incident_id,
+            at=now,
+            kind=IncidentEvent.Kind.NOTIFIED,
+            message=f"{where}: sent" if status == NotificationStatus.DELIVERED else f"{where}: failed — {error}"[:2000],
+        )
     return status
 
 

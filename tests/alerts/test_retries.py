@@ -106,3 +106,14 @@ def test_a_delivery_task_payload_survives_a_json_round_trip():
     message = deliver_task.s(42)
     assert json.loads(json.dumps(message.args)) == [42]
     assert deliver_task.name == "alerts.deliver"
+
+
+def test_the_incident_timeline_records_a_failed_delivery_with_its_error(team, open_down, http_receiver):
+    from alerts.models import IncidentEvent
+
+    receiver = http_receiver()
+    receiver.statuses = [404]
+    incident, row = webhook_incident(team, open_down, receiver)
+    deliver(row.pk, now=T0)
+    [event] = IncidentEvent.objects.filter(incident=incident, kind="notified")
+    assert "failed" in event.message and "HTTP 404" in event.message
