@@ -57,7 +57,7 @@ def main():
     try:
         tokens = prepare_database(args.heartbeats)
         port = spare_port()
-        gunicorn = start_gunicorn(port, env, args.gunicorn_arg)
+        gunicorn = args.gunicorn = start_gunicorn(port, env, args.gunicorn_arg)
         base = f"http://127.0.0.1:{port}"
         wait_until_answering(base + TRIVIAL_PATH, gunicorn)
         print(f"client: {client}")
@@ -70,8 +70,10 @@ def main():
         single = run_ping_phase(client, base, [f"/api/v1/heartbeat/{tokens[0]}"], args, label="pings one heartbeat")
 
         print(f"trivial_view_rate: {trivial['rate']:.0f} requests/s")
+        print(f"trivial_view_cpu: {trivial['web_cpu_ms'] + trivial['db_cpu_ms']:.2f} ms/request")
         for name, phase in (("ping_spread", spread), ("ping_one_heartbeat", single)):
             print(f"{name}_rate: {phase['rate']:.0f} pings/s")
+            print(f"{name}_cpu: {phase['web_cpu_ms'] + phase['db_cpu_ms']:.2f} ms/ping")
             print(f"{name}_latency_p50: {phase['p50']:.1f} ms")
             print(f"{name}_latency_p99: {phase['p99']:.1f} ms")
             print(f"{name}_responses_200: {phase['ok']} responses")
@@ -217,6 +219,33 @@ def stop(process):
         process.wait(timeout=5)
 
 
+def _cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_used(gunicorn_process):
+    """CPU seconds used so far by gunicorn's processes and the scratch database's backends.
+
+    Contention from other work on the machine moves requests per second a lot; CPU per
+    request much less, so the bench prints both.
+    """
+    from django.db import connection
+
+    try:
+        workers = [int(p) for p in subprocess.run(["pgrep", "-g", str(gunicorn_process.pid)], capture_output=True, text=True).stdout.split()]
+    except OSError:
+        workers = [gunicorn_process.pid]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        backends = [row[0] for row in cursor.fetchall()]
+    return sum(_cpu_seconds(pid) for pid in workers), sum(_cpu_seconds(pid) for pid in backends)
+
+
 def pick_client(choice):
     if choice == "python":
         return "python"
@@ -238,12 +267,21 @@ def run_ping_phase(client, base, paths, args, *, label):
 
 def run_phase(client, base, paths, args, *, label, quiet=False):
     duration = 2.0 if quiet else args.duration
+    web_before, db_before = cpu_used(args.gunicorn)
     if client == "wrk":
         result = run_wrk(base, paths, duration, args.connections)
     else:
         result = run_python_client(base, paths, duration, args.connections)
+    web_after, db_after = cpu_used(args.gunicorn)
+    answered = max(1, result["ok"] + result["other"])
+    result["web_cpu_ms"] = 1000 * (web_after - web_before) / answered
+    result["db_cpu_ms"] = 1000 * (db_after - db_before) / answered
     if not quiet:
-        print(f"# {label}: {result['rate']:.0f}/s, {result['ok']} ok, {result['other']} other", flush=True)
+        print(
+            f"# {label}: {result['rate']:.0f}/s, {result['ok']} ok, {result['other']} other, "
+            f"CPU per request {result['web_cpu_ms']:.2f} ms gunicorn + {result['db_cpu_ms']:.2f} ms postgres",
+            flush=True,
+        )
     return result
 
 

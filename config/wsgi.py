@@ -7,3 +7,8 @@ from django.core.wsgi import get_wsgi_application
 load_dotenv()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+# Heartbeat pings skip the middleware chain (see heartbeats/wsgi.py): the hottest path.
+from heartbeats.wsgi import with_lean_ping_route  # noqa: E402
+
+application = with_lean_ping_route(application)

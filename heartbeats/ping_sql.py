@@ -92,10 +92,27 @@ RETURNING id
 _INSERT_ONLY_SQL = f"INSERT INTO heartbeats_ping ({PING_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
 
 
+def prepared_cursor():
+    """A Django cursor whose statements PostgreSQL may keep prepared (server-side binding).
+
+    Planning the common-case statement costs PostgreSQL about as much as running it;
+    psycopg prepares a statement on a connection after it has run a few times
+    (``prepare_threshold``, default 5; set it to None in DATABASES OPTIONS behind a pooler
+    that cannot keep prepared statements). Django's own cursors bind on the client, so we
+    open a server-binding psycopg cursor on Django's connection and wrap it as Django
+    would, which keeps query logging and django_assert_num_queries working.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
 def read_and_record_common_case(token, ping, *, now):
     """(the heartbeat's row or None, the new ping's id or None) in one statement."""
     eligible = ping.kind in ("success", "start")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _COMMON_CASE_SQL,
             {

@@ -11,6 +11,7 @@ import ipaddress
 import re
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -43,9 +44,31 @@ def ping(request, token, action=None):
         body=body,
         body_truncated=truncated,
     )
-    if record_ping(token, data, now=timezone.now()) is None:
+    if record_ping_reconnecting(token, data, now=timezone.now()) is None:
         return _answer(404, "Not found")
     return _answer(200, "OK")
+
+
+def record_ping_reconnecting(token, data, *, now):
+    """``record_ping`` without the health-check round trip Django would send first.
+
+    With CONN_HEALTH_CHECKS, Django opens each request's first query on a reused
+    connection with a ``SELECT 1``: on a ping that is one query in two. We skip it and
+    pay only when the connection did die while idle (a database restart): the first
+    statement fails, and we reconnect and record the ping once more. A connection that
+    breaks after the commit but before the answer could store that ping twice; a
+    duplicate is harmless where a lost ping is not.
+    """
+    reused = connection.connection is not None and not connection.in_atomic_block
+    if reused and connection.health_check_enabled:
+        connection.health_check_done = True
+    try:
+        return record_ping(token, data, now=now)
+    except (InterfaceError, OperationalError):
+        if not reused:
+            raise
+        connection.close()
+        return record_ping(token, data, now=now)
 
 
 def parse_action(action):
