@@ -91,3 +91,10 @@ def test_a_zero_limit_means_no_limit(api, settings, clean_redis):
 
     assert {api.get("/api/v2/monitors").status_code for _ in range(5)} == {200}
     assert clean_redis.keys(f"{KEY_PREFIX}:*") == []
+
+
+def test_an_unknown_endpoint_under_the_api_is_a_json_404(api):
+    response = api.get("/api/v2/monitor")
+
+    assert response.status_code == 404
+    assert response.json() == {"errors": "Resource with provided ID was not found"}
