@@ -62,7 +62,8 @@ def test_an_open_incident_counts_until_now(api, team):
 
     attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla").json()["data"]["attributes"]
 
-    assert 299 <= attributes["total_downtime"] <= 302
+    # Five minutes, plus however long this test took to get here.
+    assert 300 <= attributes["total_downtime"] <= 360
     assert attributes["availability"] < 100
 
 
