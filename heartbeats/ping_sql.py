@@ -15,7 +15,8 @@ at most that much early. Cron heartbeats are never coalesced: a cron boundary in
 that second would move the deadline by a whole run.
 """
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 COALESCE_SECONDS = 1
 
@@ -102,11 +103,10 @@ def prepared_cursor():
     open a server-binding psycopg cursor on Django's connection and wrap it as Django
     would, which keeps query logging and django_assert_num_queries working.
     """
-    import psycopg
-
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    database = connections[DEFAULT_DB_ALIAS]
+    database.ensure_connection()
+    raw = psycopg.Cursor(database.connection)
+    return database.make_debug_cursor(raw) if database.queries_logged else database.make_cursor(raw)
 
 
 def read_and_record_common_case(token, ping, *, now):

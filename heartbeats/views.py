@@ -11,7 +11,7 @@ import ipaddress
 import re
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -59,15 +59,16 @@ def record_ping_reconnecting(token, data, *, now):
     breaks after the commit but before the answer could store that ping twice; a
     duplicate is harmless where a lost ping is not.
     """
-    reused = connection.connection is not None and not connection.in_atomic_block
-    if reused and connection.health_check_enabled:
-        connection.health_check_done = True
+    database = connections[DEFAULT_DB_ALIAS]  # the proxy's per-attribute lookups add up here
+    reused = database.connection is not None and not database.in_atomic_block
+    if reused and database.health_check_enabled:
+        database.health_check_done = True
     try:
         return record_ping(token, data, now=now)
     except (InterfaceError, OperationalError):
         if not reused:
             raise
-        connection.close()
+        database.close()
         return record_ping(token, data, now=now)
 
 
