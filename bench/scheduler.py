@@ -16,7 +16,6 @@ end) and publishes to a real Redis (PHAROS_BENCH_REDIS_URL, default db 13, flush
 """
 
 import argparse
-import random
 import sys
 import time
 from datetime import timedelta
@@ -82,11 +81,13 @@ def measure_lag(tick_seconds, *, monitors, duration, client):
     from monitors import scheduler
 
     reset(connection)
-    start = timezone.now() + timedelta(seconds=2)
-    create_monitors(monitors, frequency=30, regions=REGIONS,
-                    next_check_at=lambda i: start + timedelta(seconds=random.uniform(0, 30)))
+    create_monitors(monitors, frequency=30, regions=REGIONS, next_check_at=lambda i: timezone.now() + timedelta(days=1))
     analyze(connection)
     empty_probe_queues(client)
+    # Phases are drawn once the rows exist, so the first tick has no creation backlog.
+    start = timezone.now() + timedelta(seconds=1)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE monitors_monitor SET next_check_at = %s + random() * interval '30 seconds'", [start])
 
     lags, floors, tick_times = [], [], []
     deadline = time.monotonic() + duration + 2

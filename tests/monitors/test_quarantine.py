@@ -7,7 +7,7 @@ import pytest
 from alerts.models import Incident, OperatorEvent
 from monitors import quarantine
 from monitors.models import RegionQuarantine
-from tests.monitors.conftest import ALL_UP, DOWN_TWICE, T0, play
+from tests.monitors.conftest import DOWN_TWICE, T0, play
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,9 @@ import pytest
 
 from monitors import retention
 from monitors.models import CheckResult, ResultRollup, Round
+from tests.monitors.conftest import T0, run_round
 
 pytestmark = pytest.mark.django_db
-
-from tests.monitors.conftest import T0  # noqa: E402
 
 H = timedelta(hours=1)
 
@@ -73,8 +72,6 @@ def test_results_not_rolled_up_yet_are_never_pruned(make_monitor, settings):
 
 
 def test_closed_rounds_are_pruned_and_open_ones_kept(make_monitor):
-    from tests.monitors.conftest import run_round
-
     monitor = make_monitor()
     closed = run_round(monitor, now=T0)
     Round.objects.filter(pk=closed.pk).update(closed_at=T0, verdict="up")
