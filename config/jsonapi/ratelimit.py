@@ -2,7 +2,9 @@
 
 The count lives in a store every gunicorn worker shares — Redis (``REDIS_URL``) when set,
 Django's cache otherwise — in a fixed one-minute window per token: one INCR per request,
-and the key expires with its window. A store that cannot be reached lets the request
+and the key expires with its window. Django's default cache lives inside one process, so
+when that is all there is (the quick start) the count goes to a file cache under ``var/``,
+which every process on the machine shares. A store that cannot be reached lets the request
 through (and logs): losing the limit for a moment beats refusing every API call.
 """
 
@@ -10,9 +12,12 @@ import logging
 import math
 import os
 import time
+from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.throttling import BaseThrottle
 
 log = logging.getLogger(__name__)
@@ -21,6 +26,7 @@ WINDOW_SECONDS = 60
 KEY_PREFIX = "pharos:api-rate"
 
 _clients = {}
+_file_cache = None
 
 
 def _redis_client(url):
@@ -34,6 +40,16 @@ def _redis_client(url):
     return client
 
 
+def shared_cache():
+    """Django's cache when it is shared between processes, else a file cache under var/."""
+    global _file_cache
+    if not isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache):
+        return caches[DEFAULT_CACHE_ALIAS]
+    if _file_cache is None:
+        _file_cache = FileBasedCache(str(Path(settings.BASE_DIR) / "var" / "ratelimit"), {})
+    return _file_cache
+
+
 def count_hit(key, *, ttl):
     """Add one to ``key`` in the shared store and return the new count (None if unreachable)."""
     url = os.environ.get("REDIS_URL", "").strip()
@@ -44,11 +60,12 @@ def count_hit(key, *, ttl):
             pipe.expire(key, ttl)
             count, _ = pipe.execute()
             return int(count)
-        cache.add(key, 0, ttl)
+        store = shared_cache()
+        store.add(key, 0, ttl)
         try:
-            return cache.incr(key)
+            return store.incr(key)
         except ValueError:  # evicted between add and incr
-            cache.set(key, 1, ttl)
+            store.set(key, 1, ttl)
             return 1
     except Exception:
         log.exception("rate-limit store unreachable; letting the request through")

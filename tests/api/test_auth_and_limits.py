@@ -1,5 +1,7 @@
 """Bearer tokens (401 in the contract's shape) and the per-token rate limit (429 + Retry-After)."""
 
+import time
+
 import pytest
 from django.utils import timezone
 
@@ -98,3 +100,23 @@ def test_an_unknown_endpoint_under_the_api_is_a_json_404(api):
 
     assert response.status_code == 404
     assert response.json() == {"errors": "Resource with provided ID was not found"}
+
+
+def test_without_redis_the_count_goes_to_a_file_cache_every_process_shares(api, team, settings, monkeypatch, tmp_path):
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    from config.jsonapi import ratelimit
+
+    monkeypatch.delenv("REDIS_URL")
+    monkeypatch.setattr(ratelimit, "_file_cache", None)
+    settings.BASE_DIR = tmp_path
+    settings.PHAROS_API_RATE_LIMIT = 2
+
+    statuses = [api.get("/api/v2/monitors").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    # Another process opens the same folder and reads the same count.
+    other_process = FileBasedCache(str(tmp_path / "var" / "ratelimit"), {})
+    prefix = f"{ratelimit.KEY_PREFIX}:{ApiToken.objects.get(team=team).token_hash[:32]}:"
+    window = int(time.time() // 60)
+    assert sum(other_process.get(f"{prefix}{w}") or 0 for w in (window - 1, window)) == 3
