@@ -4,7 +4,8 @@ The name comes from ``spec.body`` (the monitor's ``request_body``), falling back
 ``spec.keyword`` when the body is empty; ``"example.com AAAA"`` asks for another record
 type (A by default). When both body and keyword are set, the keyword must appear in the
 text of one of the answers (e.g. an expected address). A minimal RFC 1035 client over UDP:
-one question, recursion desired, fail on no answer, SERVFAIL, NXDOMAIN or REFUSED.
+one question, recursion desired, retried over TCP when the answer comes back truncated;
+fail on no answer, SERVFAIL, NXDOMAIN or REFUSED.
 """
 
 import asyncio
@@ -13,6 +14,7 @@ import secrets
 import socket
 import struct
 
+from probes.connection import open_connection
 from probes.datagram import exchange
 from probes.failures import ProbeError, TargetDown
 from probes.guard import resolve
@@ -28,6 +30,7 @@ RCODE_CAUSES = {
     5: "DNS query refused (REFUSED)",
 }
 CLASS_IN = 1
+TRUNCATED = 0x02  # the TC bit, in the third byte of the header
 
 
 def question_of(spec):
@@ -112,6 +115,18 @@ def parse_response(message, query_id):
     return flags & 0x000F, texts
 
 
+async def exchange_over_tcp(loop, address, port, query, trace):
+    connection = await open_connection(loop, [address], port, trace)
+    try:
+        trace.enter("processing")
+        connection.write(struct.pack("!H", len(query)) + query)
+        size = struct.unpack("!H", await connection.read_exactly(2, what="DNS answer"))[0]
+        trace.enter("transfer")
+        return await connection.read_exactly(size, what="DNS answer")
+    finally:
+        connection.close()
+
+
 async def probe_dns(spec, context, trace, outcome):
     name, record_type = question_of(spec)
     host, port = split_host_port(spec.target)
@@ -123,12 +138,17 @@ async def probe_dns(spec, context, trace, outcome):
         kind=socket.SOCK_DGRAM,
     )
     query_id = secrets.randbits(16)
+    query = build_query(query_id, name, record_type)
     # Only a datagram carrying our query id is the answer; anything else on the socket
     # (a late answer to someone else, noise) is ignored rather than misread.
     reply = await exchange(
-        loop, addresses[0], port, build_query(query_id, name, record_type), trace,
+        loop, addresses[0], port, query, trace,
         accept=lambda data: len(data) >= 12 and data[:2] == struct.pack("!H", query_id),
     )
+    if len(reply) >= 4 and reply[2] & TRUNCATED:
+        # The answer did not fit a datagram: ask again over TCP (RFC 7766), or a large
+        # answer would read as a partial or empty one.
+        reply = await exchange_over_tcp(loop, addresses[0], port, query, trace)
     try:
         rcode, answers = parse_response(reply, query_id)
     except (ValueError, IndexError, struct.error):

@@ -222,8 +222,9 @@ class DnsZone:
     def __init__(self):
         self.records = {}
         self.rcodes = {}
+        self.truncated = set()  # names answered over UDP with TC set and no records
 
-    def answer(self, query):
+    def answer(self, query, *, over_tcp=False):
         query_id = struct.unpack("!H", query[:2])[0]
         offset, labels = 12, []
         while query[offset]:
@@ -238,13 +239,48 @@ class DnsZone:
             return self._message(query_id, self.rcodes[name], question, [])
         if name not in self.records:
             return self._message(query_id, RCODE_NXDOMAIN, question, [])
+        if name in self.truncated and not over_tcp:
+            return self._message(query_id, 0, question, [], truncated=True)
         answers = [(rtype, data) for rtype, data in self.records[name] if rtype == qtype]
         return self._message(query_id, 0, question, answers)
 
     @staticmethod
-    def _message(query_id, rcode, question, answers):
-        header = struct.pack("!HHHHHH", query_id, 0x8180 | rcode, 1, len(answers), 0, 0)
+    def _message(query_id, rcode, question, answers, *, truncated=False):
+        flags = 0x8180 | rcode | (0x0200 if truncated else 0)
+        header = struct.pack("!HHHHHH", query_id, flags, 1, len(answers), 0, 0)
         body = b"".join(
             b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, 60, len(data)) + data for rtype, data in answers
         )
         return header + question + body
+
+
+class TcpDnsServer:
+    """DNS over TCP (two-byte length prefix) for ``zone``, on ``port``."""
+
+    def __init__(self, server_loop, zone, port, host="127.0.0.1"):
+        self.server_loop = server_loop
+        self.zone = zone
+        self.queries = 0
+
+        async def start():
+            return await asyncio.start_server(self._handle, host, port)
+
+        self.server = server_loop.call(start())
+
+    async def _handle(self, reader, writer):
+        try:
+            size = struct.unpack("!H", await reader.readexactly(2))[0]
+            query = await reader.readexactly(size)
+            self.queries += 1
+            answer = self.zone.answer(query, over_tcp=True)
+            writer.write(struct.pack("!H", len(answer)) + answer)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def close(self):
+        async def stop():
+            self.server.close()
+        self.server_loop.call(stop())

@@ -73,3 +73,17 @@ def test_an_answer_to_another_query_is_ignored(check, udp_server):
 def test_a_dns_monitor_without_a_name_is_an_error(check, zone):
     outcome = check(type="dns", target=f"127.0.0.1:{zone.port}")
     assert outcome.status == ERROR and "No name" in outcome.cause
+
+
+def test_a_truncated_answer_is_asked_again_over_tcp(check, zone, server_loop):
+    from tests.probes.servers import TcpDnsServer
+
+    zone.zone.records["big.pharos.test"] = [(16, b"\x05hello")]
+    zone.zone.truncated.add("big.pharos.test")
+    tcp = TcpDnsServer(server_loop, zone.zone, zone.port)
+    try:
+        outcome = ask(check, zone, "big.pharos.test TXT", keyword="hello")
+    finally:
+        tcp.close()
+    assert outcome.status == UP
+    assert tcp.queries == 1
