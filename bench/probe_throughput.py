@@ -13,7 +13,9 @@ for plain HTTP and for HTTPS (a fresh TLS handshake per check) measures, in this
       (with ssl for HTTPS), head then Content-Length bytes, same concurrency, on asyncio's
       own event loop;
   (b') the same bare loop on the event loop the worker uses (uvloop when installed), so
-      the share of the rate lost to the probe's own work is visible too.
+      the share of the rate lost to the probe's own work is visible too;
+  (c) for reference, plain HTTP only: httpx's own AsyncClient (httpcore + h11), no
+      keep-alive, on the worker's loop: the client the probe transport replaces.
 
 and prints checks/s and CPU seconds per 1,000 checks (this process's CPU: the probing
 side only). The variants alternate for ``--rounds`` rounds and the best round of each is
@@ -242,6 +244,34 @@ def bare_loop(host, port, checks, concurrency, ssl_context, *, loop_factory=None
     return done, wall, cpu, ok[0], None
 
 
+def httpx_default_client(url, checks, concurrency):
+    """(c), for reference: httpx's own AsyncClient (httpcore + h11), fresh connections."""
+    import httpx
+
+    ok = [0]
+
+    async def main():
+        limits = httpx.Limits(max_keepalive_connections=0, max_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits) as client:
+            slots = asyncio.Semaphore(concurrency)
+            deadline = time.monotonic() + TIME_LIMIT
+
+            async def one():
+                async with slots:
+                    if time.monotonic() < deadline and (await client.get(url)).status_code == 200:
+                        ok[0] += 1
+
+            await asyncio.gather(*(one() for _ in range(checks)))
+
+    def run():
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(main())
+        return ok[0]
+
+    done, wall, cpu = measure(run)
+    return done, wall, cpu, ok[0], None
+
+
 def report(label, result):
     done, wall, cpu, ok, lag = result
     rate = done / wall if wall else 0.0
@@ -312,6 +342,8 @@ def main():
                 lambda: pharos_path(http_url, checks, args.concurrency, ca_file),
                 ">= 35 % and >= 3,000 checks/s",
             )
+            report("(c) httpx.AsyncClient, default transport", httpx_default_client(
+                http_url, min(checks, 3000), args.concurrency))
             run_variants(
                 f"HTTPS, fresh TLS handshake per check, {args.tls_concurrency} concurrent:", args.rounds,
                 lambda: bare_loop(host, server.https_port, tls_checks, args.tls_concurrency, bare_context),
