@@ -149,10 +149,6 @@ class IncidentViewSet(ResourceViewSet):
             raise Conflict("Incident is already resolved")
         return self.document(self.reload(incident))
 
-    def actor(self):
-        token = self.request.auth
-        return f"API token {token.name}" if token.name else "API token"
-
 
 @document_resource(PolicySerializer, "policy", tags=["Escalation policies"])
 class PolicyViewSet(ResourceViewSet):

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from alerts.availability import availability_of
+from alerts.incidents import resolve_open_incident
 from alerts.models import IncidentSource
 from alerts.serializers import AvailabilitySerializer
 from config.jsonapi.ranges import day_range, range_parameters
@@ -26,6 +27,16 @@ class HeartbeatViewSet(ResourceViewSet):
 
     queryset = Heartbeat.objects.select_related("team").order_by("id")
     serializer_class = HeartbeatSerializer
+
+    def before_delete(self, heartbeat):
+        # An open incident of a deleted heartbeat would go on escalating with nobody able to
+        # find its source; it ends with the heartbeat.
+        resolve_open_incident(
+            source_type=IncidentSource.HEARTBEAT,
+            source_id=heartbeat.pk,
+            by=f"{self.actor()} (heartbeat deleted)",
+            now=timezone.now(),
+        )
 
     @extend_schema(
         parameters=range_parameters(),

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from alerts.availability import availability_of
+from alerts.incidents import resolve_open_incident
 from alerts.models import IncidentSource
 from alerts.serializers import AvailabilitySerializer
 from config.jsonapi.errors import BadRequest
@@ -69,6 +70,13 @@ class MonitorViewSet(ResourceViewSet):
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+    def before_delete(self, monitor):
+        # An open incident of a deleted monitor would go on escalating with nobody able to
+        # find its source; it ends with the monitor.
+        resolve_open_incident(
+            source_type=IncidentSource.MONITOR, source_id=monitor.pk, by=f"{self.actor()} (monitor deleted)", now=timezone.now()
+        )
 
     @extend_schema(responses={200: ResponseTimesDocument, **error_responses(404)}, tags=["Monitors"])
     @action(detail=True, methods=["get"], url_path="response-times")

@@ -97,8 +97,19 @@ class ResourceViewSet(ApiView, viewsets.GenericViewSet):
         return self.document(self.reload(instance))
 
     def destroy(self, request, *args, **kwargs):
-        self.get_object().delete()
+        with transaction.atomic():
+            instance = self.get_object()
+            self.before_delete(instance)
+            instance.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def before_delete(self, instance):
+        """Hook run in the delete's transaction (monitors resolve their open incident here)."""
+
+    def actor(self):
+        """Who a change made through this token is recorded as (``acknowledged_by`` …)."""
+        token = self.request.auth
+        return f"API token {token.name}" if token.name else "API token"
 
     def reload(self, instance):
         """The object as a later GET would show it (related rows, database defaults)."""

@@ -86,3 +86,18 @@ def test_delete_answers_204_and_the_heartbeat_is_gone(api, heartbeat_id):
 
     assert (response.status_code, response.content) == (204, b"")
     assert not Heartbeat.objects.filter(pk=heartbeat_id).exists()
+
+
+def test_deleting_a_heartbeat_resolves_its_open_incident(api, heartbeat_id):
+    from alerts.incidents import Alerting, IncidentFacts, open_incident
+    from alerts.models import Incident
+
+    heartbeat = Heartbeat.objects.get(pk=heartbeat_id)
+    incident = open_incident(
+        team_id=heartbeat.team_id, source_type="heartbeat", source_id=heartbeat.pk,
+        facts=IncidentFacts(cause="Missed heartbeat"), alerting=Alerting.of(heartbeat), now=timezone.now(),
+    )
+
+    assert api.delete(f"/api/v2/heartbeats/{heartbeat_id}").status_code == 204
+
+    assert Incident.objects.get(pk=incident.pk).resolved_at is not None

@@ -294,3 +294,22 @@ def test_patch_sets_and_clears_the_policy(api, team, monitor_id):
     assert set_["attributes"]["policy_id"] == str(policy.pk)
     assert cleared["attributes"]["policy_id"] is None
     assert Monitor.objects.get(pk=monitor_id).policy_id is None
+
+
+def test_deleting_a_monitor_resolves_its_open_incident(api, monitor_id):
+    from django.utils import timezone
+
+    from alerts.incidents import Alerting, IncidentFacts, open_incident
+    from alerts.models import Incident
+
+    monitor = Monitor.objects.get(pk=monitor_id)
+    incident = open_incident(
+        team_id=monitor.team_id, source_type="monitor", source_id=monitor.pk,
+        facts=IncidentFacts(cause="Status 503"), alerting=Alerting.of(monitor), now=timezone.now(),
+    )
+
+    assert api.delete(f"/api/v2/monitors/{monitor_id}").status_code == 204
+
+    incident = Incident.objects.get(pk=incident.pk)
+    assert incident.status == "Resolved"
+    assert incident.resolved_by == "API token tests (monitor deleted)"
