@@ -32,9 +32,9 @@ from django.db import connection, transaction
 
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
 from heartbeats import ping_sql
-from heartbeats.ping_sql import STATE_FIELDS
 from heartbeats.maintenance import MaintenanceWindow
 from heartbeats.models import Heartbeat, HeartbeatStatus, Ping, PingKind
+from heartbeats.ping_sql import STATE_FIELDS
 from heartbeats.schedule import InvalidSchedule, Schedule, deadline_after
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 OPTIMISTIC_ATTEMPTS = 4
 RESOLVED_BY = "heartbeat ping"
 
-UP, DOWN, PENDING = HeartbeatStatus.UP.value, HeartbeatStatus.DOWN.value, HeartbeatStatus.PENDING.value
+UP, DOWN = HeartbeatStatus.UP.value, HeartbeatStatus.DOWN.value
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,7 @@
 """A ping on a connection the database dropped while idle reconnects instead of failing."""
 
-import psycopg
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from heartbeats.models import Ping
 from tests.heartbeats.conftest import ping_path
@@ -11,10 +10,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def terminate_backend(pid):
-    db = connection.settings_dict
-    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
-                         dbname=db["NAME"], autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
 
 
 def test_a_ping_after_the_server_dropped_the_connection_is_recorded(client, up_heartbeat):

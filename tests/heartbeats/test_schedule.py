@@ -1,6 +1,6 @@
 """Expectations: a fixed period, or a cron calendar read in local time across DST changes."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timezone
 
 import pytest
 
