@@ -15,9 +15,16 @@ Building a new endpoint (say ``/api/v3/channels``) takes three pieces:
    list/create/retrieve/partial_update/destroy with the envelope, the status codes of API.md,
    Bearer-token authentication, the per-token rate limit and the error shapes below; creates
    and updates run in one transaction.
-3. Decorate the viewset with ``config.jsonapi.schema.document_resource(ViewSet, Serializer)``
-   so that /api/schema/ describes the real envelope, then route it in ``config/api_urls.py``
-   with ``config.jsonapi.routers.ResourceRouter``.
+3. Decorate the viewset with ``@document_resource(Serializer, "type")`` from
+   ``config.jsonapi.schema`` so that /api/schema/ describes the real envelope, then route it
+   in ``config/api_urls.py`` with ``config.jsonapi.routers.ResourceRouter``.
+
+Also at hand: ``ResourceViewSet.before_delete(instance)`` runs inside the delete's
+transaction; ``actor()`` names the token for ``*_by`` columns; extra ``@action`` views
+answer ``self.document(instance)`` or, for computed figures, a document described by
+``serializers.singleton_document`` and ``schema.error_responses(400, 404)``;
+``ranges.day_range`` parses ``?from=&to=`` days; ``ApiView`` carries the plumbing alone
+for a view that is not a resource.
 
 Error bodies (``config.jsonapi.errors``): 401 ``{"errors": "Invalid Team API token"}``,
 404 ``{"errors": "Resource with provided ID was not found"}``, 422
