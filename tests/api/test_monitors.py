@@ -313,3 +313,11 @@ def test_deleting_a_monitor_resolves_its_open_incident(api, monitor_id):
     incident = Incident.objects.get(pk=incident.pk)
     assert incident.status == "Resolved"
     assert incident.resolved_by == "API token tests (monitor deleted)"
+
+
+def test_a_json_api_client_gets_its_media_type_back(api, monitor_id):
+    response = api.get(f"/api/v2/monitors/{monitor_id}", HTTP_ACCEPT="application/vnd.api+json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.api+json"
+    assert response.json()["data"]["id"] == monitor_id
