@@ -95,7 +95,12 @@ def read_body(request, limit):
     """
     if limit <= 0:
         return "", _has_body(request)
-    raw = request.read(limit + 1)
+    if not request.META.get("CONTENT_LENGTH") and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # `curl -T -` streams a job's output chunked, with no Content-Length; Django then
+        # reads nothing, but the server's input stream (gunicorn de-chunks it) has it all.
+        raw = request.META["wsgi.input"].read(limit + 1)
+    else:
+        raw = request.read(limit + 1)
     truncated = len(raw) > limit
     if truncated:
         raw = raw[:limit]

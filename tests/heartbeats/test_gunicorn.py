@@ -115,3 +115,20 @@ def test_fifty_concurrent_pings_through_gunicorn_are_all_recorded(gunicorn, hear
     assert statuses == [200] * 50
     assert Ping.objects.filter(heartbeat=heartbeat).count() == 50
     assert Heartbeat.objects.get(pk=heartbeat.pk).status == "up"
+
+
+def test_a_chunked_body_without_content_length_is_stored(gunicorn, heartbeat):
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(gunicorn)
+    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        # What `some_job | curl -T - "$HEARTBEAT_URL"` sends: Transfer-Encoding: chunked.
+        conn.request("POST", ping_path(heartbeat, "/1"), body=iter([b"line one\n", b"line two\n"]),
+                     encode_chunked=True)
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+    assert Ping.objects.get(heartbeat=heartbeat).body == "line one\nline two\n"
