@@ -61,7 +61,7 @@ def quick_start(tmp_path):
 
 
 def children_of(pid):
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
