@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
@@ -43,6 +44,13 @@ class HeartbeatForm(forms.ModelForm):
     class Meta:
         model = Heartbeat
         fields = "__all__"
+
+    def clean_period(self):
+        period = self.cleaned_data.get("period")
+        floor = settings.PHAROS_MIN_CHECK_FREQUENCY
+        if period is not None and period < floor:
+            raise forms.ValidationError(f"The period must be at least {floor} seconds (PHAROS_MIN_CHECK_FREQUENCY).")
+        return period
 
     def clean_cron(self):
         cron = self.cleaned_data.get("cron", "").strip()

@@ -72,3 +72,18 @@ def test_an_invalid_cron_expression_is_refused_with_a_reason(operator_client, he
 
     assert "Invalid cron expression" in page
     assert "Unknown time zone" in page
+
+
+def test_a_period_below_the_minimum_check_frequency_is_refused(operator_client, heartbeat, team, settings):
+    settings.PHAROS_MIN_CHECK_FREQUENCY = 30
+    url = reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])
+    form = {
+        "team": team.pk, "name": heartbeat.name, "period": 29, "grace": 0, "cron": "", "timezone": "UTC",
+        "maintenance_days": "[]", "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0", "pings-INITIAL_FORMS": "0", "pings-MIN_NUM_FORMS": "0", "pings-MAX_NUM_FORMS": "0",
+    }
+
+    page = operator_client.post(url, form).content.decode()
+
+    assert "at least 30 seconds" in page
+    assert Heartbeat.objects.get(pk=heartbeat.pk).period == 60
