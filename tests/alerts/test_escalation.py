@@ -193,3 +193,22 @@ def test_a_validating_incident_holds_its_next_step_until_it_fails_again(member, 
     mark_failing_again(incident.pk, now=T0 + timedelta(seconds=100))
     escalate_due(now=T0 + timedelta(seconds=105))
     assert (("team", f"user:{bo.pk}", "email")) in sent(incident, step="team")
+
+
+def test_one_incident_with_a_broken_policy_does_not_stop_the_others_escalating(team, member, open_down):
+    member("ana", on_call=True)
+    bo = member("bo")
+    policy = EscalationPolicy.objects.create(
+        team=team, name="Fine", steps=[
+            {"type": "escalation", "wait_before": 0, "step_members": [{"type": "current_on_call"}]},
+            {"type": "escalation", "wait_before": 60, "step_members": [{"type": "entire_team"}]},
+        ],
+    )
+    broken = open_down(policy_id=policy.pk)
+    healthy = open_down(team_wait=60)
+    # Edited in the admin's raw JSON after the incident opened: the plan can no longer be read.
+    EscalationPolicy.objects.filter(pk=policy.pk).update(steps=[{"wait_before": "soon", "step_members": []}])
+    moved = escalate_due(now=T0 + timedelta(seconds=60))
+    assert moved == 1
+    assert ("team", f"user:{bo.pk}", "email") in sent(healthy, step="team")
+    assert broken.escalation.__class__.objects.get(pk=broken.pk).due_at == T0 + timedelta(seconds=120)
