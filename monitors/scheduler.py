@@ -111,11 +111,21 @@ def schedule_newcomers(*, now, limit=5000):
             :limit
         ]
     )
-    for pk, frequency in newcomers:
-        # Conditional: an API write that set next_check_at meanwhile wins.
-        Monitor.objects.filter(pk=pk, next_check_at__isnull=True).update(
-            next_check_at=first_check_at(frequency, now=now)
-        )
+    if not newcomers:
+        return 0
+    phases = {pk: first_check_at(frequency, now=now) for pk, frequency in newcomers}
+    # Conditional on IS NULL: an API write that set next_check_at meanwhile wins.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE monitors_monitor AS m SET next_check_at = v.at "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+                "WHERE m.id = v.id AND m.next_check_at IS NULL",
+                [list(phases), list(phases.values())],
+            )
+    else:
+        for pk, at in phases.items():
+            Monitor.objects.filter(pk=pk, next_check_at__isnull=True).update(next_check_at=at)
     return len(newcomers)
 
 
