@@ -58,7 +58,7 @@ def assert_one_incident_and_one_alert(pharos, site):
 
 def test_a_region_worker_killed_mid_batch_opens_no_incident_and_its_checks_resume(pharos, loopback_site):
     site = loopback_site
-    site.delay = 0.8  # every check stays in flight long enough to be killed under
+    site.delay = 1.5  # every check stays in flight long enough to be killed under
     ids = start_and_wait_for_every_region(pharos, site, timeout=5)
 
     # One check in flight from every region: the eu worker is in the middle of a batch.
@@ -66,9 +66,11 @@ def test_a_region_worker_killed_mid_batch_opens_no_incident_and_its_checks_resum
     killed_at = now()
     pharos.signal_role("-Q probe.eu", signal.SIGKILL)
 
-    # Its rounds close without it, on the votes of the others...
+    # Its rounds (the one it was killed in, and those dispatched while it restarts) close
+    # without it, on the votes of the others...
     def rounds_closed_without_eu():
-        return [r for r in pharos.db.closed_rounds(ids["monitor"]) if r[1] <= killed_at and "eu" not in r[3]]
+        since = killed_at - timedelta(seconds=FREQUENCY)
+        return [r for r in pharos.db.closed_rounds(ids["monitor"]) if r[1] >= since and "eu" not in r[3]]
 
     closed = wait_for(rounds_closed_without_eu, timeout=10 + 5 + 10 + 20, what="a round closed without eu")
     assert all(verdict == "up" for _, _, verdict, _ in closed), closed
