@@ -12,6 +12,7 @@
    count, so a backlog of stale results makes rounds inconclusive, never down.
 """
 
+import json
 import logging
 from collections import defaultdict, namedtuple
 from datetime import datetime, timezone
@@ -151,6 +152,39 @@ def votes_for(rounds):
     return votes
 
 
+def open_rounds_with_votes(keys):
+    """The open rounds among ``keys`` and every vote stored for them: ``(rounds, votes)``."""
+    if connection.vendor != "postgresql":
+        rounds = open_rounds_for(keys)
+        return rounds, votes_for(rounds)
+    if not keys:
+        return [], {}
+    # One round trip on the hot path: the exact keys joined to their open round, its
+    # monitor's quorum and its votes (the unique index serves the vote lookup).
+    vote_columns = ", ".join(f"c.{name}" for name in VOTE_FIELDS[2:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, r.monitor_id, r.scheduled_at, r.regions, r.deadline, m.quorum, " + vote_columns + " "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS k(monitor_id, scheduled_at) "
+            f"JOIN {Round._meta.db_table} AS r ON r.monitor_id = k.monitor_id AND r.scheduled_at = k.scheduled_at "
+            "AND r.closed_at IS NULL "
+            f"JOIN {Monitor._meta.db_table} AS m ON m.id = r.monitor_id "
+            f"LEFT JOIN {CheckResult._meta.db_table} AS c ON c.monitor_id = r.monitor_id "
+            "AND c.scheduled_at = r.scheduled_at",
+            [[m for m, _ in keys], [t for _, t in keys]],
+        )
+        rows = cursor.fetchall()
+    rounds, votes = {}, defaultdict(dict)
+    for pk, monitor_id, scheduled_at, regions, deadline, override, region, outcome, cause, code, excerpt, tls in rows:
+        if isinstance(regions, str):
+            regions = json.loads(regions)
+        if pk not in rounds:
+            rounds[pk] = RoundRow(pk, monitor_id, scheduled_at, regions, deadline, quorum_of(regions, override))
+        if region is not None:
+            votes[(monitor_id, scheduled_at)][region] = Vote(region, outcome, cause, code, excerpt, tls)
+    return list(rounds.values()), votes
+
+
 def quorum_of(regions, override):
     """DOWN votes needed: the monitor's override (capped at its regions) or a majority."""
     return min(override, len(regions)) if override else len(regions) // 2 + 1
@@ -164,8 +198,7 @@ def record_outcomes(message, *, now):
     if message.get("dropped"):
         logger.warning("region %s dropped %s checks (loop lag %s s)", region, message["dropped"], message.get("loop_lag"))
 
-    rounds = open_rounds_for({(r.monitor_id, r.scheduled_at) for r in rows})
-    votes = votes_for(rounds)
+    rounds, votes = open_rounds_with_votes({(r.monitor_id, r.scheduled_at) for r in rows})
     quarantined = quarantine.quarantined_regions()
     late_regions = {r.region for r in rows}
     closures = []
