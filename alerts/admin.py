@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
 from alerts import incidents
+from alerts.escalation import validate_policy_steps
 from alerts.models import EscalationPolicy, Incident, IncidentEvent, OperatorEvent
 from config.adminkit import status_badge
 
@@ -64,8 +66,25 @@ class IncidentAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resolved {done} incident(s).", messages.SUCCESS)
 
 
+class EscalationPolicyForm(forms.ModelForm):
+    class Meta:
+        model = EscalationPolicy
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        # The same rules as the API, so the admin cannot save a policy escalation cannot run.
+        errors = validate_policy_steps(
+            cleaned.get("steps"), cleaned.get("repeat_count") or 0, cleaned.get("repeat_delay") or 0
+        )
+        if errors:
+            raise forms.ValidationError({"steps": errors})
+        return cleaned
+
+
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(admin.ModelAdmin):
+    form = EscalationPolicyForm
     list_display = ["name", "team", "step_count", "repeat_count", "repeat_delay", "updated_at"]
     list_filter = ["team"]
     search_fields = ["name"]

@@ -102,3 +102,13 @@ def test_resolving_from_the_admin_resolves_and_adds_to_the_timeline(operator_cli
     incident.refresh_from_db()
     assert incident.status == "Resolved" and incident.resolved_at is not None
     assert list(incident.events.values_list("kind", flat=True)) == ["started", "resolved"]
+
+
+def test_the_admin_refuses_a_policy_that_escalation_cannot_run(operator_client, team):
+    response = operator_client.post(
+        reverse("admin:alerts_escalationpolicy_add"),
+        {"team": team.pk, "name": "Broken", "repeat_count": 0, "repeat_delay": 0, "steps": '[{"step_members": []}]'},
+    )
+    assert response.status_code == 200
+    assert b"step_members must be a non-empty list" in response.content
+    assert not EscalationPolicy.objects.filter(name="Broken").exists()
