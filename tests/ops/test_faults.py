@@ -100,6 +100,7 @@ def test_a_redis_restart_recovers_within_30_s_without_duplicating_the_incident_o
         what="the health check to name the broker",
     )
     assert "database" not in down[1]["failing"]
+    assert pharos.get("/api/healthcheck").status_code == 200
     redis.start()
     back_at = now()
 
@@ -131,6 +132,7 @@ def test_a_postgresql_restart_recovers_within_30_s_without_duplicating_the_incid
         what="the health check to name the database",
     )
     assert "broker" not in down[1]["failing"]
+    assert pharos.get("/api/healthcheck").status_code == 200
     postgres.start()
     back_at = now()
 
