@@ -86,6 +86,8 @@ def main():
     finally:
         if gunicorn is not None:
             stop(gunicorn)
+            if gunicorn.returncode in (0, -signal.SIGTERM):
+                gunicorn_log().unlink(missing_ok=True)  # kept only when gunicorn failed
         from django.db import connections
 
         connections.close_all()
@@ -182,13 +184,17 @@ def gunicorn_command(port, extra):
     return command + list(extra)
 
 
+def gunicorn_log():
+    return Path(tempfile.gettempdir()) / f"bench-ping-gunicorn-{os.getpid()}.log"
+
+
 def start_gunicorn(port, env, extra):
     return subprocess.Popen(
         gunicorn_command(port, extra),
         cwd=PROJECT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
-        stderr=open(Path(tempfile.gettempdir()) / f"bench-ping-gunicorn-{os.getpid()}.log", "w"),
+        stderr=open(gunicorn_log(), "w"),
         start_new_session=True,
     )
 
