@@ -1,6 +1,6 @@
 """End to end: due monitors → region workers → aggregator → stored results and verdicts.
 
-    .venv/bin/python bench/pipeline.py [--checks-per-second 1500] [--seconds 40]
+    .venv/bin/python bench/pipeline.py [--checks-per-second 1200,1500] [--seconds 30]
 
 Every part is a real process on this machine: nginx (or a small asyncio server when nginx
 is missing) as the local target on 127.0.0.1, one region worker per region (``celery -A
@@ -9,12 +9,14 @@ worker -Q results``), PostgreSQL (a scratch database, dropped at the end) and Re
 (PHAROS_BENCH_REDIS_URL, default db 13, flushed). This process plays beat: it runs
 ``monitors.scheduler.tick`` every second.
 
-The offered load is ``--checks-per-second`` (monitors × 3 regions / 10 s). After a
-warm-up, it counts results stored and rounds closed per second over the window, the
-verdict lag of the rounds closed in it (dispatched → closed) and what was left queued at
-the end. The
-baseline of the same run: the same number of CheckResult rows bulk-inserted straight
-into the database, no broker, no probes.
+Each offered load of ``--checks-per-second`` (monitors × 3 regions every 10 s) runs in
+turn with the same processes. After a 10 s warm-up it counts results stored per second
+over the window, rounds closed, the verdict lag of those rounds (dispatched → closed)
+and what was left queued at the end: a load is sustained when the backlog stays near 0.
+
+Baselines of the same run: the aggregator alone (results messages queued up front, no
+probes competing for the CPU), and CheckResult rows bulk-inserted straight into the
+database in batches of 100 (no broker, no probes).
 """
 
 import argparse
@@ -124,7 +126,9 @@ def baseline_insert_rate(rows):
 
     from monitors.models import CheckResult, Monitor
 
-    ids = list(Monitor.objects.values_list("pk", flat=True)[:rows])
+    team = create_monitors(100, frequency=3600, regions=REGIONS, url="http://insert.invalid/{i}",
+                           next_check_at=lambda i: timezone.now() + timedelta(days=1))
+    ids = list(Monitor.objects.filter(team=team, url__startswith="http://insert.invalid/").values_list("pk", flat=True))
     at = timezone.now() - timedelta(days=1)
     objects = [
         CheckResult(monitor_id=pk, scheduled_at=at + timedelta(microseconds=i), region="bench", outcome="up",
@@ -135,7 +139,7 @@ def baseline_insert_rate(rows):
     for index in range(0, len(objects), 100):  # the aggregator's unit: one batch of 100
         CheckResult.objects.bulk_create(objects[index : index + 100])
     elapsed = time.perf_counter() - started
-    CheckResult.objects.filter(region="bench").delete()
+    Monitor.objects.filter(pk__in=ids).delete()
     return len(objects) / elapsed
 
 
@@ -187,13 +191,12 @@ def aggregator_alone_rate(messages_per_region=40, timeout=90.0):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checks-per-second", type=int, default=1500)
-    parser.add_argument("--seconds", type=float, default=40.0, help="measured window after a 10 s warm-up")
+    parser.add_argument("--checks-per-second", default="1200,1500", help="offered loads to measure, in turn")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured window per load, after a 10 s warm-up")
     parser.add_argument("--aggregators", type=int, default=2, help="processes of the results worker")
     args = parser.parse_args()
-    offered = max(30, min(args.checks_per_second, 6000))
+    loads = [max(30, min(int(x), 6000)) for x in args.checks_per_second.split(",") if x.strip()][:4]
     window = max(10.0, min(args.seconds, 120.0))
-    monitors = offered * FREQUENCY // len(REGIONS)
 
     folder = tempfile.mkdtemp(prefix="pharos-pipeline-")
     processes = []
@@ -205,7 +208,12 @@ def main():
                             PHAROS_MIN_CHECK_FREQUENCY="10"):
             workers = []
             try:
-                run(args, offered, window, monitors, port, target_name, workers, log)
+                start_workers(workers, log, aggregators=args.aggregators)
+                print(f"target: {target_name}; {len(REGIONS)} region workers, aggregator with {args.aggregators} processes")
+                print(f"baseline aggregator alone (queued results, no probes running): {aggregator_alone_rate():.0f} checks/s")
+                print(f"baseline bulk INSERT of results (no broker, no probes): {baseline_insert_rate(20000):.0f} rows/s")
+                for offered in loads:
+                    measure_load(offered, window=window, port=port, processes=workers, log=log)
             finally:
                 for process in reversed(workers):
                     stop(process)
@@ -220,13 +228,7 @@ def main():
     return 0
 
 
-def run(args, offered, window, monitors, port, target_name, processes, log):
-    import redis
-    from django.utils import timezone
-
-    from monitors import scheduler
-    from monitors.models import CheckResult, Round
-
+def start_workers(processes, log, *, aggregators):
     env = dict(os.environ, PHAROS_DB_CONN_MAX_AGE="600")
     env.pop("PHAROS_TEST_DB_NAME", None)
     celery = [sys.executable, "-m", "celery"]
@@ -235,18 +237,25 @@ def run(args, offered, window, monitors, port, target_name, processes, log):
         processes.append(start(celery + ["-A", "probes.worker", "worker", "-Q", f"probe.{region}",
                                          "-n", f"probe-{region}-{os.getpid()}@%h", *quiet],
                                dict(env, PHAROS_REGION=region), log))
-    processes.append(start(celery + ["-A", "config.celery", "worker", "-Q", "results", "-c",
-                                     str(args.aggregators), "-n", f"aggregator-{os.getpid()}@%h", *quiet],
-                           env, log))
+    processes.append(start(celery + ["-A", "config.celery", "worker", "-Q", "results", "-c", str(aggregators),
+                                     "-n", f"aggregator-{os.getpid()}@%h", *quiet], env, log))
 
-    # Phases are drawn once the baselines are done, so the run starts without a burst.
+
+def measure_load(offered, *, window, port, processes, log):
+    """Run ``offered`` checks/s through the pipeline; print what was recorded and how fast."""
+    import redis
+    from django.db import connection
+    from django.utils import timezone
+
+    from monitors import scheduler
+    from monitors.models import CheckResult, Monitor, Round
+
+    monitors = offered * FREQUENCY // len(REGIONS)
+    Monitor.objects.all().delete()
     create_monitors(monitors, frequency=FREQUENCY, regions=REGIONS, url=f"http://127.0.0.1:{port}/{{i}}",
                     next_check_at=lambda i: timezone.now() + timedelta(days=1))
-    baseline = baseline_insert_rate(min(20000, offered * 10))
-    alone = aggregator_alone_rate()
+    # Phases are drawn once the rows exist, so the run starts without a burst.
     start_at = timezone.now() + timedelta(seconds=2)
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE monitors_monitor SET next_check_at = %s + random() * %s * interval '1 second'",
@@ -254,8 +263,7 @@ def run(args, offered, window, monitors, port, target_name, processes, log):
         )
     time.sleep(max(0.0, (start_at - timezone.now()).total_seconds()))
 
-    began = timezone.now()
-    window_start = began + timedelta(seconds=WARM_UP)
+    window_start = timezone.now() + timedelta(seconds=WARM_UP)
     window_end = window_start + timedelta(seconds=window)
     stored_at_start = None
     next_tick = time.monotonic()
@@ -280,26 +288,25 @@ def run(args, offered, window, monitors, port, target_name, processes, log):
     )
     lags = [(c - d).total_seconds() for d, c, _ in closed]
     up = sum(1 for _, _, verdict in closed if verdict == "up")
-    dispatched = Round.objects.filter(dispatched_at__gte=window_start, dispatched_at__lt=window_end).count()
-    backlog = redis.Redis.from_url(os.environ["REDIS_URL"]).llen("results")
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    backlog = client.llen("results")
 
-    print(f"target: {target_name}, {monitors} monitors x {len(REGIONS)} regions every {FREQUENCY} s")
-    print(f"offered load: {offered} checks/s")
-    print(f"checks recorded: {stored / measured:.0f} checks/s")
-    print(f"rounds closed: {len(lags) / window:.0f} rounds/s")
-    print(f"rounds dispatched in window: {dispatched} rounds")
-    print(f"rounds closed in window: {len(lags)} rounds")
-    print(f"rounds up: {up} rounds")
-    print(f"rounds not up: {len(lags) - up} rounds")
-    print(f"verdict lag p50 (dispatch to closed): {percentile(lags, 0.5) * 1000:.0f} ms")
-    print(f"verdict lag p99 (dispatch to closed): {percentile(lags, 0.99) * 1000:.0f} ms")
-    print(f"results queue backlog at end: {backlog} messages")
-    print(f"baseline aggregator alone (queued results, no probes running): {alone:.0f} checks/s")
-    print(f"baseline bulk INSERT of results (no broker, no probes): {baseline:.0f} rows/s")
+    label = f"at {offered} checks/s offered"
+    print(f"monitors {label}: {monitors} monitors")
+    print(f"checks recorded {label}: {stored / measured:.0f} checks/s")
+    print(f"rounds closed {label}: {len(lags) / window:.0f} rounds/s")
+    print(f"rounds closed not up {label}: {len(lags) - up} rounds")
+    print(f"verdict lag p50 {label}: {percentile(lags, 0.5) * 1000:.0f} ms")
+    print(f"verdict lag p99 {label}: {percentile(lags, 0.99) * 1000:.0f} ms")
+    print(f"results queue backlog at end {label}: {backlog} messages")
     if stored == 0:
         log.flush()
         print(Path(log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
-
+    # Let the queues drain before the next load level, bounded.
+    queues = ["results", *(f"probe.{region}" for region in REGIONS)]
+    drain_by = time.monotonic() + 30
+    while time.monotonic() < drain_by and any(client.llen(queue) for queue in queues):
+        time.sleep(0.5)
 
 if __name__ == "__main__":
     sys.exit(main())
