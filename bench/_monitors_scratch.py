@@ -67,20 +67,45 @@ def scratch_django(label, **extra_env):
             redis.Redis.from_url(redis_url).flushdb()
 
 
-def create_monitors(count, *, frequency, regions, next_check_at, url="https://bench-{i}.example.com/"):
-    """``count`` monitors in one team, inserted in batches. ``next_check_at(i)`` sets phases."""
+def create_monitors(count, *, frequency, regions, next_check_at, url="https://bench-{i}.example.com/", status="up"):
+    """``count`` monitors in one team with one INSERT … SELECT FROM generate_series
+    (100,000 rows in seconds, where bulk_create took a minute). ``{i}`` in ``url`` is the
+    row's number; every other column gets the model's default. ``next_check_at`` is one
+    time for all rows (or a function of the row number, the slower way)."""
+    from django.db import connection
+    from django.utils import timezone
+
     from monitors.models import Monitor
     from teams.models import Team
 
     team, _ = Team.objects.get_or_create(name="Bench")
-    batch = []
-    for i in range(count):
-        batch.append(Monitor(team=team, url=url.format(i=i), check_frequency=frequency, regions=list(regions),
-                             next_check_at=next_check_at(i), status="up"))
-        if len(batch) == 5000:
-            Monitor.objects.bulk_create(batch)
-            batch = []
-    Monitor.objects.bulk_create(batch)
+    if callable(next_check_at):
+        # The older signature (a due time per row number), kept for bench/health_and_metrics.py.
+        rows = [Monitor(team=team, url=url.format(i=i), check_frequency=frequency, regions=list(regions),
+                        next_check_at=next_check_at(i), status=status) for i in range(count)]
+        Monitor.objects.bulk_create(rows, batch_size=5000)
+        return team
+    fixed = {"team_id": team.pk, "check_frequency": frequency, "regions": list(regions),
+             "next_check_at": next_check_at, "status": status, "created_at": timezone.now(),
+             "updated_at": timezone.now()}
+    columns, expressions, params = [], [], []
+    for field in Monitor._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column == "url":
+            expressions.append("replace(%s, '{i}', g::text)")
+            params.append(url)
+            continue
+        value = fixed[field.column] if field.column in fixed else field.get_default()
+        expressions.append("%s")
+        params.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Monitor._meta.db_table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(expressions)} FROM generate_series(0, %s) AS g",
+            [*params, count - 1],
+        )
     return team
 
 

@@ -127,7 +127,7 @@ def baseline_insert_rate(rows):
     from monitors.models import CheckResult, Monitor
 
     team = create_monitors(100, frequency=3600, regions=REGIONS, url="http://insert.invalid/{i}",
-                           next_check_at=lambda i: timezone.now() + timedelta(days=1))
+                           next_check_at=timezone.now() + timedelta(days=1))
     ids = list(Monitor.objects.filter(team=team, url__startswith="http://insert.invalid/").values_list("pk", flat=True))
     at = timezone.now() - timedelta(days=1)
     objects = [
@@ -158,7 +158,7 @@ def aggregator_alone_rate(messages_per_region=40, timeout=90.0):
     count = messages_per_region * 100 + 1
     now = timezone.now()
     team = create_monitors(count, frequency=3600, regions=REGIONS, url="http://alone.invalid/{i}",
-                           next_check_at=lambda i: now)
+                           next_check_at=now)
     scheduler.tick(now=now, publish=False, budget_seconds=120)
     ids = list(Monitor.objects.filter(team=team, url__startswith="http://alone.invalid/").values_list("pk", flat=True))
     rounds = list(Round.objects.filter(monitor_id__in=ids).values_list("monitor_id", "scheduled_at"))
@@ -253,7 +253,7 @@ def measure_load(offered, *, window, port, processes, log):
     monitors = offered * FREQUENCY // len(REGIONS)
     Monitor.objects.all().delete()
     create_monitors(monitors, frequency=FREQUENCY, regions=REGIONS, url=f"http://127.0.0.1:{port}/{{i}}",
-                    next_check_at=lambda i: timezone.now() + timedelta(days=1))
+                    next_check_at=timezone.now() + timedelta(days=1))
     # Phases are drawn once the rows exist, so the run starts without a burst.
     start_at = timezone.now() + timedelta(seconds=2)
     with connection.cursor() as cursor:
