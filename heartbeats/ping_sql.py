@@ -12,7 +12,9 @@ Hot rows: a success that arrives within ``COALESCE_SECONDS`` of the last recorde
 this, a fleet of machines sharing one heartbeat would queue on its row lock for a WAL
 flush each; with it, the row is written at most about once a second and the deadline is
 at most that much early. Cron heartbeats are never coalesced: a cron boundary inside
-that second would move the deadline by a whole run.
+that second would move the deadline by a whole run. A coalesced success reads the row as
+of its statement's start, so one that races a failure committed in that same second is
+stored without undoing the failure: of two pings that close together, the failure wins.
 """
 
 import psycopg
