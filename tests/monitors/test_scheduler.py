@@ -3,7 +3,7 @@
 import base64
 import json
 import threading
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 from django.db import connection
@@ -82,6 +82,19 @@ def test_a_monitor_inside_its_maintenance_window_is_not_checked_and_shows_mainte
     assert report.in_maintenance == 1
     assert monitor.status == "maintenance"
     assert monitor.next_check_at == T0 + 30 * S
+    assert not Round.objects.exists()
+
+
+def test_a_window_across_midnight_in_new_york_holds_checks_in_the_small_hours_of_the_next_day(make_monitor):
+    # Friday 23:00 – 01:00 in New York; Saturday 00:30 there is 05:30 UTC.
+    at = datetime(2026, 11, 28, 5, 30, tzinfo=timezone.utc)
+    monitor = make_monitor(
+        next_check_at=at, maintenance_days=["fri"], maintenance_from=time(23, 0), maintenance_to=time(1, 0),
+        maintenance_timezone="America/New_York",
+    )
+    assert scheduler.tick(now=at, publish=False).in_maintenance == 1
+    monitor.refresh_from_db()
+    assert monitor.status == "maintenance"
     assert not Round.objects.exists()
 
 
