@@ -2,8 +2,9 @@
 
 Raw CheckResults live for ``PHAROS_RESULT_RETENTION`` seconds; ``ResultRollup`` rows (one
 per monitor, region and hour: checks, failures, mean and p95 response time) outlive them
-for charts and SLA. Rollups are upserted, so recomputing an hour is harmless: each run
-recomputes the hours from the newest rollup on, which picks up late results. An hour is
+for charts and SLA. An hour is rolled up once it is over (the raw results still serve the
+current one), and again during a short grace period for late results; rollups are
+upserted, so recomputing an hour is harmless. An hour is
 always rolled up before any of its raw results can be pruned (pruning never reaches
 past the end of the last hour rolled up). Deletes go in bounded batches so one
 housekeeping run never holds long locks on the results table.
@@ -27,6 +28,9 @@ PRUNE_BATCH = 5000
 MAX_PRUNE_BATCHES = 200  # up to 1M rows a run: 1,000 checks/s add 300k every 5 minutes
 MAX_HOURS_PER_RUN = 72
 ROUND_RETENTION = timedelta(hours=6)
+# A round's results can trail its hour by its deadline (a minute or so); ten minutes of
+# grace covers a backlogged aggregator too.
+LATE_RESULTS = timedelta(minutes=10)
 
 
 def hour_of(moment):
@@ -34,7 +38,8 @@ def hour_of(moment):
 
 
 def hours_to_roll_up(*, now):
-    """Hours from the newest rollup (recomputed: late results) through the current one."""
+    """Complete hours not rolled up yet, oldest first. The newest rolled-up hour is done
+    again while results for it may still arrive (LATE_RESULTS after it ends)."""
     newest = ResultRollup.objects.aggregate(newest=Max("hour"))["newest"]
     if newest is None:
         oldest = CheckResult.objects.aggregate(oldest=Min("checked_at"))["oldest"]
@@ -42,9 +47,9 @@ def hours_to_roll_up(*, now):
             return []
         start = hour_of(oldest)
     else:
-        start = newest
+        start = newest if newest + HOUR + LATE_RESULTS > now else newest + HOUR
     hours, hour = [], start
-    while hour <= hour_of(now) and len(hours) < MAX_HOURS_PER_RUN:
+    while hour + HOUR <= now and len(hours) < MAX_HOURS_PER_RUN:
         hours.append(hour)
         hour += HOUR
     return hours

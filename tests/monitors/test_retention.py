@@ -36,7 +36,7 @@ def test_rollups_are_kept_per_region(make_monitor):
     monitor = make_monitor()
     add_results(monitor, T0, region="us")
     add_results(monitor, T0, region="eu", times=(1.0,), failures=0)
-    retention.housekeep(now=T0 + H)
+    retention.housekeep(now=T0 + 2 * H)
     assert sorted(ResultRollup.objects.values_list("region", "checks")) == [("eu", 1), ("us", 4)]
 
 
@@ -53,12 +53,21 @@ def test_retention_prunes_raw_results_and_keeps_rollups(make_monitor, settings):
     assert ResultRollup.objects.get(hour=T0 + 47 * H).checks == 4
 
 
+def test_an_hour_is_rolled_up_once_it_is_over(make_monitor):
+    monitor = make_monitor()
+    add_results(monitor, T0, times=(0.1,), failures=0)
+    retention.housekeep(now=T0 + timedelta(minutes=50))
+    assert not ResultRollup.objects.exists()
+    retention.housekeep(now=T0 + timedelta(minutes=61))
+    assert ResultRollup.objects.get(hour=T0).checks == 1
+
+
 def test_late_results_for_the_newest_hour_are_counted_by_the_next_run(make_monitor):
     monitor = make_monitor()
     add_results(monitor, T0, times=(0.1,), failures=0)
-    retention.housekeep(now=T0 + timedelta(minutes=30))
-    add_results(monitor, T0 + timedelta(minutes=40), times=(0.3,), failures=0)
-    retention.housekeep(now=T0 + timedelta(minutes=50))
+    retention.housekeep(now=T0 + timedelta(minutes=61))
+    add_results(monitor, T0 + timedelta(minutes=59), times=(0.3,), failures=0)
+    retention.housekeep(now=T0 + timedelta(minutes=66))
     assert ResultRollup.objects.get(hour=T0).checks == 2
 
 
