@@ -21,6 +21,9 @@ row FOR UPDATE, writes it and inserts the ping.
 
 Incidents are opened or resolved only when the status changes, in the same transaction
 as the claim, so a failure and its incident commit together.
+
+Behind gunicorn, successes may first go through group commit (heartbeats.ping_batch),
+which records many at once and hands back to this path whatever it cannot take.
 """
 
 import json

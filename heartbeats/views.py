@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from heartbeats.models import PingKind
 from heartbeats.ping import PingData, record_ping
+from heartbeats.ping_batch import GROUP_COMMIT_KEY, batcher
 
 ALLOWED_METHODS = ("GET", "POST", "HEAD")
 MAX_TOKEN_LENGTH = 64
@@ -44,13 +45,18 @@ def ping(request, token, action=None):
         body=body,
         body_truncated=truncated,
     )
-    if record_ping_reconnecting(token, data, now=timezone.now()) is None:
+    group_commit = request.META.get(GROUP_COMMIT_KEY, False)
+    if record_ping_reconnecting(token, data, now=timezone.now(), group_commit=group_commit) is None:
         return _answer(404, "Not found")
     return _answer(200, "OK")
 
 
-def record_ping_reconnecting(token, data, *, now):
+def record_ping_reconnecting(token, data, *, now, group_commit=False):
     """``record_ping`` without the health-check round trip Django would send first.
+
+    With ``group_commit`` (the lean WSGI route on PostgreSQL) a success is first offered
+    to the worker's writer thread (heartbeats.ping_batch); what it does not take is
+    recorded here.
 
     With CONN_HEALTH_CHECKS, Django opens each request's first query on a reused
     connection with a ``SELECT 1``: on a ping that is one query in two. We skip it and
@@ -60,6 +66,9 @@ def record_ping_reconnecting(token, data, *, now):
     duplicate is harmless where a lost ping is not.
     """
     database = connections[DEFAULT_DB_ALIAS]  # the proxy's per-attribute lookups add up here
+    if group_commit and data.kind == PingKind.SUCCESS and database.vendor == "postgresql":
+        if batcher.record(token, data, now=now):
+            return True
     reused = database.connection is not None and not database.in_atomic_block
     if reused and database.health_check_enabled:
         database.health_check_done = True

@@ -9,12 +9,17 @@ the request_started/finished signals that recycle database connections (CONN_MAX
 error responses and logging. The Host header is not checked against ALLOWED_HOSTS here
 (CommonMiddleware does that elsewhere): the ping builds no URL from it.
 
+Pings on this route may also be group-committed (heartbeats.ping_batch): the route marks
+the request, and the view hands a success to the worker's writer thread.
+
 config/wsgi.py wraps the project's application with ``with_lean_ping_route``.
 """
 
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import ResolverMatch
+
+from heartbeats.ping_batch import GROUP_COMMIT_KEY
 
 PING_PREFIX = "/api/v1/heartbeat/"
 
@@ -46,6 +51,7 @@ def with_lean_ping_route(application):
 
     def dispatch(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(PING_PREFIX):
+            environ[GROUP_COMMIT_KEY] = True
             return pings(environ, start_response)
         return application(environ, start_response)
 
