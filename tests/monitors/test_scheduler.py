@@ -45,6 +45,15 @@ def test_a_monitor_not_yet_due_is_left_alone(make_monitor):
     assert not Round.objects.exists()
 
 
+def test_a_monitor_due_within_half_a_tick_leaves_with_this_tick_on_its_own_slot(make_monitor, settings):
+    settings.PHAROS_TICK_SECONDS = 1.0
+    soon = make_monitor(check_frequency=60, next_check_at=T0 + 0.4 * S)
+    make_monitor(check_frequency=60, next_check_at=T0 + 0.6 * S)
+    report = scheduler.tick(now=T0, publish=False)
+    assert report.monitor_ids == [soon.pk]
+    assert Round.objects.get().scheduled_at == T0 + 0.4 * S
+
+
 def test_a_monitor_several_periods_late_runs_once_for_its_latest_slot_and_keeps_its_phase(make_monitor):
     monitor = make_monitor(check_frequency=60, next_check_at=T0)
     scheduler.tick(now=T0 + 200 * S, publish=False)
