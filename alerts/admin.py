@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from alerts import incidents
 from alerts.escalation import validate_policy_steps
-from alerts.models import EscalationPolicy, Incident, IncidentEvent, OperatorEvent
+from alerts.models import Escalation, EscalationPolicy, Incident, IncidentEvent, OperatorEvent
 from config.adminkit import status_badge
 
 
@@ -18,6 +18,15 @@ class IncidentEventInline(admin.TabularInline):
     verbose_name_plural = "timeline"
 
 
+class EscalationInline(admin.StackedInline):
+    model = Escalation
+    can_delete = False
+    max_num = 0
+    fields = ["next_step", "due_at"]
+    readonly_fields = fields
+    verbose_name_plural = "escalation"
+
+
 def _actor(request):
     return request.user.get_username() or "admin"
 
@@ -29,7 +38,7 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ["name", "cause", "url"]
     list_select_related = ["team"]
     date_hierarchy = "started_at"
-    inlines = [IncidentEventInline]
+    inlines = [EscalationInline, IncidentEventInline]
     actions = ["acknowledge", "resolve"]
     readonly_fields = [
         "team", "source_type", "source_id", "status", "started_at", "acknowledged_at", "acknowledged_by",

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.utils import timezone
 
 from config.adminkit import pause, resume, status_badge
-from monitors.models import CheckResult, Monitor, MonitorRequestHeader, ResultRollup
+from monitors import quarantine
+from monitors.models import CheckResult, LoneFailure, Monitor, MonitorRequestHeader, RegionQuarantine, ResultRollup, Round
 
 
 class RequestHeaderInline(admin.TabularInline):
@@ -76,5 +77,50 @@ class CheckResultAdmin(admin.ModelAdmin):
 class ResultRollupAdmin(admin.ModelAdmin):
     list_display = ["monitor", "region", "hour", "checks", "failures", "mean_response_time", "p95_response_time"]
     list_filter = ["region"]
+    raw_id_fields = ["monitor"]
+    list_select_related = ["monitor"]
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    list_display = ["monitor", "scheduled_at", "region_list", "is_confirmation", "deadline", "closed_at", "verdict", "note"]
+    list_filter = ["verdict", "is_confirmation"]
+    search_fields = ["monitor__pronounceable_name", "monitor__url"]
+    list_select_related = ["monitor"]
+    raw_id_fields = ["monitor"]
+    date_hierarchy = "scheduled_at"
+    show_full_result_count = False
+
+    @admin.display(description="regions")
+    def region_list(self, round_):
+        return ", ".join(round_.regions or [])
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RegionQuarantine)
+class RegionQuarantineAdmin(admin.ModelAdmin):
+    list_display = ["region", "reason", "started_at", "released_at"]
+    list_filter = ["region", "reason"]
+    readonly_fields = ["region", "reason", "started_at", "released_at", "details"]
+    actions = ["release_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Release selected regions from quarantine")
+    def release_now(self, request, queryset):
+        now = timezone.now()
+        by = request.user.get_username() or "admin"
+        released = sum(quarantine.release(row, now=now, why=f"released by {by}") for row in queryset)
+        self.message_user(request, f"Released {released} region(s).")
+
+
+@admin.register(LoneFailure)
+class LoneFailureAdmin(admin.ModelAdmin):
+    list_display = ["region", "target", "monitor", "at"]
+    list_filter = ["region"]
+    search_fields = ["target"]
     raw_id_fields = ["monitor"]
     list_select_related = ["monitor"]

@@ -127,21 +127,26 @@ def release_recovered(*, now):
     for row in RegionQuarantine.objects.filter(released_at__isnull=True, started_at__lte=quiet_since):
         if LoneFailure.objects.filter(region=row.region, at__gt=quiet_since).exists():
             continue
-        with transaction.atomic():
-            # Conditional: another worker releasing the same row is a normal no-op.
-            if not RegionQuarantine.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=now):
-                continue
-            OperatorEvent.objects.create(
-                at=now,
-                kind=OperatorEvent.Kind.REGION_RELEASED,
-                region=row.region,
-                message=f"Region {row.region} released from quarantine: no lone failures for {QUIET_PERIOD}",
-                metadata={"reason": row.reason},
-            )
-        released.append(row.region)
-    if released:
-        forget_cache()
+        if release(row, now=now, why=f"no lone failures for {QUIET_PERIOD}"):
+            released.append(row.region)
     return released
+
+
+def release(row, *, now, why):
+    """End one quarantine (automatically, or by an operator in the admin)."""
+    with transaction.atomic():
+        # Conditional: another worker releasing the same row is a normal no-op.
+        if not RegionQuarantine.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=now):
+            return False
+        OperatorEvent.objects.create(
+            at=now,
+            kind=OperatorEvent.Kind.REGION_RELEASED,
+            region=row.region,
+            message=f"Region {row.region} released from quarantine: {why}",
+            metadata={"reason": row.reason},
+        )
+    forget_cache()
+    return True
 
 
 def prune_lone_failures(*, now):
