@@ -266,19 +266,12 @@ def apply_header_changes(monitor, changes):
 
 
 def schedule_monitor(monitor, *, now):
-    """Give an active monitor its first (or re-phased) ``next_check_at``.
+    """Give an active monitor its first (or re-phased) ``next_check_at``: a random phase
+    within one period (the scheduler's rule), so that monitors created together (a script,
+    an import) do not all fire in the same tick."""
+    from monitors.scheduler import first_check_at
 
-    The scheduler owns the rule: ``schedule_new_monitor`` when it offers one, otherwise its
-    ``first_check_at`` — a random phase within one period, so that monitors created
-    together (a script, an import) do not all fire in the same tick.
-    """
-    from monitors import scheduler
-
-    hook = getattr(scheduler, "schedule_new_monitor", None)
-    if hook is not None:
-        hook(monitor, now=now)
-        return
-    monitor.next_check_at = scheduler.first_check_at(monitor.check_frequency, now=now)
+    monitor.next_check_at = first_check_at(monitor.check_frequency, now=now)
     Monitor.objects.filter(pk=monitor.pk).update(next_check_at=monitor.next_check_at)
 
 
