@@ -61,6 +61,8 @@ PHAROS_ACK_LINK_MAX_AGE = env_int("PHAROS_ACK_LINK_MAX_AGE", 7 * 24 * 3600, mini
 PHAROS_ALERT_RETRY_SECONDS = env_float("PHAROS_ALERT_RETRY_SECONDS", 10.0, minimum=0.1)  # first backoff
 PHAROS_ALERT_MAX_ATTEMPTS = env_int("PHAROS_ALERT_MAX_ATTEMPTS", 8, minimum=1)
 PHAROS_ALERT_HTTP_TIMEOUT = env_float("PHAROS_ALERT_HTTP_TIMEOUT", 10.0, minimum=0.5)
+# RDAP base for domain expiry (monitors.domains); rdap.org redirects to each registry's server.
+PHAROS_RDAP_URL = env_str("PHAROS_RDAP_URL", "https://rdap.org").rstrip("/")
 
 # --- Django ----------------------------------------------------------------------------
 INSTALLED_APPS = [

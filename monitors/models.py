@@ -264,3 +264,26 @@ class LoneFailure(models.Model):
 
     def __str__(self):
         return f"{self.region} {self.target}"
+
+
+class DomainRegistration(models.Model):
+    """What RDAP last said about one registrable domain, shared by every monitor on it.
+
+    A registration is the same from every region and changes rarely, so it is looked up
+    centrally (monitors.domains) at most once per ``LOOKUP_INTERVAL``, not per round.
+    """
+
+    domain = models.CharField(max_length=253, unique=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # None: RDAP gave no expiration
+    # The last lookup that got an answer (a 404 is an answer); failures leave it alone.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # Claimed with a conditional UPDATE before the lookup, so two runs never look one
+    # domain up twice; a failure puts it back to "now" so the next run retries.
+    next_lookup_at = models.DateTimeField()
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self):
+        return self.domain

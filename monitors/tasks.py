@@ -5,6 +5,7 @@
 - ``monitors.close_overdue_rounds`` (beat): close rounds past their deadline, release
   recovered regions.
 - ``monitors.housekeeping`` (beat): hourly rollups, pruning.
+- ``monitors.check_domain_expiry`` (beat, hourly): RDAP lookups and domain-expiry incidents.
 """
 
 import logging
@@ -13,7 +14,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from config.broker import RECORD_OUTCOMES_TASK
-from monitors import aggregator, quarantine, retention, scheduler
+from monitors import aggregator, domains, quarantine, retention, scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -47,4 +48,12 @@ def housekeeping():
     now = timezone.now()
     summary = retention.housekeep(now=now)
     summary["lone_failures_pruned"] = quarantine.prune_lone_failures(now=now)
+    return summary
+
+
+@shared_task(name="monitors.check_domain_expiry", ignore_result=True)
+def check_domain_expiry():
+    summary = domains.check_domain_expiry(now=timezone.now())
+    if summary["looked_up"] or summary["failed"] or summary["opened"] or summary["resolved"]:
+        logger.info("domain expiry: %s", summary)
     return summary
