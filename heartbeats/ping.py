@@ -35,7 +35,7 @@ from django.db import connection, transaction
 
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
 from heartbeats import ping_sql
-from heartbeats.maintenance import MaintenanceWindow
+from alerts.maintenance import MaintenanceWindow
 from heartbeats.models import Heartbeat, HeartbeatStatus, Ping, PingKind
 from heartbeats.ping_sql import STATE_FIELDS
 from heartbeats.schedule import InvalidSchedule, Schedule, deadline_after

@@ -25,7 +25,7 @@ from datetime import timedelta
 from django.db import transaction
 
 from alerts.incidents import Alerting, IncidentFacts, open_incident
-from heartbeats.maintenance import MaintenanceWindow
+from alerts.maintenance import MaintenanceWindow
 from heartbeats.models import Heartbeat, HeartbeatStatus
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from config.broker import RUN_BATCH_TASK, probe_queue
-from monitors.maintenance import is_in_maintenance
+from alerts.maintenance import is_in_maintenance
 from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus, Round
 from monitors.specs import UnbuildableMonitor, build_spec
 from monitors.types import timeout_seconds

@@ -4,7 +4,7 @@ from datetime import datetime, time, timezone
 
 import pytest
 
-from heartbeats.maintenance import MaintenanceWindow
+from alerts.maintenance import MaintenanceWindow
 from heartbeats.schedule import InvalidSchedule, Schedule, deadline_after, next_due, validate_cron, validate_timezone
 
 UTC = timezone.utc

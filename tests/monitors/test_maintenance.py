@@ -2,7 +2,7 @@
 
 from datetime import datetime, time, timezone
 
-from monitors.maintenance import in_window
+from alerts.maintenance import in_window
 
 
 def utc(*args):
