@@ -3,7 +3,16 @@ from django.utils import timezone
 
 from config.adminkit import pause, resume, status_badge
 from monitors import quarantine
-from monitors.models import CheckResult, LoneFailure, Monitor, MonitorRequestHeader, RegionQuarantine, ResultRollup, Round
+from monitors.models import (
+    CheckResult,
+    DomainRegistration,
+    LoneFailure,
+    Monitor,
+    MonitorRequestHeader,
+    RegionQuarantine,
+    ResultRollup,
+    Round,
+)
 
 
 class RequestHeaderInline(admin.TabularInline):
@@ -124,3 +133,12 @@ class LoneFailureAdmin(admin.ModelAdmin):
     search_fields = ["target"]
     raw_id_fields = ["monitor"]
     list_select_related = ["monitor"]
+
+
+@admin.register(DomainRegistration)
+class DomainRegistrationAdmin(admin.ModelAdmin):
+    """What RDAP last said per domain (monitors.domains); written by the hourly task."""
+
+    list_display = ["domain", "expires_at", "checked_at", "next_lookup_at", "last_error"]
+    search_fields = ["domain"]
+    readonly_fields = ["domain", "expires_at", "checked_at", "last_error"]

@@ -8,7 +8,16 @@ from django.utils import timezone
 
 from alerts.models import Channel, EscalationPolicy, Incident, IncidentEvent, Notification, OperatorEvent
 from heartbeats.models import Heartbeat, Ping
-from monitors.models import CheckResult, LoneFailure, Monitor, MonitorRequestHeader, RegionQuarantine, ResultRollup, Round
+from monitors.models import (
+    CheckResult,
+    DomainRegistration,
+    LoneFailure,
+    Monitor,
+    MonitorRequestHeader,
+    RegionQuarantine,
+    ResultRollup,
+    Round,
+)
 from teams.models import ApiToken, Membership
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +52,7 @@ def one_of_everything(team, on_call_user):
     Round.objects.create(monitor=monitor, scheduled_at=now, regions=["us", "eu"], dispatched_at=now, deadline=now, verdict="down")
     RegionQuarantine.objects.create(region="as", reason="lone_failures", started_at=now)
     LoneFailure.objects.create(region="as", target="example.com", monitor=monitor, at=now)
+    DomainRegistration.objects.create(domain="example.com", expires_at=now, checked_at=now, next_lookup_at=now)
     return monitor
 
 
