@@ -26,6 +26,7 @@ from alerts.incidents import (
     resolve_incident,
 )
 from alerts.models import Incident, IncidentSource, IncidentStatus
+from monitors import domains
 from monitors.models import Monitor, MonitorStatus, RoundVerdict
 from monitors.types import HTTP_TYPES
 
@@ -36,8 +37,14 @@ RESOLVED_BY = "Pharos (automatic recovery)"
 
 
 def open_outage(monitor_id):
-    """The monitor's open incident, or None."""
-    return Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id).only("pk", "status").first()
+    """The monitor's open outage, or None. A domain-expiry warning (monitors.domains) holds
+    the one open incident too, but a passing round must not recover it."""
+    # At most one incident is open per source, so the check is made on that one row in
+    # Python: JSON containment lookups do not exist on SQLite (the quick start).
+    incident = Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id).only("pk", "status", "metadata").first()
+    if incident is None or (incident.metadata or {}).get("kind") == domains.KIND:
+        return None
+    return incident
 
 
 def apply_verdict(*, monitor_id, scheduled_at, verdict, now):
@@ -111,7 +118,9 @@ def _on_up(monitor, scheduled_at, now):
 
 
 def _open_outage(monitor, verdict, scheduled_at, *, now):
-    incident = open_incident(
+    """Open the outage. A domain-expiry warning holding the monitor's one open incident
+    gives way (the hourly task reopens it once the monitor is up): an outage must page."""
+    opening = dict(
         team_id=monitor.team_id,
         source_type=IncidentSource.MONITOR,
         source_id=monitor.pk,
@@ -119,6 +128,9 @@ def _open_outage(monitor, verdict, scheduled_at, *, now):
         alerting=Alerting.of(monitor),
         now=now,
     )
+    incident = open_incident(**opening)
+    if incident is None and domains.give_way_to_outage(monitor.pk, now=now):
+        incident = open_incident(**opening)
     if incident is None:
         logger.info("monitor %s down: an incident is already open", monitor.pk)
     return incident

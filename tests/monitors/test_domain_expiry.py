@@ -278,3 +278,36 @@ def test_switching_domain_expiration_off_resolves_the_warning(rdap, watched):
 )
 def test_the_registrable_domain_is_the_last_two_labels_or_three_under_a_common_second_level(url, domain):
     assert registrable_domain(url) == domain
+
+
+def test_an_outage_supersedes_an_open_domain_warning_and_the_warning_returns_after_recovery(rdap, watched, settings):
+    from tests.monitors.conftest import ALL_UP, DOWN_TWICE, play
+
+    settings.PHAROS_REGIONS = ["us", "eu", "as"]
+    monitor = watched(confirmation_period=0, recovery_period=0)
+    rdap.expires("example.com", T0 + 3 * DAY)
+    run(T0)
+    warning = Incident.objects.get()
+    play(monitor, T0 + 60 * timedelta(seconds=1), DOWN_TWICE)
+    outage = Incident.objects.open().get()
+    assert outage.pk != warning.pk and outage.cause == "Status 503"
+    assert Incident.objects.get(pk=warning.pk).resolved_by == domains.SUPERSEDED_BY
+    play(monitor, T0 + 90 * timedelta(seconds=1), ALL_UP)
+    assert Incident.objects.get(pk=outage.pk).resolved_at is not None
+    run(T0 + HOUR)
+    assert Incident.objects.open().get().cause == "Domain expires in 3 days"
+
+
+def test_a_passing_round_after_maintenance_leaves_a_domain_warning_alone(rdap, watched, settings):
+    from tests.monitors.conftest import ALL_UP, play
+
+    settings.PHAROS_REGIONS = ["us", "eu", "as"]
+    monitor = watched(recovery_period=180)
+    rdap.expires("example.com", T0 + 3 * DAY)
+    run(T0)
+    monitor.status = MonitorStatus.PENDING  # as after a pause or a maintenance window
+    monitor.save(update_fields=["status"])
+    play(monitor, T0 + 60 * timedelta(seconds=1), ALL_UP)
+    warning = Incident.objects.get()
+    assert warning.resolved_at is None and warning.status == "Started"
+    assert monitor.status == MonitorStatus.UP
