@@ -288,7 +288,7 @@ def best(results):
     return max(r[0] for r in results), min(r[1] for r in results)
 
 
-def compare(ours, bare, same, goal):
+def compare(tag, ours, bare, same, goal):
     """Ratios by wall-clock rate, and by CPU per check (which a busy machine distorts less)."""
     print(f"  best of rounds: (b) {bare[0]:,.0f}/s {bare[1]:.3f} CPU s/1000; (b') {same[0]:,.0f}/s {same[1]:.3f}; "
           f"(a) {ours[0]:,.0f}/s {ours[1]:.3f}")
@@ -296,6 +296,13 @@ def compare(ours, bare, same, goal):
           f"Pharos / bare on the worker's loop: {ours[0] / same[0]:.0%} by rate, {same[1] / ours[1]:.0%} by CPU"
           f"  (goal {goal})")
     print(f"  one core's worth of the probe path: {1000 / ours[1]:,.0f} checks/s", flush=True)
+    # Machine-readable figures for `make bench` (bench/run_all.py reads "name: value unit").
+    print(f"{tag} Pharos probe path: {ours[0]:.0f} checks/s")
+    print(f"{tag} Pharos probe path CPU: {ours[1]:.3f} s/1000 checks")
+    print(f"{tag} baseline bare asyncio: {bare[0]:.0f} checks/s")
+    print(f"{tag} baseline bare asyncio CPU: {bare[1]:.3f} s/1000 checks")
+    print(f"{tag} Pharos vs bare asyncio by rate: {100 * ours[0] / bare[0]:.0f} %")
+    print(f"{tag} Pharos vs bare asyncio by CPU: {100 * bare[1] / ours[1]:.0f} %", flush=True)
 
 
 def run_variants(label, rounds, bare_run, same_run, ours_run, goal):
@@ -306,7 +313,7 @@ def run_variants(label, rounds, bare_run, same_run, ours_run, goal):
         bare.append(report(f"(b) bare, asyncio loop, round {number}", bare_run()))
         same.append(report(f"(b') bare, worker's loop, round {number}", same_run()))
         ours.append(report(f"(a) Pharos probe path, round {number}", ours_run()))
-    compare(best(ours), best(bare), best(same), goal)
+    compare(label.split()[0].rstrip(","), best(ours), best(bare), best(same), goal)
 
 
 def main():
