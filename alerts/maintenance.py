@@ -15,28 +15,12 @@ DST changes. An unknown zone never silences alerts: it reads as no window.
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from config.zones import zone_or_none
 
 logger = logging.getLogger(__name__)
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@lru_cache(maxsize=1)
-def _known_zones():
-    # ZoneInfo() would also accept file paths such as "../../etc/x"; only IANA names count.
-    return frozenset(available_timezones()) | {"UTC"}
-
-
-@lru_cache(maxsize=512)
-def _zone(name):
-    if not name or name not in _known_zones():
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -64,7 +48,7 @@ class MaintenanceWindow:
         """The instant the window containing ``now`` closes, or None outside a window."""
         if not self.is_configured:
             return None
-        zone = _zone(self.timezone)
+        zone = zone_or_none(self.timezone)
         if zone is None:
             logger.warning("unknown maintenance timezone %r: treated as no window", self.timezone)
             return None

@@ -18,10 +18,10 @@ evaluate the expression on timezone-aware local datetimes and convert back to UT
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from cronsim import CronSim, CronSimError
+
+from config.zones import zone_or_none
 
 UTC = dt_timezone.utc
 
@@ -75,20 +75,11 @@ def validate_timezone(name):
     return name
 
 
-@lru_cache(maxsize=512)
 def zone_named(name):
-    if not name or name not in _known_zones():
+    zone = zone_or_none(name)
+    if zone is None:
         raise InvalidSchedule(f"Unknown time zone {name!r}.")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidSchedule(f"Unknown time zone {name!r}.") from None
-
-
-@lru_cache(maxsize=1)
-def _known_zones():
-    # ZoneInfo() would also accept file paths such as "../../etc/x"; only real IANA names count.
-    return frozenset(available_timezones()) | {"UTC"}
+    return zone
 
 
 def current_alert_after(heartbeat):

@@ -1,17 +1,10 @@
 """Attribute fields several resources share: time zones, case-blind choices, maintenance windows."""
 
-from functools import lru_cache
-from zoneinfo import available_timezones
-
 from rest_framework import serializers
 
+from config.zones import known_zone_names
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@lru_cache(maxsize=1)
-def _known_zones():
-    # Membership, not ZoneInfo(name): ZoneInfo would also open paths such as "../../etc/x".
-    return frozenset(available_timezones()) | {"UTC"}
 
 
 class TimeZoneField(serializers.CharField):
@@ -19,7 +12,7 @@ class TimeZoneField(serializers.CharField):
 
     def to_internal_value(self, data):
         name = super().to_internal_value(data)
-        if name not in _known_zones():
+        if name not in known_zone_names():
             raise serializers.ValidationError("must be an IANA time zone such as \"Europe/Prague\"")
         return name
 
