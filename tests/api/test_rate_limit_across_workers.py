@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from teams.models import ApiToken, Team
+from tests.processes import stop_process, wait_for
 
 LIMIT = 2
 REQUESTS = 6
@@ -65,30 +66,24 @@ def gunicorn(transactional_db, redis_url, clean_redis, tmp_path):
         _wait_until_answering(base, process, log)
         yield base, tmp_path / "access.log"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         listener.close()
         log.close()
 
 
 def _wait_until_answering(base, process, log, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise AssertionError(f"gunicorn exited:\n{log.read()[-3000:]}")
+    def answers():
         try:
             # No token: a 401 is not counted against anyone's allowance.
-            if httpx.get(f"{base}/api/v2/monitors", timeout=10).status_code == 401:
-                return
+            return httpx.get(f"{base}/api/v2/monitors", timeout=10).status_code == 401
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer within {timeout} s")
+            return False
+
+    def output():
+        log.seek(0)
+        return log.read()
+
+    wait_for(answers, timeout=timeout, what="gunicorn to answer", process=process, output=output)
 
 
 def _burst(base, token):

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import stop_process, wait_for
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
@@ -20,15 +22,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -51,12 +44,7 @@ def quick_start(tmp_path):
     try:
         yield proc, port, tmp_path / "run.log"
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(proc, grace=30)
         log.close()
 
 
@@ -74,7 +62,7 @@ def test_quick_start_serves_the_admin_with_every_process_running_and_stops_on_si
         except httpx.HTTPError:
             return False
 
-    wait_for(admin_answers, 180, "the admin login page")
+    wait_for(admin_answers, timeout=180, what="the admin login page")
     time.sleep(3)  # long enough for a worker that cannot start to have exited
     assert proc.poll() is None, log_path.read_text()[-3000:]
     commands = "\n".join(children_of(proc.pid))
@@ -91,9 +79,9 @@ def test_quick_start_serves_the_admin_with_every_process_running_and_stops_on_si
 
 def test_a_process_that_dies_is_restarted(quick_start):
     proc, port, log_path = quick_start
-    wait_for(lambda: "-Q probe.eu" in "\n".join(children_of(proc.pid)), 180, "the eu region worker")
+    wait_for(lambda: "-Q probe.eu" in "\n".join(children_of(proc.pid)), timeout=180, what="the eu region worker")
     worker = next(line for line in children_of(proc.pid) if "-Q probe.eu" in line)
     os.kill(int(worker.split()[0]), signal.SIGKILL)
-    wait_for(lambda: "probe.eu exited" in log_path.read_text(), 20, "the supervisor to notice")
-    wait_for(lambda: any("-Q probe.eu" in line for line in children_of(proc.pid)), 20, "the eu worker to come back")
+    wait_for(lambda: "probe.eu exited" in log_path.read_text(), timeout=20, what="the supervisor to notice")
+    wait_for(lambda: any("-Q probe.eu" in line for line in children_of(proc.pid)), timeout=20, what="the eu worker to come back")
     assert proc.poll() is None

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from django.db import connection
 from alerts.models import Incident
 from heartbeats.models import Heartbeat, Ping
 from tests.heartbeats.conftest import ping_path
+from tests.processes import stop_process, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -53,27 +53,22 @@ def gunicorn(db):
                "--config", "config/gunicorn.conf.py"]
     process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
+
+    def answers():
+        try:
+            urllib.request.urlopen(base + "/api/v1/heartbeat/nobody", timeout=2)
+        except urllib.error.HTTPError as answer:
+            return answer.code == 404
+        except OSError:
+            return False
+        return False
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            try:
-                urllib.request.urlopen(base + "/api/v1/heartbeat/nobody", timeout=2)
-            except urllib.error.HTTPError as answer:
-                if answer.code == 404:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
-            time.sleep(0.1)
+        wait_for(answers, timeout=30, what="gunicorn to answer", process=process,
+                 output=lambda: process.stderr.read().decode())
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def send(url, data=None):

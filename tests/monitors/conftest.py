@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from monitors import quarantine, scheduler
 from monitors.models import Monitor, Round
 from probes.spec import Outcome, results_message
+from tests.processes import stop_process
 
 PROJECT = Path(__file__).resolve().parents[2]
 REGIONS = ("us", "eu", "as")
@@ -107,13 +108,6 @@ def start_worker(queues, *, name, log):
     return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def stop_worker(process):
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +129,7 @@ def results_worker(django_db_setup, django_db_blocker):
             raise AssertionError("results worker exited:\n" + Path(log.name).read_text()[-3000:])
         yield process
     finally:
-        stop_worker(process)
+        stop_process(process)
         log.close()
         os.unlink(log.name)
 

@@ -16,6 +16,7 @@ import httpx
 import psycopg
 
 from tests.ops.servers import spare_port
+from tests.processes import stop_process
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -114,13 +115,7 @@ class PharosSystem:
         if self.supervisor is None:
             return
         self._known_children.update(descendants(self.supervisor.pid))
-        if self.supervisor.poll() is None:
-            self.supervisor.terminate()
-            try:
-                self.supervisor.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.supervisor.kill()
-                self.supervisor.wait(timeout=10)
+        stop_process(self.supervisor, grace=30)
         for pid in self._known_children:
             for signum in (signal.SIGCONT, signal.SIGKILL):
                 try:

@@ -17,6 +17,7 @@ from celery import Celery
 from config.broker import RECORD_OUTCOMES_TASK, RESULTS_QUEUE, RUN_BATCH_TASK, probe_queue
 from probes.spec import batch_message
 from tests.probes.conftest import make_spec
+from tests.processes import stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -89,12 +90,7 @@ def region_worker(redis_url, redis_client, tmp_path_factory):
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, grace=20)
 
 
 @pytest.fixture(scope="module")
