@@ -104,7 +104,9 @@ def deliver(notification_id, *, now):
     except Exception as error:
         # A bug in a handler or a broken channel config: retried like a transient error,
         # bounded by the attempt limit, and logged with its traceback.
-        log.exception("notification %s: unexpected error while sending", row.pk)
+        log.exception(
+            "notification %s: unexpected error while sending", row.pk, extra={"incident": row.incident_id, "notification": row.pk}
+        )
         return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
     return _record(row, attempt, NotificationStatus.DELIVERED, now=now)
 
@@ -122,10 +124,23 @@ def _record(row, attempt, status, *, now, error="", next_attempt_at=None):
     fields["next_attempt_at"] = next_attempt_at or now
     recorded = Notification.objects.filter(pk=row.pk, status=NotificationStatus.SENDING, attempts=attempt).update(**fields)
     if not recorded:
-        log.warning("notification %s: claim expired before attempt %s was recorded", row.pk, attempt)
+        log.warning(
+            "notification %s: claim expired before attempt %s was recorded",
+            row.pk,
+            attempt,
+            extra={"incident": row.incident_id, "notification": row.pk},
+        )
         return None
     if status in (NotificationStatus.FAILED, NotificationStatus.PENDING) and error:
-        log.warning("notification %s (%s to %s) attempt %s: %s", row.pk, row.kind, row.recipient, attempt, error)
+        log.warning(
+            "notification %s (%s to %s) attempt %s: %s",
+            row.pk,
+            row.kind,
+            row.recipient,
+            attempt,
+            error,
+            extra={"incident": row.incident_id, "notification": row.pk, "status": str(status)},
+        )
     if status in (NotificationStatus.DELIVERED, NotificationStatus.FAILED):
         # The incident's timeline says who was told, and whom Pharos failed to reach.
         where = f"{row.get_event_display()} by {row.kind} to {row.address or row.channel or row.recipient}"

@@ -157,7 +157,12 @@ class Directory:
             if member.get("id") is not None:
                 return [self._channel(c) for c in self.channels if str(c.pk) == str(member["id"]) and c.kind == wanted]
             return [self._channel(c) for c in self.channels if c.kind == wanted and c.user_id is None]
-        log.warning("incident %s: ignoring unknown step member %r", self.incident.pk, member)
+        log.warning(
+            "incident %s: ignoring unknown step member %r",
+            self.incident.pk,
+            member,
+            extra={"incident": self.incident.pk, "team": self.incident.team_id},
+        )
         return []
 
     def _people(self, memberships):
@@ -223,7 +228,12 @@ def send_due_steps(incident, escalation, *, now):
                     seen.add((target.recipient, target.kind))
                     targets.append(target)
             if not targets:
-                log.warning("incident %s step %s: nobody to notify (no members or channels match)", incident.pk, step.key)
+                log.warning(
+                    "incident %s step %s: nobody to notify (no members or channels match)",
+                    incident.pk,
+                    step.key,
+                    extra={"incident": incident.pk, "team": incident.team_id, "step": step.key},
+                )
             write_notifications(incident, NotificationEvent.ALERT, step.key, targets, now=now)
             if step.offset > 0:
                 IncidentEvent.objects.create(
@@ -275,7 +285,9 @@ def escalate_due(*, now, limit=200):
                 moved += 1
             except Exception:
                 # One broken incident must not stop every other incident's escalation.
-                log.exception("escalating incident %s failed; retrying later", escalation.incident_id)
+                log.exception(
+                    "escalating incident %s failed; retrying later", escalation.incident_id, extra={"incident": escalation.incident_id}
+                )
                 Escalation.objects.filter(pk=escalation.pk).update(due_at=now + BAD_ROW_BACKOFF)
         if moved:
             from alerts.delivery import enqueue_pending_after_commit

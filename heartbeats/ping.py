@@ -168,7 +168,13 @@ def _deadline(state, now):
     except InvalidSchedule:
         # A schedule that no longer parses (a time zone removed from the system, say) must
         # not lose the ping: fall back to the fixed period and say so.
-        log.error("heartbeat %s has an invalid schedule (cron=%r, timezone=%r); using its period", state.id, state.cron, state.timezone)
+        log.error(
+            "heartbeat %s has an invalid schedule (cron=%r, timezone=%r); using its period",
+            state.id,
+            state.cron,
+            state.timezone,
+            extra={"heartbeat": state.id, "team": state.team_id},
+        )
         return deadline_after(Schedule(period=state.period, grace=state.grace), now)
 
 

@@ -92,7 +92,12 @@ def sweep(*, now, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET):
                 handle_overdue(heartbeat, now=now, report=report)
             except Exception:
                 report.failed += 1
-                log.exception("sweeping heartbeat %s failed; retrying it in %s", heartbeat.id, BAD_ROW_BACKOFF)
+                log.exception(
+                    "sweeping heartbeat %s failed; retrying it in %s",
+                    heartbeat.id,
+                    BAD_ROW_BACKOFF,
+                    extra={"heartbeat": heartbeat.id, "team": heartbeat.team_id},
+                )
                 _postpone(heartbeat, until=now + BAD_ROW_BACKOFF)
         if len(batch) < batch_size or time.monotonic() - started > time_budget:
             return report
@@ -111,15 +116,27 @@ def handle_overdue(heartbeat, *, now, report):
         ).update(status=HeartbeatStatus.DOWN, alert_after=None)
         if not claimed:
             return
-        open_incident(
+        facts = facts_for(heartbeat)
+        incident = open_incident(
             team_id=heartbeat.team_id,
             source_type="heartbeat",
             source_id=heartbeat.id,
-            facts=facts_for(heartbeat),
+            facts=facts,
             alerting=Alerting.of(heartbeat),
             now=now,
         )
     report.went_down += 1
+    context = {"heartbeat": heartbeat.id, "team": heartbeat.team_id}
+    if incident is None:
+        log.info("heartbeat %s down (%s): an incident is already open", heartbeat.id, facts.cause, extra=context)
+    else:
+        log.info(
+            "heartbeat %s down: incident %s opened (%s)",
+            heartbeat.id,
+            incident.pk,
+            facts.cause,
+            extra={**context, "incident": incident.pk},
+        )
 
 
 def facts_for(heartbeat):

@@ -196,7 +196,13 @@ def record_outcomes(message, *, now):
     rows = [result_row(o, region=region, now=now) for o in message.get("outcomes") or ()]
     stored = store_results(rows)
     if message.get("dropped"):
-        logger.warning("region %s dropped %s checks (loop lag %s s)", region, message["dropped"], message.get("loop_lag"))
+        logger.warning(
+            "region %s dropped %s checks (loop lag %s s)",
+            region,
+            message["dropped"],
+            message.get("loop_lag"),
+            extra={"region": region, "dropped": message["dropped"]},
+        )
 
     rounds, votes = open_rounds_with_votes({(r.monitor_id, r.scheduled_at) for r in rows})
     quarantined = quarantine.quarantined_regions()

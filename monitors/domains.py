@@ -260,7 +260,14 @@ def decide(monitor, registration, *, domain, now):
         facts=facts, alerting=Alerting.of(monitor), now=now,
     )
     if created is not None:
-        logger.info("monitor %s: %s (%s, %s)", monitor.pk, cause, domain, expires_at.date().isoformat())
+        logger.info(
+            "monitor %s: %s (%s, %s)",
+            monitor.pk,
+            cause,
+            domain,
+            expires_at.date().isoformat(),
+            extra={"monitor": monitor.pk, "incident": created.pk, "team": monitor.team_id, "domain": domain},
+        )
     return "opened" if created is not None else None
 
 

@@ -101,7 +101,9 @@ def quarantine(region, *, reason, details, now):
         if region in active:
             return False
         if (len(active) + 1) * 2 >= len(settings.PHAROS_REGIONS):
-            logger.warning("region %s fails alone but quarantining it would leave no trusted majority", region)
+            logger.warning(
+                "region %s fails alone but quarantining it would leave no trusted majority", region, extra={"region": region}
+            )
             return False
         try:
             with transaction.atomic():
@@ -116,7 +118,7 @@ def quarantine(region, *, reason, details, now):
             metadata={"reason": reason, **details},
         )
     forget_cache()
-    logger.warning("region %s quarantined (%s) %s", region, reason, details)
+    logger.warning("region %s quarantined (%s) %s", region, reason, details, extra={"region": region, "reason": str(reason)})
     return True
 
 
@@ -146,6 +148,7 @@ def release(row, *, now, why):
             metadata={"reason": row.reason},
         )
     forget_cache()
+    logger.info("region %s released from quarantine: %s", row.region, why, extra={"region": row.region})
     return True
 
 

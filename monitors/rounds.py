@@ -160,4 +160,12 @@ def _raise_inconclusive_event(inconclusive, *, now):
             "notes": sorted({v.note for _, v in inconclusive})[:10],
         },
     )
-    logger.warning(message)
+    # One line per batch, not per round (a backlog closes thousands at once); a batch of
+    # one round, or of one silent region, still names it as a field.
+    context = {"monitors": monitor_ids[:EVENT_MONITOR_LIMIT]}
+    if len(inconclusive) == 1:
+        round_ = inconclusive[0][0]
+        context.update(monitor=round_.monitor_id, round=round_.scheduled_at.isoformat())
+    if len(by_region) == 1:
+        context["region"] = next(iter(by_region))
+    logger.warning(message, extra=context)

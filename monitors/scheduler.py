@@ -214,7 +214,7 @@ def claim_due_chunk(*, now, chunk_size, report, dispatched_at=None, due_by=None)
                 ]
             except (UnbuildableMonitor, ValueError, TypeError, KeyError) as error:
                 # One bad row must not stop all monitoring: push it a period on and log.
-                logger.error("monitor %s cannot be scheduled: %s", monitor.pk, error)
+                logger.error("monitor %s cannot be scheduled: %s", monitor.pk, error, extra={"monitor": monitor.pk})
                 next_times[monitor.pk] = now + timedelta(seconds=max(monitor.check_frequency or 60, 10))
                 report.skipped += 1
                 continue

@@ -110,6 +110,12 @@ def _on_up(monitor, scheduled_at, now):
     if outage is None or scheduled_at - monitor.passing_since >= recovery:
         if outage is not None:
             resolve_incident(outage.pk, by=RESOLVED_BY, now=now)
+            logger.info(
+                "monitor %s up: incident %s resolved",
+                monitor.pk,
+                outage.pk,
+                extra={"monitor": monitor.pk, "round": scheduled_at.isoformat(), "incident": outage.pk, "team": monitor.team_id},
+            )
         monitor.status = MonitorStatus.UP
         return
     mark_validating(outage.pk, now=now)
@@ -131,8 +137,17 @@ def _open_outage(monitor, verdict, scheduled_at, *, now):
     incident = open_incident(**opening)
     if incident is None and domains.give_way_to_outage(monitor.pk, now=now):
         incident = open_incident(**opening)
+    context = {"monitor": monitor.pk, "round": scheduled_at.isoformat(), "team": monitor.team_id}
     if incident is None:
-        logger.info("monitor %s down: an incident is already open", monitor.pk)
+        logger.info("monitor %s down: an incident is already open", monitor.pk, extra=context)
+    else:
+        logger.info(
+            "monitor %s down: incident %s opened (%s)",
+            monitor.pk,
+            incident.pk,
+            verdict.cause,
+            extra={**context, "incident": incident.pk, "regions": list(verdict.down_regions)},
+        )
     return incident
 
 

@@ -77,7 +77,12 @@ class Engine:
                 self.changed.wait(timeout=left)
             now = now or datetime.now(timezone.utc)
             if expires_at is not None and expires_at <= now:
-                logger.warning("dropped an expired batch of %d checks (expired %s)", len(specs), expires_at.isoformat())
+                logger.warning(
+                    "dropped an expired batch of %d checks (expired %s)",
+                    len(specs),
+                    expires_at.isoformat(),
+                    extra={"region": self.region, "dropped": len(specs)},
+                )
                 self._send(results_message(region=self.region, outcomes=[], dropped=len(specs)))
                 return False
             self.pending += len(specs)
@@ -105,7 +110,9 @@ class Engine:
             if message is not None:
                 self.publish(message)
         except Exception:
-            logger.exception("could not publish the outcomes of %d checks", len(message["outcomes"]))
+            logger.exception(
+                "could not publish the outcomes of %d checks", len(message["outcomes"]), extra={"region": self.region}
+            )
         finally:
             if release:
                 with self.changed:
@@ -120,7 +127,7 @@ class Engine:
         seconds: the aggregator hears the worker gave up rather than nothing at all.
         """
         if not self._wait_until_idle(timeout):
-            logger.warning("stopping: cancelling %d checks still running", self.pending)
+            logger.warning("stopping: cancelling %d checks still running", self.pending, extra={"region": self.region})
             self.loop.call_soon_threadsafe(self.runner.cancel_all)
             self._wait_until_idle(grace)
         self.publisher.shutdown(wait=True)

@@ -123,7 +123,12 @@ class Runner:
         except Exception as exc:
             outcome.status, outcome.cause = classify(exc)
             if outcome.status == ERROR:
-                logger.exception("probe of monitor %s (%s) failed", spec.monitor_id, spec.type)
+                logger.exception(
+                    "probe of monitor %s (%s) failed",
+                    spec.monitor_id,
+                    spec.type,
+                    extra={"monitor": spec.monitor_id, "round": spec.scheduled_at, "region": self.context.region},
+                )
         finally:
             trace.stop()
         if isinstance(excerpt, str):
@@ -161,8 +166,13 @@ class Runner:
             task.cancel()
 
     def malformed(self, data, exc):
-        logger.error("malformed check spec %r: %s", data, exc)
         data = data if isinstance(data, dict) else {}
+        logger.error(
+            "malformed check spec %r: %s",
+            data,
+            exc,
+            extra={"monitor": data.get("monitor_id"), "round": data.get("scheduled_at"), "region": self.context.region},
+        )
         return self.not_run(data.get("monitor_id"), data.get("scheduled_at", ""), f"Malformed check spec: {exc}")
 
     def not_run(self, monitor_id, scheduled_at, cause):

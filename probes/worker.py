@@ -19,6 +19,7 @@ from celery import Celery, signals
 from kombu import Queue
 
 from config import broker
+from config.logging import route_celery_logs_through_json
 from probes.engine import Engine
 from probes.spec import results_message
 
@@ -48,6 +49,9 @@ def probe_concurrency():
 
 REGION = worker_region()
 QUEUE = broker.probe_queue(REGION)
+# Before the worker sets up its handlers: with PHAROS_LOG_JSON on they write JSON lines,
+# and JsonFormatter names this region on every line that names none.
+route_celery_logs_through_json()
 
 app = Celery("pharos-probes")
 app.conf.update(
@@ -85,7 +89,12 @@ def publish_outcomes(message):
 def run_batch(message):
     """Run one batch (probes.spec.batch_message); its outcomes go to ``results``."""
     if message.get("region") not in (None, "", REGION):
-        logger.warning("batch for region %r reached the %r worker; running it here", message.get("region"), REGION)
+        logger.warning(
+            "batch for region %r reached the %r worker; running it here",
+            message.get("region"),
+            REGION,
+            extra={"region": REGION, "addressed_to": message.get("region")},
+        )
     engine().submit(message)
 
 
@@ -99,7 +108,9 @@ def count_expired_batch(sender=None, request=None, expired=False, **_):
     args = getattr(request, "args", None) or ()
     message = args[0] if args and isinstance(args[0], dict) else {}
     dropped = len(message.get("specs") or ())
-    logger.warning("dropped an expired batch of %d checks before it ran", dropped)
+    logger.warning(
+        "dropped an expired batch of %d checks before it ran", dropped, extra={"region": REGION, "dropped": dropped}
+    )
     publish_outcomes(results_message(region=REGION, outcomes=[], dropped=dropped))
 
 
