@@ -1,6 +1,7 @@
 """Structured logs from real code paths: each JSON line names the monitor, round, region,
 heartbeat or incident it concerns (issue #8, item 4)."""
 
+import asyncio
 import json
 import logging
 import os
@@ -19,7 +20,10 @@ from config.broker import RESULTS_QUEUE, RUN_BATCH_TASK, probe_queue
 from config.logging import JsonFormatter
 from heartbeats.models import Heartbeat
 from heartbeats.sweep import sweep
-from monitors.models import Monitor, RoundVerdict
+from monitors import quarantine
+from monitors.models import Monitor, RegionQuarantine, RoundVerdict
+from probes.engine import new_event_loop
+from probes.runner import ProbeContext, Runner
 from probes.spec import CheckSpec, batch_message
 from tests.alerts.conftest import T0 as ALERT_T0
 from tests.alerts.conftest import http_receiver, open_down  # noqa: F401 (fixtures)
@@ -127,6 +131,37 @@ def test_a_heartbeat_swept_down_logs_the_heartbeat_and_its_incident(team, json_l
     assert line["incident"] > 0
 
 
+@pytest.mark.django_db
+def test_a_region_quarantined_and_released_is_named_on_both_lines(settings, json_lines):
+    settings.PHAROS_REGIONS = ["us", "eu", "as"]
+    try:
+        assert quarantine.quarantine("as", reason=RegionQuarantine.Reason.CANARY, details={}, now=T0)
+        quarantine.release(RegionQuarantine.objects.get(region="as"), now=T0 + timedelta(minutes=6), why="quiet")
+    finally:
+        quarantine.forget_cache()
+
+    (quarantined,) = json_lines("quarantined")
+    (released,) = json_lines("released")
+    assert (quarantined["region"], quarantined["level"]) == ("as", "WARNING")
+    assert (released["region"], released["level"]) == ("as", "INFO")
+
+
+def test_a_malformed_check_spec_is_logged_with_its_monitor_round_and_region(json_lines):
+    runner_region = "eu"
+    scheduled_at = T0.isoformat()
+
+    async def run():
+        runner = Runner(ProbeContext(region=runner_region), concurrency=1)
+        return await runner.run_batch([{"monitor_id": 12, "scheduled_at": scheduled_at, "type": "status"}])
+
+    with asyncio.Runner(loop_factory=new_event_loop) as loop:
+        (outcome,) = loop.run(run())
+
+    (line,) = json_lines("malformed")
+    assert outcome.status == "error"
+    assert (line["monitor"], line["round"], line["region"], line["level"]) == (12, scheduled_at, runner_region, "ERROR")
+
+
 # The region worker is Django-free and has its own Celery app: its lines must be JSON too.
 WORKER_REGION = "logs"
 
@@ -142,6 +177,7 @@ def read_json_lines(path):
     return lines
 
 
+@pytest.mark.slow
 def test_the_region_worker_logs_json_lines_naming_its_region(redis_url, clean_redis, tmp_path):
     log = tmp_path / "worker.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PHAROS_"))}
