@@ -1,11 +1,23 @@
 """Heartbeats as tests need them: made through the ORM, pinged through the real URL."""
 
+import os
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from heartbeats.models import Heartbeat
+from tests.processes import stop_process, wait_for
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -33,3 +45,52 @@ def up_heartbeat(make_heartbeat):
 
 def ping_path(heartbeat, suffix=""):
     return f"/api/v1/heartbeat/{heartbeat.token}{suffix}"
+
+
+# A real gunicorn as `make run` starts it (config/gunicorn.conf.py), on the test database;
+# tests using it need committed rows (django_db(transaction=True)).
+def database_url():
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def spare_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(db):
+    port = spare_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "SECRET_KEY": "test-gunicorn",
+        "PHAROS_IGNORE_DOTENV": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "WEB_CONCURRENCY": "2",
+        "PHAROS_WEB_THREADS": "4",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+               "--config", "config/gunicorn.conf.py"]
+    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+
+    def answers():
+        try:
+            urllib.request.urlopen(base + "/api/v1/heartbeat/nobody", timeout=2)
+        except urllib.error.HTTPError as answer:
+            return answer.code == 404
+        except OSError:
+            return False
+        return False
+
+    try:
+        wait_for(answers, timeout=30, what="gunicorn to answer", process=process,
+                 output=lambda: process.stderr.read().decode())
+        yield base
+    finally:
+        stop_process(process)

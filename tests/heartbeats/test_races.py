@@ -26,8 +26,8 @@ def fetch(url, data=None):
         return response.status
 
 
-def test_fifty_concurrent_pings_to_one_heartbeat_are_all_recorded_with_one_status(live_server, heartbeat):
-    url = live_server.url + ping_path(heartbeat)
+def test_fifty_concurrent_pings_to_one_heartbeat_are_all_recorded_with_one_status(gunicorn, heartbeat):
+    url = gunicorn + ping_path(heartbeat)
     with ThreadPoolExecutor(max_workers=PINGS) as pool:
         statuses = list(pool.map(lambda i: fetch(url, data=f"run {i}".encode()), range(PINGS)))
 
@@ -41,8 +41,8 @@ def test_fifty_concurrent_pings_to_one_heartbeat_are_all_recorded_with_one_statu
     assert newest - timedelta(seconds=COALESCE_SECONDS) <= heartbeat.last_ping_at <= newest
 
 
-def test_concurrent_failures_and_successes_open_at_most_one_incident_and_lose_no_ping(live_server, up_heartbeat):
-    base = live_server.url + ping_path(up_heartbeat)
+def test_concurrent_failures_and_successes_open_at_most_one_incident_and_lose_no_ping(gunicorn, up_heartbeat):
+    base = gunicorn + ping_path(up_heartbeat)
     urls = [base + ("/fail" if i % 2 else "") for i in range(PINGS)]
     with ThreadPoolExecutor(max_workers=PINGS) as pool:
         statuses = list(pool.map(fetch, urls))
