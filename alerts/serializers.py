@@ -143,10 +143,11 @@ class PolicySerializer(AttributesSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True)
 
     def validate_steps(self, steps):
+        # .get with the defaults: DRF leaves nested defaults out of a partial update (PATCH).
         steps = [
             {
-                "type": step["type"],
-                "wait_before": step["wait_before"],
+                "type": step.get("type", "escalation"),
+                "wait_before": step.get("wait_before", 0),
                 "step_members": [
                     {"type": member["type"], **({"id": member["id"]} if member.get("id") is not None else {})}
                     for member in step["step_members"]

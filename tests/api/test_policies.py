@@ -80,3 +80,14 @@ def test_patch_updates_and_delete_removes(api):
     assert patched.json()["data"]["attributes"]["repeat_count"] == 1
     assert (deleted.status_code, deleted.content) == (204, b"")
     assert not EscalationPolicy.objects.exists()
+
+
+def test_patching_steps_without_type_or_wait_before_takes_their_defaults(api):
+    policy_id = api.post("/api/v3/policies", {"name": "P", "steps": STEPS}).json()["data"]["id"]
+
+    patched = api.patch(f"/api/v3/policies/{policy_id}", {"steps": [{"step_members": [{"type": "entire_team"}]}]})
+
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["data"]["attributes"]["steps"] == [
+        {"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team", "id": None}]}
+    ]
