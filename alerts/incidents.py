@@ -10,6 +10,7 @@ sweep uses one clock reading.
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
 
 from alerts.models import Incident, IncidentEvent, IncidentStatus
 
@@ -61,37 +62,41 @@ def open_incident(*, team_id, source_type, source_id, facts, alerting, now):
 
     Safe to race: the partial unique index ``incident_one_open_per_source`` lets exactly
     one opener commit; the loser sees IntegrityError inside its savepoint and returns None.
+    Only the INSERT is inside that savepoint, so an integrity error in what follows (the
+    timeline, the outbox) is a real error, not mistaken for "already open".
     """
-    try:
-        with transaction.atomic():
-            incident = Incident.objects.create(
-                team_id=team_id,
-                source_type=source_type,
-                source_id=source_id,
-                name=facts.name[:300],
-                summary=facts.summary,
-                url=facts.url[:2048],
-                http_method=facts.http_method.upper(),
-                cause=facts.cause[:500],
-                regions=list(facts.regions),
-                response_content=(facts.response_content or "")[:RESPONSE_CONTENT_LIMIT],
-                response_options=facts.response_options,
-                ssl_certificate_expires_at=facts.ssl_certificate_expires_at,
-                metadata=facts.metadata,
-                requester_email=facts.requester_email,
-                call=alerting.call,
-                sms=alerting.sms,
-                email=alerting.email,
-                push=alerting.push,
-                critical_alert=alerting.critical_alert,
-                team_wait=alerting.team_wait,
-                policy_id=alerting.policy_id,
-                started_at=now,
-            )
-            IncidentEvent.objects.create(incident=incident, at=now, kind=IncidentEvent.Kind.STARTED, message=facts.cause)
-            _announce(incident, "started", now=now)
-    except IntegrityError:
-        return None
+    # No savepoint of our own: an error below propagates and rolls the caller back anyway.
+    with transaction.atomic(savepoint=False):
+        try:
+            with transaction.atomic():
+                incident = Incident.objects.create(
+                    team_id=team_id,
+                    source_type=source_type,
+                    source_id=source_id,
+                    name=facts.name[:300],
+                    summary=facts.summary,
+                    url=facts.url[:2048],
+                    http_method=facts.http_method.upper(),
+                    cause=facts.cause[:500],
+                    regions=list(facts.regions),
+                    response_content=(facts.response_content or "")[:RESPONSE_CONTENT_LIMIT],
+                    response_options=facts.response_options,
+                    ssl_certificate_expires_at=facts.ssl_certificate_expires_at,
+                    metadata=facts.metadata,
+                    requester_email=facts.requester_email,
+                    call=alerting.call,
+                    sms=alerting.sms,
+                    email=alerting.email,
+                    push=alerting.push,
+                    critical_alert=alerting.critical_alert,
+                    team_wait=alerting.team_wait,
+                    policy_id=alerting.policy_id,
+                    started_at=now,
+                )
+        except IntegrityError:
+            return None
+        IncidentEvent.objects.create(incident=incident, at=now, kind=IncidentEvent.Kind.STARTED, message=facts.cause)
+        _announce(incident, "started", now=now)
     return incident
 
 
@@ -120,13 +125,15 @@ def mark_validating(incident_id, *, now):
 
 def mark_failing_again(incident_id, *, now):
     """A validating incident failed again: back to Acknowledged or Started."""
-    incident = Incident.objects.filter(pk=incident_id, status=IncidentStatus.VALIDATING).first()
-    if incident is None:
-        return False
-    back_to = IncidentStatus.ACKNOWLEDGED if incident.acknowledged_at else IncidentStatus.STARTED
-    return bool(
-        Incident.objects.filter(pk=incident_id, status=IncidentStatus.VALIDATING).update(status=back_to, updated_at=now)
+    back_to = Case(
+        When(acknowledged_at__isnull=False, then=Value(IncidentStatus.ACKNOWLEDGED)),
+        default=Value(IncidentStatus.STARTED),
     )
+    # Conditional on Validating: a resolver or a second aggregator racing us is a no-op.
+    claimed = Incident.objects.filter(pk=incident_id, status=IncidentStatus.VALIDATING).update(status=back_to, updated_at=now)
+    if claimed:
+        IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.FAILING)
+    return bool(claimed)
 
 
 def resolve_incident(incident_id, *, by, now):
@@ -150,10 +157,6 @@ def resolve_open_incident(*, source_type, source_id, by, now):
     if incident_id is not None and resolve_incident(incident_id, by=by, now=now):
         return incident_id
     return None
-
-
-def open_incident_for(source_type, source_id):
-    return Incident.objects.open().for_source(source_type, source_id).first()
 
 
 def _announce(incident, transition, *, now):

@@ -124,6 +124,7 @@ class IncidentEvent(models.Model):
         STARTED = "started"
         ACKNOWLEDGED = "acknowledged"
         VALIDATING = "validating"
+        FAILING = "failing"  # failed again while validating
         RESOLVED = "resolved"
         NOTIFIED = "notified"
         ESCALATED = "escalated"

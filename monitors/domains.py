@@ -180,7 +180,12 @@ def check_domain_expiry(*, now, base_url=None, timeout=LOOKUP_TIMEOUT, lookups_p
     opened = resolved = 0
     for domain, monitors in by_domain.items():
         for monitor in monitors:
-            change = decide(monitor, registrations.get(domain), domain=domain, now=now)
+            try:
+                change = decide(monitor, registrations.get(domain), domain=domain, now=now)
+            except Exception:
+                # One monitor that cannot be decided must not stop every other warning.
+                logger.exception("monitor %s: domain expiry decision failed", monitor.pk, extra={"monitor": monitor.pk})
+                continue
             opened += change == "opened"
             resolved += change == "resolved"
     resolved += resolve_unwatched({m.pk for monitors in by_domain.values() for m in monitors}, now=now)

@@ -46,8 +46,19 @@ def close_rounds(closures, *, now):
     if not claimed:
         return 0
     for round_, verdict in decided:
-        if round_.pk not in settled:
+        if round_.pk in settled:
+            continue
+        try:
             state.apply_verdict(monitor_id=round_.monitor_id, scheduled_at=round_.scheduled_at, verdict=verdict, now=now)
+        except Exception:
+            # The rounds are already closed: one monitor whose transition fails must not
+            # cost the rest of the batch their verdicts (its next round decides again).
+            logger.exception(
+                "monitor %s: applying the verdict of round %s failed",
+                round_.monitor_id,
+                round_.scheduled_at.isoformat(),
+                extra={"monitor": round_.monitor_id, "round": round_.scheduled_at.isoformat()},
+            )
     _note_lone_failures(claimed, now=now)
     inconclusive = [(r, v) for r, v, _ in claimed if v.kind == RoundVerdict.INCONCLUSIVE]
     if inconclusive:

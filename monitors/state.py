@@ -82,7 +82,11 @@ def _on_down(monitor, scheduled_at, verdict, now):
         monitor.failing_since = scheduled_at
     if monitor.status in (MonitorStatus.DOWN, MonitorStatus.VALIDATING):
         outage = open_outage(monitor.pk)
-        if outage is not None and outage.status == IncidentStatus.VALIDATING:
+        if outage is None:
+            # Someone resolved the outage by hand while the target still fails: this is
+            # news again, and a failure nobody hears about is worth nothing.
+            _open_outage(monitor, verdict, scheduled_at, now=now)
+        elif outage.status == IncidentStatus.VALIDATING:
             mark_failing_again(outage.pk, now=now)
         # Flapping inside an open outage is the same outage: nothing new to open.
         monitor.status = MonitorStatus.DOWN

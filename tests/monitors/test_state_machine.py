@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from alerts.incidents import resolve_incident
 from alerts.models import Incident
 from tests.monitors.conftest import ALL_UP, DOWN_TWICE, T0, play
 
@@ -121,6 +122,25 @@ def test_a_down_round_while_validating_resets_the_recovery_count(make_monitor):
     assert Incident.objects.get().resolved_at is None
     play(monitor, T0 + 210 * S, ALL_UP)
     assert Incident.objects.get().resolved_at is not None
+
+
+def test_failing_again_while_validating_is_on_the_incident_timeline(make_monitor):
+    monitor = make_monitor(recovery_period=120)
+    play(monitor, T0, DOWN_TWICE)
+    play(monitor, T0 + 30 * S, ALL_UP)
+    play(monitor, T0 + 60 * S, DOWN_TWICE)
+    assert list(Incident.objects.get().events.values_list("kind", flat=True)) == ["started", "validating", "failing"]
+
+
+def test_an_outage_resolved_by_hand_while_the_target_still_fails_opens_a_new_incident(make_monitor):
+    monitor = make_monitor()
+    play(monitor, T0, DOWN_TWICE)
+    first = Incident.objects.get()
+    resolve_incident(first.pk, by="someone@example.com", now=T0 + 10 * S)
+    play(monitor, T0 + 30 * S, DOWN_TWICE)
+    assert monitor.status == "down"
+    assert Incident.objects.count() == 2
+    assert Incident.objects.open().get().pk != first.pk
 
 
 def test_flapping_does_not_open_a_second_incident_while_one_is_open(make_monitor):
