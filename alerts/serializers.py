@@ -143,7 +143,16 @@ class PolicySerializer(AttributesSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True)
 
     def validate_steps(self, steps):
-        # .get with the defaults: DRF leaves nested defaults out of a partial update (PATCH).
+        # A PATCH replaces the steps whole, but DRF validates nested fields of a partial
+        # update partially too: it skips their defaults and required checks. Apply both here.
+        missing = [f"step {n}: step_members is required" for n, step in enumerate(steps, 1) if "step_members" not in step]
+        missing += [
+            f"step {n}: every member needs a type"
+            for n, step in enumerate(steps, 1)
+            if any("type" not in member for member in step.get("step_members", ()))
+        ]
+        if missing:
+            raise serializers.ValidationError(missing)
         steps = [
             {
                 "type": step.get("type", "escalation"),

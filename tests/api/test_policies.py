@@ -91,3 +91,17 @@ def test_patching_steps_without_type_or_wait_before_takes_their_defaults(api):
     assert patched.json()["data"]["attributes"]["steps"] == [
         {"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team", "id": None}]}
     ]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [[{"wait_before": 5}], [{"step_members": [{"id": "3"}]}]],
+    ids=["no members", "member without type"],
+)
+def test_patching_steps_that_lack_required_parts_is_a_422_naming_steps(api, steps):
+    policy_id = api.post("/api/v3/policies", {"name": "P", "steps": STEPS}).json()["data"]["id"]
+
+    patched = api.patch(f"/api/v3/policies/{policy_id}", {"steps": steps})
+
+    assert patched.status_code == 422, patched.content
+    assert "steps" in patched.json()["errors"]
