@@ -110,7 +110,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
     def resume_one(self, heartbeat, *, now):
         # Back to pending: a resumed job is not expected until it pings again.
         Heartbeat.objects.filter(pk=heartbeat.pk, paused_at__isnull=False).update(
-            paused_at=None, status="pending", alert_after=None, updated_at=now
+            paused_at=None, status="pending", alert_after=None, last_start_at=None, updated_at=now
         )
 
 

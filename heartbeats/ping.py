@@ -151,8 +151,12 @@ def plan_transition(state, ping, *, now):
             opens_incident_because=None if was_down else failure_cause(ping),
         )
 
+    # Not only from down: a heartbeat paused while down comes back pending with its
+    # incident still open, and its first success must resolve it. A pending heartbeat
+    # that never pinged cannot have one, so its first ping skips the look.
     return Transition(
-        status=UP, last_start_at=None, alert_after=_deadline(state, now), duration=duration, resolves_incident=was_down
+        status=UP, last_start_at=None, alert_after=_deadline(state, now), duration=duration,
+        resolves_incident=was_down or (state.status != UP and state.last_ping_at is not None),
     )
 
 

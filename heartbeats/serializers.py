@@ -9,7 +9,8 @@ from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdF
 from config.jsonapi.fields import MaintenanceWindowSerializer, TimeZoneField
 from config.jsonapi.timestamps import TimestampField
 from heartbeats.models import Heartbeat, HeartbeatStatus
-from heartbeats.schedule import InvalidSchedule, validate_cron
+from heartbeats.maintenance import shown_status
+from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron
 
 
 class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
@@ -90,7 +91,7 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
             heartbeat.last_start_at = None
             changed |= {"paused_at", "status", "alert_after", "last_start_at"}
         elif schedule_changed and heartbeat.alert_after is not None and heartbeat.last_ping_at is not None:
-            heartbeat.alert_after = recomputed_alert_after(heartbeat)
+            heartbeat.alert_after = current_alert_after(heartbeat)
             changed.add("alert_after")
         # Only what this request changed: pings and the sweep write status, last_ping_at
         # and alert_after of the same row (the view holds the row lock meanwhile).
@@ -100,17 +101,13 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     def to_representation(self, heartbeat):
         data = super().to_representation(heartbeat)
         data["policy_id"] = None if heartbeat.policy_id is None else str(heartbeat.policy_id)
+        # The stored status stays up/down through a maintenance window (the sweep's index
+        # relies on it); what a user is shown says maintenance, as API.md lists.
+        data["status"] = shown_status(heartbeat, now=timezone.now())
         return data
 
     def relationships(self, heartbeat):
         return {"policy": relationship("policy", heartbeat.policy_id)}
-
-
-def recomputed_alert_after(heartbeat):
-    """The deadline under the new period/grace/cron, counted from the last ping."""
-    from heartbeats.schedule import Schedule, deadline_after
-
-    return deadline_after(Schedule.of(heartbeat), heartbeat.last_ping_at)
 
 
 class HeartbeatRelationshipsSerializer(serializers.Serializer):

@@ -101,3 +101,17 @@ def test_deleting_a_heartbeat_resolves_its_open_incident(api, heartbeat_id):
     assert api.delete(f"/api/v2/heartbeats/{heartbeat_id}").status_code == 204
 
     assert Incident.objects.get(pk=incident.pk).resolved_at is not None
+
+
+def test_a_heartbeat_inside_its_maintenance_window_is_shown_in_maintenance(api, heartbeat_id):
+    now = timezone.now()
+    Heartbeat.objects.filter(pk=heartbeat_id).update(
+        status="up",
+        maintenance_days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        maintenance_from=(now - timedelta(minutes=30)).time().replace(microsecond=0),
+        maintenance_to=(now + timedelta(minutes=30)).time().replace(microsecond=0),
+        maintenance_timezone="UTC",
+    )
+
+    assert api.get(f"/api/v2/heartbeats/{heartbeat_id}").json()["data"]["attributes"]["status"] == "maintenance"
+    assert Heartbeat.objects.get(pk=heartbeat_id).status == "up"

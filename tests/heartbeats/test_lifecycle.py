@@ -237,3 +237,16 @@ def test_the_shown_status_says_paused_or_maintenance_over_the_stored_one(make_he
     plain = make_heartbeat(status="down")
 
     assert [shown_status(hb, now=now) for hb in (in_window, paused, plain)] == ["maintenance", "paused", "down"]
+
+
+def test_a_heartbeat_paused_while_down_resolves_its_incident_on_the_first_success_after_resuming(client, make_heartbeat):
+    heartbeat = make_heartbeat(status="up", last_ping_at=timezone.now())
+    client.post(ping_path(heartbeat, "/fail"), data="boom", content_type="text/plain")
+    assert incidents_of(heartbeat).filter(resolved_at__isnull=True).exists()
+    # Paused, then resumed: pending, with the failure's incident still open.
+    Heartbeat.objects.filter(pk=heartbeat.pk).update(status="pending", paused_at=None)
+
+    client.get(ping_path(heartbeat))
+
+    assert reload(heartbeat).status == "up"
+    assert not incidents_of(heartbeat).filter(resolved_at__isnull=True).exists()
