@@ -26,7 +26,10 @@ def broker_settings():
     url = os.environ.get("REDIS_URL", "").strip()
     if url:
         if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise BrokerConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {url!r}")
+            # Only the scheme in the message: the rest of the URL may hold the password.
+            raise BrokerConfigError(
+                f"REDIS_URL must start with redis://, rediss:// or unix://, got {url.split('://', 1)[0]!r}://…"
+            )
         return {
             "broker_url": url,
             "broker_transport_options": {

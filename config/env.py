@@ -47,6 +47,15 @@ def env_int(name, default, *, minimum=None):
     return value
 
 
+def env_log_level(name="LOG_LEVEL", default="INFO"):
+    import logging
+
+    level = env_str(name, default).upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ImproperlyConfigured(f"{name} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {level!r}")
+    return level
+
+
 def env_float(name, default, *, minimum=None):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -92,14 +101,18 @@ def database_from_url(url, *, name="DATABASE_URL", sqlite_default_path):
     if scheme in ("postgres", "postgresql", "pgsql"):
         database = unquote(parts.path.lstrip("/"))
         if not database:
-            raise ImproperlyConfigured(f"{name} must name a database, got {url!r}")
+            raise ImproperlyConfigured(f"{name} must name a database, got {without_password(url)!r}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} has an invalid port: {without_password(url)!r}") from None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": database,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
+            "PORT": str(port or ""),
         }
     if scheme == "sqlite":
         path = unquote(parts.path)
@@ -110,3 +123,12 @@ def database_from_url(url, *, name="DATABASE_URL", sqlite_default_path):
     raise ImproperlyConfigured(
         f"{name} has an unknown scheme {parts.scheme!r}: use postgres:// or sqlite:///"
     )
+
+
+def without_password(url):
+    """The URL as it may appear in an error message or a log: the password masked."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

@@ -18,11 +18,12 @@ Override with WEB_CONCURRENCY (workers; gunicorn's own variable) and PHAROS_WEB_
 """
 
 import multiprocessing
-import os
 
-workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, multiprocessing.cpu_count()))
+from config.env import env_int
+
+workers = env_int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count()), minimum=1)
 worker_class = "gthread"
-threads = int(os.environ.get("PHAROS_WEB_THREADS") or 12)
+threads = env_int("PHAROS_WEB_THREADS", 12, minimum=1)
 # Cron fleets reuse connections for a burst of pings; keep them a little longer than the
 # default 2 s, still short enough not to pin threads to idle clients.
 keepalive = 5

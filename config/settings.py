@@ -11,6 +11,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_log_level,
     env_regions,
     env_str,
 )
@@ -192,6 +193,6 @@ LOGGING = {
         "json": {"()": "config.logging.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if PHAROS_LOG_JSON else "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -49,7 +49,12 @@ def next_due(schedule, moment):
     zone = zone_named(schedule.timezone)
     # cronsim's start is exclusive: a ping that arrives exactly on the minute expects the
     # *next* run, not itself.
-    return next(CronSim(schedule.cron, moment.astimezone(zone))).astimezone(UTC)
+    try:
+        return next(CronSim(schedule.cron, moment.astimezone(zone))).astimezone(UTC)
+    except (CronSimError, StopIteration) as error:
+        # A stored expression that stopped evaluating (a cronsim upgrade, say) is the
+        # caller's fallback to the fixed period, never a lost ping.
+        raise InvalidSchedule(f"Invalid cron expression: {error or schedule.cron}") from None
 
 
 def deadline_after(schedule, moment):

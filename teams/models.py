@@ -21,9 +21,6 @@ class Team(models.Model):
     def __str__(self):
         return self.name
 
-    def on_call_member(self):
-        return self.memberships.select_related("user").filter(on_call=True).first()
-
 
 class Membership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")

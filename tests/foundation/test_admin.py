@@ -18,7 +18,7 @@ from monitors.models import (
     ResultRollup,
     Round,
 )
-from teams.models import ApiToken, Membership
+from teams.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 

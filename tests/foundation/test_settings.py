@@ -103,3 +103,15 @@ def test_a_region_listed_twice_is_refused(monkeypatch):
     monkeypatch.setenv("PHAROS_REGIONS", "us,eu,us")
     with pytest.raises(ImproperlyConfigured, match="PHAROS_REGIONS"):
         env_regions()
+
+
+def test_a_database_url_with_a_bad_port_names_the_variable_and_hides_the_password():
+    result = start_django(DATABASE_URL="postgres://pharos:s3cret@db:54x2/pharos")
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr and "s3cret" not in result.stderr
+
+
+def test_an_unknown_log_level_names_the_variable():
+    result = start_django(LOG_LEVEL="verbose")
+    assert result.returncode != 0
+    assert "LOG_LEVEL" in result.stderr
