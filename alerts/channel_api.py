@@ -10,6 +10,8 @@ removed), because a client cannot read the secrets it would otherwise have to re
 The kind's handler validates the result, so the API accepts exactly what delivery sends.
 """
 
+import json
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
@@ -57,6 +59,9 @@ class ChannelSerializer(AttributesSerializer):
                 secrets.pop(name, None)
             else:
                 secrets[name] = value
+        bounded = _unstorable(config=config, secrets=secrets)
+        if bounded:
+            raise serializers.ValidationError(bounded)
         errors = registry.validate(kind, config, secrets)
         if errors:
             raise serializers.ValidationError(errors)
@@ -79,3 +84,19 @@ class ChannelViewSet(ResourceViewSet):
 
     queryset = Channel.objects.select_related("team").order_by("id")
     serializer_class = ChannelSerializer
+
+
+CHANNEL_JSON_LIMIT = 10_000
+
+
+def _unstorable(**documents):
+    """Free-form JSON the database cannot hold (PostgreSQL's jsonb refuses NUL) or that
+    is larger than any real channel needs, as errors by attribute."""
+    errors = {}
+    for name, document in documents.items():
+        text = json.dumps(document)
+        if "\\u0000" in text:
+            errors[name] = ["must not contain NUL characters"]
+        elif len(text) > CHANNEL_JSON_LIMIT:
+            errors[name] = [f"must be at most {CHANNEL_JSON_LIMIT} characters of JSON"]
+    return errors

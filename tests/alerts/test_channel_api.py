@@ -114,3 +114,13 @@ def test_a_channel_url_on_a_private_address_is_a_422_unless_allowed(api, team, s
     assert "PHAROS_ALLOW_PRIVATE_TARGETS" in answer.json()["errors"]["config.url"][0]
     settings.PHAROS_ALLOW_PRIVATE_TARGETS = True
     assert api("post", "/api/v3/channels", webhook(config={"url": "http://127.0.0.1:8080/hook"})).status_code == 201
+
+
+@pytest.mark.parametrize("attribute", ["config", "secrets"])
+def test_a_nul_character_in_free_form_json_is_a_422_not_a_database_error(api, team, attribute):
+    body = webhook()
+    body[attribute] = {**body[attribute], "note": "a\u0000b"}
+    answer = api("post", "/api/v3/channels", body)
+    assert answer.status_code == 422
+    assert attribute in answer.json()["errors"]
+    assert not Channel.objects.exists()

@@ -120,3 +120,14 @@ def test_without_redis_the_count_goes_to_a_file_cache_every_process_shares(api, 
     prefix = f"{ratelimit.KEY_PREFIX}:{ApiToken.objects.get(team=team).token_hash[:32]}:"
     window = int(time.time() // 60)
     assert sum(other_process.get(f"{prefix}{w}") or 0 for w in (window - 1, window)) == 3
+
+
+def test_a_request_body_over_the_limit_is_a_413_and_nothing_is_saved(api):
+    from config.jsonapi.media import API_BODY_LIMIT
+    from monitors.models import Monitor
+
+    answer = api.post("/api/v2/monitors", {"url": "https://example.com", "request_body": "x" * API_BODY_LIMIT})
+
+    assert answer.status_code == 413
+    assert isinstance(answer.json()["errors"], str)
+    assert not Monitor.objects.exists()
