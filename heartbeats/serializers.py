@@ -4,7 +4,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from alerts.models import EscalationPolicy
+from alerts.serializers import validate_team_policy
 from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdField, RelationshipSerializer, relationship
 from config.jsonapi.fields import MaintenanceWindowSerializer, TimeZoneField
 from config.jsonapi.timestamps import TimestampField
@@ -55,9 +55,7 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
             raise serializers.ValidationError(str(error)) from None
 
     def validate_policy_id(self, policy_id):
-        if policy_id is not None and not EscalationPolicy.objects.filter(pk=policy_id, team=self.team).exists():
-            raise serializers.ValidationError("is not an escalation policy of this team")
-        return policy_id
+        return validate_team_policy(self.team, policy_id)
 
     def validate(self, attrs):
         errors = self.maintenance_errors(attrs)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from alerts.models import EscalationPolicy
+from alerts.serializers import validate_team_policy
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
     AttributesSerializer,
@@ -146,9 +146,7 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         return list(dict.fromkeys(regions))
 
     def validate_policy_id(self, policy_id):
-        if policy_id is not None and not EscalationPolicy.objects.filter(pk=policy_id, team=self.team).exists():
-            raise serializers.ValidationError("is not an escalation policy of this team")
-        return policy_id
+        return validate_team_policy(self.team, policy_id)
 
     def validate_request_headers(self, headers):
         known = set(self.instance.request_headers.values_list("pk", flat=True)) if self.instance else set()
