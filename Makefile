@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install services bench clean
+.PHONY: run test lint install services browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,20 @@ test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pharos
 test: export REDIS_URL ?= redis://127.0.0.1:6379/1
 test: export SECRET_KEY ?= pharos-test-secret-key
 test: export PHAROS_IGNORE_DOTENV = 1
-test: install services
+test: install services browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (lint and format) and mypy; settings in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 services:
 	sh deploy/local/ensure-services.sh
+
+browser:
+	sh deploy/local/ensure-browser.sh
 
 bench: install services
 	$(PY) bench/run_all.py

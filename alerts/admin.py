@@ -33,7 +33,17 @@ def _actor(request):
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "coloured_status", "source", "cause", "region_list", "started_at", "acknowledged_at", "resolved_at", "team"]
+    list_display = [
+        "__str__",
+        "coloured_status",
+        "source",
+        "cause",
+        "region_list",
+        "started_at",
+        "acknowledged_at",
+        "resolved_at",
+        "team",
+    ]
     list_filter = ["status", "source_type", "team"]
     search_fields = ["name", "cause", "url"]
     list_select_related = ["team"]
@@ -41,9 +51,21 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [EscalationInline, IncidentEventInline]
     actions = ["acknowledge", "resolve"]
     readonly_fields = [
-        "team", "source_type", "source_id", "status", "started_at", "acknowledged_at", "acknowledged_by",
-        "resolved_at", "resolved_by", "regions", "response_content", "response_options", "metadata",
-        "created_at", "updated_at",
+        "team",
+        "source_type",
+        "source_id",
+        "status",
+        "started_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "resolved_by",
+        "regions",
+        "response_content",
+        "response_options",
+        "metadata",
+        "created_at",
+        "updated_at",
     ]
 
     def has_add_permission(self, request):
@@ -65,13 +87,18 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.action(description="Acknowledge selected incidents")
     def acknowledge(self, request, queryset):
         now = timezone.now()
-        done = sum(incidents.acknowledge_incident(pk, by=_actor(request), now=now) for pk in queryset.values_list("pk", flat=True))
+        done = sum(
+            incidents.acknowledge_incident(pk, by=_actor(request), now=now)
+            for pk in queryset.values_list("pk", flat=True)
+        )
         self.message_user(request, f"Acknowledged {done} incident(s).", messages.SUCCESS)
 
     @admin.action(description="Resolve selected incidents")
     def resolve(self, request, queryset):
         now = timezone.now()
-        done = sum(incidents.resolve_incident(pk, by=_actor(request), now=now) for pk in queryset.values_list("pk", flat=True))
+        done = sum(
+            incidents.resolve_incident(pk, by=_actor(request), now=now) for pk in queryset.values_list("pk", flat=True)
+        )
         self.message_user(request, f"Resolved {done} incident(s).", messages.SUCCESS)
 
 

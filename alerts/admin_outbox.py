@@ -15,14 +15,20 @@ from alerts import channels as registry
 from alerts.delivery import enqueue
 from alerts.models import Channel, Notification, NotificationStatus
 
-STATUS_COLOURS = {"delivered": "#1a7f37", "failed": "#cf222e", "pending": "#6e7781", "sending": "#bf8700", "skipped": "#0969da"}
+STATUS_COLOURS = {
+    "delivered": "#1a7f37",
+    "failed": "#cf222e",
+    "pending": "#6e7781",
+    "sending": "#bf8700",
+    "skipped": "#0969da",
+}
 
 
 class ChannelForm(forms.ModelForm):
     new_secrets = forms.JSONField(
         required=False,
         label="Secrets",
-        help_text="JSON object of secret values (e.g. {\"webhook_url\": …}). Leave empty to keep the stored secrets; "
+        help_text='JSON object of secret values (e.g. {"webhook_url": …}). Leave empty to keep the stored secrets; '
         "stored values are never shown.",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -39,7 +45,13 @@ class ChannelForm(forms.ModelForm):
             secrets = self.instance.secrets if self.instance.pk else {}
         errors = registry.validate(kind, cleaned.get("config") or {}, secrets)
         for attribute, problems in errors.items():
-            field = "config" if attribute.startswith("config") else "new_secrets" if attribute.startswith("secrets") else None
+            field = (
+                "config"
+                if attribute.startswith("config")
+                else "new_secrets"
+                if attribute.startswith("secrets")
+                else None
+            )
             for problem in problems:
                 self.add_error(field, f"{attribute} {problem}")
         cleaned["resolved_secrets"] = secrets
@@ -85,7 +97,19 @@ class FailedFilter(admin.SimpleListFilter):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["id", "incident", "event", "step", "kind", "target", "coloured_status", "attempts", "last_error_short", "created_at", "delivered_at"]
+    list_display = [
+        "id",
+        "incident",
+        "event",
+        "step",
+        "kind",
+        "target",
+        "coloured_status",
+        "attempts",
+        "last_error_short",
+        "created_at",
+        "delivered_at",
+    ]
     list_filter = [FailedFilter, "status", "kind", "event"]
     search_fields = ["address", "recipient", "last_error"]
     list_select_related = ["incident", "channel"]

@@ -67,7 +67,9 @@ LIST_PARAMETERS = [
     OpenApiParameter("monitor_id", str, description="Only this monitor's incidents.", pattern="^[0-9]+$"),
     OpenApiParameter("heartbeat_id", str, description="Only this heartbeat's incidents.", pattern="^[0-9]+$"),
     OpenApiParameter("resolved", OpenApiTypes.BOOL, description="Only resolved (true) or open (false) incidents."),
-    OpenApiParameter("acknowledged", OpenApiTypes.BOOL, description="Only acknowledged (true) or unacknowledged (false)."),
+    OpenApiParameter(
+        "acknowledged", OpenApiTypes.BOOL, description="Only acknowledged (true) or unacknowledged (false)."
+    ),
 ]
 
 
@@ -136,7 +138,9 @@ class IncidentViewSet(ResourceViewSet):
         by = body.validated_data.get("acknowledged_by") or self.actor()
         if not acknowledge_incident(incident.pk, by=by, now=timezone.now()):
             incident.refresh_from_db()
-            raise Conflict("Incident is already resolved" if incident.resolved_at else "Incident is already acknowledged")
+            raise Conflict(
+                "Incident is already resolved" if incident.resolved_at else "Incident is already acknowledged"
+            )
         return self.document(self.reload(incident))
 
     @action(detail=True, methods=["post"])

@@ -46,7 +46,10 @@ class ChannelSerializer(AttributesSerializer):
         return kind
 
     def validate_user_id(self, user_id):
-        if user_id is not None and not get_user_model().objects.filter(pk=user_id, memberships__team=self.team).exists():
+        if (
+            user_id is not None
+            and not get_user_model().objects.filter(pk=user_id, memberships__team=self.team).exists()
+        ):
             raise serializers.ValidationError("is not a member of this team")
         return user_id
 

@@ -80,7 +80,9 @@ def deliver(notification_id, *, now):
         return None
     incident = row.incident
     if row.event == NotificationEvent.ALERT and (incident.acknowledged_at or incident.resolved_at):
-        return _record(row, attempt, NotificationStatus.SKIPPED, now=now, error="incident acknowledged or resolved first")
+        return _record(
+            row, attempt, NotificationStatus.SKIPPED, now=now, error="incident acknowledged or resolved first"
+        )
     if row.recipient.startswith("channel:") and (row.channel is None or not row.channel.enabled):
         return _record(row, attempt, NotificationStatus.FAILED, now=now, error="the channel was deleted or disabled")
     try:
@@ -105,7 +107,9 @@ def deliver(notification_id, *, now):
         # A bug in a handler or a broken channel config: retried like a transient error,
         # bounded by the attempt limit, and logged with its traceback.
         log.exception(
-            "notification %s: unexpected error while sending", row.pk, extra={"incident": row.incident_id, "notification": row.pk}
+            "notification %s: unexpected error while sending",
+            row.pk,
+            extra={"incident": row.incident_id, "notification": row.pk},
         )
         return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
     return _record(row, attempt, NotificationStatus.DELIVERED, now=now)
@@ -113,8 +117,12 @@ def deliver(notification_id, *, now):
 
 def _retry_or_fail(row, attempt, *, now, error):
     if attempt >= settings.PHAROS_ALERT_MAX_ATTEMPTS:
-        return _record(row, attempt, NotificationStatus.FAILED, now=now, error=f"gave up after {attempt} attempts: {error}")
-    return _record(row, attempt, NotificationStatus.PENDING, now=now, error=error, next_attempt_at=now + backoff(attempt))
+        return _record(
+            row, attempt, NotificationStatus.FAILED, now=now, error=f"gave up after {attempt} attempts: {error}"
+        )
+    return _record(
+        row, attempt, NotificationStatus.PENDING, now=now, error=error, next_attempt_at=now + backoff(attempt)
+    )
 
 
 def _record(row, attempt, status, *, now, error="", next_attempt_at=None):
@@ -122,7 +130,9 @@ def _record(row, attempt, status, *, now, error="", next_attempt_at=None):
     if status == NotificationStatus.DELIVERED:
         fields["delivered_at"] = now
     fields["next_attempt_at"] = next_attempt_at or now
-    recorded = Notification.objects.filter(pk=row.pk, status=NotificationStatus.SENDING, attempts=attempt).update(**fields)
+    recorded = Notification.objects.filter(pk=row.pk, status=NotificationStatus.SENDING, attempts=attempt).update(
+        **fields
+    )
     if not recorded:
         log.warning(
             "notification %s: claim expired before attempt %s was recorded",
@@ -162,9 +172,7 @@ def due_for_sweep(*, now, limit=SWEEP_LIMIT):
         Notification.objects.filter(
             status__in=[NotificationStatus.PENDING, NotificationStatus.SENDING], next_attempt_at__lte=now
         )
-        .filter(
-            Q(status=NotificationStatus.SENDING) | Q(attempts__gt=0) | Q(created_at__lte=now - LOST_AFTER)
-        )
+        .filter(Q(status=NotificationStatus.SENDING) | Q(attempts__gt=0) | Q(created_at__lte=now - LOST_AFTER))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

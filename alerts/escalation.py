@@ -240,9 +240,7 @@ def send_due_steps(incident, escalation, *, now):
                     incident=incident, at=now, kind=IncidentEvent.Kind.ESCALATED, message=f"Escalated: {step.key}"
                 )
     escalation.next_step = position
-    escalation.due_at = (
-        incident.started_at + timedelta(seconds=plan[position].offset) if position < len(plan) else None
-    )
+    escalation.due_at = incident.started_at + timedelta(seconds=plan[position].offset) if position < len(plan) else None
     escalation.save(update_fields=["next_step", "due_at"])
     return due
 
@@ -286,7 +284,9 @@ def escalate_due(*, now, limit=200):
             except Exception:
                 # One broken incident must not stop every other incident's escalation.
                 log.exception(
-                    "escalating incident %s failed; retrying later", escalation.incident_id, extra={"incident": escalation.incident_id}
+                    "escalating incident %s failed; retrying later",
+                    escalation.incident_id,
+                    extra={"incident": escalation.incident_id},
                 )
                 Escalation.objects.filter(pk=escalation.pk).update(due_at=now + BAD_ROW_BACKOFF)
         if moved:

@@ -108,16 +108,20 @@ def acknowledge_incident(incident_id, *, by, now):
         ).update(acknowledged_at=now, acknowledged_by=by[:254], status=IncidentStatus.ACKNOWLEDGED, updated_at=now)
         if not claimed:
             return False
-        IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.ACKNOWLEDGED, actor=by[:254])
+        IncidentEvent.objects.create(
+            incident_id=incident_id, at=now, kind=IncidentEvent.Kind.ACKNOWLEDGED, actor=by[:254]
+        )
         _announce(Incident.objects.get(pk=incident_id), "acknowledged", now=now)
     return True
 
 
 def mark_validating(incident_id, *, now):
     """The source passes again but has not yet passed for its whole recovery period."""
-    claimed = Incident.objects.filter(
-        pk=incident_id, resolved_at__isnull=True
-    ).exclude(status=IncidentStatus.VALIDATING).update(status=IncidentStatus.VALIDATING, updated_at=now)
+    claimed = (
+        Incident.objects.filter(pk=incident_id, resolved_at__isnull=True)
+        .exclude(status=IncidentStatus.VALIDATING)
+        .update(status=IncidentStatus.VALIDATING, updated_at=now)
+    )
     if claimed:
         IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.VALIDATING)
     return bool(claimed)
@@ -130,7 +134,9 @@ def mark_failing_again(incident_id, *, now):
         default=Value(IncidentStatus.STARTED),
     )
     # Conditional on Validating: a resolver or a second aggregator racing us is a no-op.
-    claimed = Incident.objects.filter(pk=incident_id, status=IncidentStatus.VALIDATING).update(status=back_to, updated_at=now)
+    claimed = Incident.objects.filter(pk=incident_id, status=IncidentStatus.VALIDATING).update(
+        status=back_to, updated_at=now
+    )
     if claimed:
         IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.FAILING)
     return bool(claimed)
@@ -151,9 +157,7 @@ def resolve_incident(incident_id, *, by, now):
 
 def resolve_open_incident(*, source_type, source_id, by, now):
     """Resolve the source's open incident, if it has one. Returns the incident id or None."""
-    incident_id = (
-        Incident.objects.open().for_source(source_type, source_id).values_list("pk", flat=True).first()
-    )
+    incident_id = Incident.objects.open().for_source(source_type, source_id).values_list("pk", flat=True).first()
     if incident_id is not None and resolve_incident(incident_id, by=by, now=now):
         return incident_id
     return None

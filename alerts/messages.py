@@ -7,7 +7,7 @@ clicked it.
 """
 
 from dataclasses import dataclass
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.conf import settings
 from django.core import signing
@@ -39,7 +39,7 @@ class Message:
 
 def _iso(moment):
     """API.md's timestamp shape: ISO 8601 UTC with milliseconds."""
-    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def sign_acknowledgement(incident_id, actor):

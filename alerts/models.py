@@ -243,7 +243,9 @@ class Notification(models.Model):
     # "user:<id>" or "channel:<id>": who, independent of how.
     recipient = models.CharField(max_length=40)
     kind = models.CharField(max_length=16, choices=ChannelKind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
     # The email address or phone number a person was reached at, frozen when the row was
     # written so that the recovery goes where the alert went.
@@ -287,7 +289,9 @@ class Escalation(models.Model):
     SKIP LOCKED, so two ticks never send one step twice.
     """
 
-    incident = models.OneToOneField("alerts.Incident", primary_key=True, on_delete=models.CASCADE, related_name="escalation")
+    incident = models.OneToOneField(
+        "alerts.Incident", primary_key=True, on_delete=models.CASCADE, related_name="escalation"
+    )
     next_step = models.PositiveIntegerField(default=0)
     due_at = models.DateTimeField(null=True, blank=True)
 

@@ -145,7 +145,9 @@ class PolicySerializer(AttributesSerializer):
     def validate_steps(self, steps):
         # A PATCH replaces the steps whole, but DRF validates nested fields of a partial
         # update partially too: it skips their defaults and required checks. Apply both here.
-        missing = [f"step {n}: step_members is required" for n, step in enumerate(steps, 1) if "step_members" not in step]
+        missing = [
+            f"step {n}: step_members is required" for n, step in enumerate(steps, 1) if "step_members" not in step
+        ]
         missing += [
             f"step {n}: every member needs a type"
             for n, step in enumerate(steps, 1)

@@ -22,8 +22,12 @@ def admin_connection(url):
 
     parts = urlsplit(url)
     return psycopg.connect(
-        host=parts.hostname or "127.0.0.1", port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password or None, dbname="postgres", autocommit=True,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+        autocommit=True,
     )
 
 
@@ -81,13 +85,28 @@ def create_monitors(count, *, frequency, regions, next_check_at, url="https://be
     team, _ = Team.objects.get_or_create(name="Bench")
     if callable(next_check_at):
         # The older signature (a due time per row number), kept for bench/health_and_metrics.py.
-        rows = [Monitor(team=team, url=url.format(i=i), check_frequency=frequency, regions=list(regions),
-                        next_check_at=next_check_at(i), status=status) for i in range(count)]
+        rows = [
+            Monitor(
+                team=team,
+                url=url.format(i=i),
+                check_frequency=frequency,
+                regions=list(regions),
+                next_check_at=next_check_at(i),
+                status=status,
+            )
+            for i in range(count)
+        ]
         Monitor.objects.bulk_create(rows, batch_size=5000)
         return team
-    fixed = {"team_id": team.pk, "check_frequency": frequency, "regions": list(regions),
-             "next_check_at": next_check_at, "status": status, "created_at": timezone.now(),
-             "updated_at": timezone.now()}
+    fixed = {
+        "team_id": team.pk,
+        "check_frequency": frequency,
+        "regions": list(regions),
+        "next_check_at": next_check_at,
+        "status": status,
+        "created_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
     columns, expressions, params = [], [], []
     for field in Monitor._meta.concrete_fields:
         if field.primary_key:

@@ -120,8 +120,12 @@ def admin_connection(url):
 
     parts = urlsplit(with_database(url, "postgres"))
     return psycopg.connect(
-        host=parts.hostname or "127.0.0.1", port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password or None, dbname="postgres", autocommit=True,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+        autocommit=True,
     )
 
 
@@ -184,10 +188,28 @@ def main():
         Channel.objects.create(team=team, kind="webhook", config={"url": hook_url}, secrets={"signing_secret": "bench"})
 
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "alerts", "-c", str(args.concurrency),
-             "-n", f"alerts-bench-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--loglevel=WARNING"],
-            cwd=PROJECT_DIR, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "alerts",
+                "-c",
+                str(args.concurrency),
+                "-n",
+                f"alerts-bench-{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=WARNING",
+            ],
+            cwd=PROJECT_DIR,
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
 
@@ -195,15 +217,20 @@ def main():
 
         def open_one(source_id):
             return open_incident(
-                team_id=team.pk, source_type="monitor", source_id=source_id,
+                team_id=team.pk,
+                source_type="monitor",
+                source_id=source_id,
                 facts=IncidentFacts(cause="Status 503", name="bench.example", url="https://bench.example/"),
-                alerting=Alerting(email=True), now=timezone.now(),
+                alerting=Alerting(email=True),
+                now=timezone.now(),
             )
 
         # Warm-up (not counted): the worker's first task pays for imports and connections.
         warm = open_one(0)
-        if not (arrivals_mail.wait_for([str(warm.pk)], time.monotonic() + 60)
-                and arrivals_hook.wait_for([str(warm.pk)], time.monotonic() + 60)):
+        if not (
+            arrivals_mail.wait_for([str(warm.pk)], time.monotonic() + 60)
+            and arrivals_hook.wait_for([str(warm.pk)], time.monotonic() + 60)
+        ):
             raise SystemExit("the alert worker delivered nothing within 60 s")
 
         opened = {}
@@ -218,9 +245,14 @@ def main():
 
         mail = [arrivals_mail.times[key] - opened[key] for key in opened if key in arrivals_mail.times]
         hook = [arrivals_hook.times[key] - opened[key] for key in opened if key in arrivals_hook.times]
-        both = [max(arrivals_mail.times[k], arrivals_hook.times[k]) - opened[k]
-                for k in opened if k in arrivals_mail.times and k in arrivals_hook.times]
-        duplicates = sum(c - 1 for c in arrivals_mail.counts.values()) + sum(c - 1 for c in arrivals_hook.counts.values())
+        both = [
+            max(arrivals_mail.times[k], arrivals_hook.times[k]) - opened[k]
+            for k in opened
+            if k in arrivals_mail.times and k in arrivals_hook.times
+        ]
+        duplicates = sum(c - 1 for c in arrivals_mail.counts.values()) + sum(
+            c - 1 for c in arrivals_hook.counts.values()
+        )
         # The servers have each message a moment before the worker records it delivered.
         settle = time.monotonic() + 10
         while Notification.objects.exclude(status="delivered").exists() and time.monotonic() < settle:
@@ -228,17 +260,22 @@ def main():
         failed = Notification.objects.exclude(status="delivered").count()
 
         # Baseline: the same deliveries sent directly from here, no database, no queue.
-        from django.core.mail import EmailMultiAlternatives, get_connection
         import httpx
+        from django.core.mail import EmailMultiAlternatives, get_connection
 
         base_mail, base_hook = [], []
         with httpx.Client(timeout=10) as client:
             for number in range(count):
                 key = f"baseline-{number}"
                 started = time.time()
-                email = EmailMultiAlternatives("[Pharos] Down: bench.example", "Cause: Status 503", "bench@localhost",
-                                               ["oncall@bench.example"], headers={"X-Pharos-Incident": key},
-                                               connection=get_connection("django.core.mail.backends.smtp.EmailBackend"))
+                email = EmailMultiAlternatives(
+                    "[Pharos] Down: bench.example",
+                    "Cause: Status 503",
+                    "bench@localhost",
+                    ["oncall@bench.example"],
+                    headers={"X-Pharos-Incident": key},
+                    connection=get_connection("django.core.mail.backends.smtp.EmailBackend"),
+                )
                 email.attach_alternative("<p>Cause: Status 503</p>", "text/html")
                 email.send()
                 arrivals_mail.wait_for([key], time.monotonic() + 10)

@@ -82,7 +82,9 @@ def run(args):
         "list_50_monitors": lambda: client.get("/api/v2/monitors", {"per_page": 50}),
         "list_250_monitors": lambda: client.get("/api/v2/monitors", {"per_page": 250}),
         "create_monitor": lambda: client.post("/api/v2/monitors", json.dumps(body), content_type="application/json"),
-        "patch_monitor": lambda: client.patch(one, json.dumps({"pronounceable_name": "x"}), content_type="application/json"),
+        "patch_monitor": lambda: client.patch(
+            one, json.dumps({"pronounceable_name": "x"}), content_type="application/json"
+        ),
     }
     for name, call in timings.items():
         report(name, measure(call, args.repeat))

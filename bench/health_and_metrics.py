@@ -37,8 +37,16 @@ def fill_results(minutes, *, now):
                 if region == "eu" and minute < 5:
                     continue
                 outcome = "down" if (monitor_id + minute) % 50 == 0 else "up"
-                batch.append(CheckResult(monitor_id=monitor_id, scheduled_at=moment, region=region,
-                                         outcome=outcome, checked_at=moment, response_time=0.1))
+                batch.append(
+                    CheckResult(
+                        monitor_id=monitor_id,
+                        scheduled_at=moment,
+                        region=region,
+                        outcome=outcome,
+                        checked_at=moment,
+                        response_time=0.1,
+                    )
+                )
         if len(batch) >= 20000:
             CheckResult.objects.bulk_create(batch)
             batch = []
@@ -89,7 +97,9 @@ def main():
         services, services_status = timed(client, "/api/healthcheck?services=true", options.requests)
         metrics, metrics_status = timed(client, "/metrics", options.requests, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
 
-    print(f"# {options.monitors} monitors x {len(REGIONS)} regions, {options.minutes} min of results, eu silent for 5 min")
+    print(
+        f"# {options.monitors} monitors x {len(REGIONS)} regions, {options.minutes} min of results, eu silent for 5 min"
+    )
     print(f"# statuses: plain {plain_status}, services {services_status} (eu stale), metrics {metrics_status}")
     print(f"baseline 404 p50: {statistics.median(baseline):.3f} ms")
     print(f"healthcheck plain p50: {statistics.median(plain):.3f} ms")

@@ -156,8 +156,15 @@ def prepare_database(count):
     # takes the path real pings take, and none is a heartbeat's first.
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Heartbeat.objects.bulk_create(
-        Heartbeat(team=team, name=f"job {i}", period=7200, grace=300, status="up", last_ping_at=an_hour_ago,
-                  alert_after=an_hour_ago + timedelta(seconds=7500))
+        Heartbeat(
+            team=team,
+            name=f"job {i}",
+            period=7200,
+            grace=300,
+            status="up",
+            last_ping_at=an_hour_ago,
+            alert_after=an_hour_ago + timedelta(seconds=7500),
+        )
         for i in range(count)
     )
     return list(Heartbeat.objects.order_by("id").values_list("token", flat=True))
@@ -243,11 +250,18 @@ def cpu_used(gunicorn_process):
     from django.db import connection
 
     try:
-        workers = [int(p) for p in subprocess.run(["pgrep", "-g", str(gunicorn_process.pid)], capture_output=True, text=True).stdout.split()]
+        workers = [
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-g", str(gunicorn_process.pid)], capture_output=True, text=True
+            ).stdout.split()
+        ]
     except OSError:
         workers = [gunicorn_process.pid]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         backends = [row[0] for row in cursor.fetchall()]
     return sum(_cpu_seconds(pid) for pid in workers), sum(_cpu_seconds(pid) for pid in backends)
 
@@ -325,8 +339,21 @@ def run_wrk(base, paths, duration, connections):
         script.write(WRK_SCRIPT % {"paths": ", ".join(f'"{p}"' for p in paths)})
     try:
         output = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s", "-s", script.name, base],
-            capture_output=True, text=True, timeout=duration + 60, check=True,
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{max(1, round(duration))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+            check=True,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -376,7 +403,8 @@ def run_python_client(base, paths, duration, connections):
     started = time.monotonic()
     stop_at = started + duration
     workers = [
-        multiprocessing.Process(target=_python_worker, args=(base, paths, i * 7919, stop_at, queue)) for i in range(processes)
+        multiprocessing.Process(target=_python_worker, args=(base, paths, i * 7919, stop_at, queue))
+        for i in range(processes)
     ]
     for worker in workers:
         worker.start()

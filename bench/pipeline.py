@@ -106,8 +106,9 @@ def start_target(folder):
 
 
 def start(command, env, log):
-    return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def stop(process):
@@ -126,13 +127,24 @@ def baseline_insert_rate(rows):
 
     from monitors.models import CheckResult, Monitor
 
-    team = create_monitors(100, frequency=3600, regions=REGIONS, url="http://insert.invalid/{i}",
-                           next_check_at=timezone.now() + timedelta(days=1))
+    team = create_monitors(
+        100,
+        frequency=3600,
+        regions=REGIONS,
+        url="http://insert.invalid/{i}",
+        next_check_at=timezone.now() + timedelta(days=1),
+    )
     ids = list(Monitor.objects.filter(team=team, url__startswith="http://insert.invalid/").values_list("pk", flat=True))
     at = timezone.now() - timedelta(days=1)
     objects = [
-        CheckResult(monitor_id=pk, scheduled_at=at + timedelta(microseconds=i), region="bench", outcome="up",
-                    response_time=0.001, checked_at=at)
+        CheckResult(
+            monitor_id=pk,
+            scheduled_at=at + timedelta(microseconds=i),
+            region="bench",
+            outcome="up",
+            response_time=0.001,
+            checked_at=at,
+        )
         for i, pk in enumerate(ids * (rows // max(len(ids), 1) + 1))
     ][:rows]
     started = time.perf_counter()
@@ -157,8 +169,7 @@ def aggregator_alone_rate(messages_per_region=40, timeout=90.0):
 
     count = messages_per_region * 100 + 1
     now = timezone.now()
-    team = create_monitors(count, frequency=3600, regions=REGIONS, url="http://alone.invalid/{i}",
-                           next_check_at=now)
+    team = create_monitors(count, frequency=3600, regions=REGIONS, url="http://alone.invalid/{i}", next_check_at=now)
     scheduler.tick(now=now, publish=False, budget_seconds=120)
     ids = list(Monitor.objects.filter(team=team, url__startswith="http://alone.invalid/").values_list("pk", flat=True))
     rounds = list(Round.objects.filter(monitor_id__in=ids).values_list("monitor_id", "scheduled_at"))
@@ -174,12 +185,23 @@ def aggregator_alone_rate(messages_per_region=40, timeout=90.0):
         for region in REGIONS:
             for index in range(0, len(rounds), 100):
                 outcomes = [
-                    Outcome(monitor_id=m, scheduled_at=at.isoformat(), region=region, status="up", status_code=200,
-                            response_time=0.001, checked_at=now.isoformat())
+                    Outcome(
+                        monitor_id=m,
+                        scheduled_at=at.isoformat(),
+                        region=region,
+                        status="up",
+                        status_code=200,
+                        response_time=0.001,
+                        checked_at=now.isoformat(),
+                    )
                     for m, at in rounds[index : index + 100]
                 ]
-                app.send_task(RECORD_OUTCOMES_TASK, args=[results_message(region=region, outcomes=outcomes)],
-                              queue=RESULTS_QUEUE, producer=producer)
+                app.send_task(
+                    RECORD_OUTCOMES_TASK,
+                    args=[results_message(region=region, outcomes=outcomes)],
+                    queue=RESULTS_QUEUE,
+                    producer=producer,
+                )
     open_rounds = Round.objects.filter(monitor_id__in=ids, closed_at__isnull=True).exclude(monitor_id=first_monitor)
     while open_rounds.exists() and time.perf_counter() - started < timeout:
         time.sleep(0.1)
@@ -204,14 +226,24 @@ def main():
     try:
         target, port, target_name = start_target(folder)
         processes.append(target)
-        with scratch_django("pipeline", PHAROS_REGIONS=",".join(REGIONS), PHAROS_ALLOW_PRIVATE_TARGETS="1",
-                            PHAROS_MIN_CHECK_FREQUENCY="10"):
+        with scratch_django(
+            "pipeline",
+            PHAROS_REGIONS=",".join(REGIONS),
+            PHAROS_ALLOW_PRIVATE_TARGETS="1",
+            PHAROS_MIN_CHECK_FREQUENCY="10",
+        ):
             workers = []
             try:
                 start_workers(workers, log, aggregators=args.aggregators)
-                print(f"target: {target_name}; {len(REGIONS)} region workers, aggregator with {args.aggregators} processes")
-                print(f"baseline aggregator alone (queued results, no probes running): {aggregator_alone_rate():.0f} checks/s")
-                print(f"baseline bulk INSERT of results (no broker, no probes): {baseline_insert_rate(20000):.0f} rows/s")
+                print(
+                    f"target: {target_name}; {len(REGIONS)} region workers, aggregator with {args.aggregators} processes"
+                )
+                print(
+                    f"baseline aggregator alone (queued results, no probes running): {aggregator_alone_rate():.0f} checks/s"
+                )
+                print(
+                    f"baseline bulk INSERT of results (no broker, no probes): {baseline_insert_rate(20000):.0f} rows/s"
+                )
                 for offered in loads:
                     measure_load(offered, window=window, port=port, processes=workers, log=log)
             finally:
@@ -234,11 +266,42 @@ def start_workers(processes, log, *, aggregators):
     celery = [sys.executable, "-m", "celery"]
     quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"]
     for region in REGIONS:
-        processes.append(start(celery + ["-A", "probes.worker", "worker", "-Q", f"probe.{region}",
-                                         "-n", f"probe-{region}-{os.getpid()}@%h", *quiet],
-                               dict(env, PHAROS_REGION=region), log))
-    processes.append(start(celery + ["-A", "config.celery", "worker", "-Q", "results", "-c", str(aggregators),
-                                     "-n", f"aggregator-{os.getpid()}@%h", *quiet], env, log))
+        processes.append(
+            start(
+                celery
+                + [
+                    "-A",
+                    "probes.worker",
+                    "worker",
+                    "-Q",
+                    f"probe.{region}",
+                    "-n",
+                    f"probe-{region}-{os.getpid()}@%h",
+                    *quiet,
+                ],
+                dict(env, PHAROS_REGION=region),
+                log,
+            )
+        )
+    processes.append(
+        start(
+            celery
+            + [
+                "-A",
+                "config.celery",
+                "worker",
+                "-Q",
+                "results",
+                "-c",
+                str(aggregators),
+                "-n",
+                f"aggregator-{os.getpid()}@%h",
+                *quiet,
+            ],
+            env,
+            log,
+        )
+    )
 
 
 def measure_load(offered, *, window, port, processes, log):
@@ -252,8 +315,13 @@ def measure_load(offered, *, window, port, processes, log):
 
     monitors = offered * FREQUENCY // len(REGIONS)
     Monitor.objects.all().delete()
-    create_monitors(monitors, frequency=FREQUENCY, regions=REGIONS, url=f"http://127.0.0.1:{port}/{{i}}",
-                    next_check_at=timezone.now() + timedelta(days=1))
+    create_monitors(
+        monitors,
+        frequency=FREQUENCY,
+        regions=REGIONS,
+        url=f"http://127.0.0.1:{port}/{{i}}",
+        next_check_at=timezone.now() + timedelta(days=1),
+    )
     # Phases are drawn once the rows exist, so the run starts without a burst.
     start_at = timezone.now() + timedelta(seconds=2)
     with connection.cursor() as cursor:
@@ -307,6 +375,7 @@ def measure_load(offered, *, window, port, processes, log):
     drain_by = time.monotonic() + 30
     while time.monotonic() < drain_by and any(client.llen(queue) for queue in queues):
         time.sleep(0.5)
+
 
 if __name__ == "__main__":
     sys.exit(main())

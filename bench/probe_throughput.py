@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -60,10 +60,14 @@ def find_nginx():
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("nginx missing: installing nginx-light from Debian's packages", flush=True)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        result = subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], env=env, capture_output=True, timeout=300)
+        result = subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "nginx-light"], env=env, capture_output=True, timeout=300
+        )
         if result.returncode != 0:
             subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], env=env, capture_output=True, timeout=300)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "nginx-light"], env=env, capture_output=True, timeout=300
+            )
         for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
             if candidate and os.path.exists(candidate):
                 return candidate
@@ -101,10 +105,16 @@ class Nginx:
     def __init__(self, binary, folder, certificate):
         self.http_port, self.https_port = free_port(), free_port()
         config = Path(folder) / "nginx.conf"
-        config.write_text(NGINX_CONFIG.format(
-            workers=1, folder=folder, http_port=self.http_port, https_port=self.https_port,
-            cert=certificate.cert_file, key=certificate.key_file,
-        ))
+        config.write_text(
+            NGINX_CONFIG.format(
+                workers=1,
+                folder=folder,
+                http_port=self.http_port,
+                https_port=self.https_port,
+                cert=certificate.cert_file,
+                key=certificate.key_file,
+            )
+        )
         self.process = subprocess.Popen([binary, "-c", str(config), "-p", str(folder)], stderr=subprocess.PIPE)
         wait_for_port(self.http_port)
         wait_for_port(self.https_port)
@@ -138,8 +148,17 @@ asyncio.run(main())
 
     def __init__(self, certificate):
         self.http_port, self.https_port = free_port(), free_port()
-        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(self.http_port), str(self.https_port),
-                                         str(certificate.cert_file), str(certificate.key_file)])
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                self.SCRIPT,
+                str(self.http_port),
+                str(self.https_port),
+                str(certificate.cert_file),
+                str(certificate.key_file),
+            ]
+        )
         wait_for_port(self.http_port)
         wait_for_port(self.https_port)
         self.name = "FALLBACK Python asyncio server (nginx could not be had)"
@@ -178,10 +197,14 @@ def pharos_path(url, checks, concurrency, ca_file):
         if counted[0] >= checks:
             finished.set()
 
-    engine = Engine(region="bench", concurrency=concurrency, publish=publish, allow_private_targets=True, ca_file=ca_file)
-    expires = (datetime.now(timezone.utc) + timedelta(minutes=10)).isoformat()
-    specs = [CheckSpec(monitor_id=i, scheduled_at="2026-11-28T00:00:00+00:00", type="status", target=url, timeout=10.0)
-             for i in range(BATCH)]
+    engine = Engine(
+        region="bench", concurrency=concurrency, publish=publish, allow_private_targets=True, ca_file=ca_file
+    )
+    expires = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    specs = [
+        CheckSpec(monitor_id=i, scheduled_at="2026-11-28T00:00:00+00:00", type="status", target=url, timeout=10.0)
+        for i in range(BATCH)
+    ]
     message = batch_message(region="bench", specs=specs, expires_at=expires)
 
     def run():
@@ -209,8 +232,9 @@ def bare_loop(host, port, checks, concurrency, ssl_context, *, loop_factory=None
     ok = [0]
 
     async def one():
-        reader, writer = await asyncio.open_connection(host, port, ssl=ssl_context,
-                                                       server_hostname=host if ssl_context else None)
+        reader, writer = await asyncio.open_connection(
+            host, port, ssl=ssl_context, server_hostname=host if ssl_context else None
+        )
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         length = 0
@@ -277,8 +301,11 @@ def report(label, result):
     rate = done / wall if wall else 0.0
     per_thousand = cpu / done * 1000 if done else float("nan")
     extra = f"  max loop lag {lag * 1000:.1f} ms" if lag is not None else ""
-    print(f"  {label:<40} {done:>6} checks ({ok} ok) in {wall:6.2f} s  {rate:8.0f} checks/s  "
-          f"{per_thousand:6.3f} CPU s/1000{extra}", flush=True)
+    print(
+        f"  {label:<40} {done:>6} checks ({ok} ok) in {wall:6.2f} s  {rate:8.0f} checks/s  "
+        f"{per_thousand:6.3f} CPU s/1000{extra}",
+        flush=True,
+    )
     return rate, per_thousand
 
 
@@ -290,11 +317,15 @@ def best(results):
 
 def compare(tag, ours, bare, same, goal):
     """Ratios by wall-clock rate, and by CPU per check (which a busy machine distorts less)."""
-    print(f"  best of rounds: (b) {bare[0]:,.0f}/s {bare[1]:.3f} CPU s/1000; (b') {same[0]:,.0f}/s {same[1]:.3f}; "
-          f"(a) {ours[0]:,.0f}/s {ours[1]:.3f}")
-    print(f"  Pharos / bare: {ours[0] / bare[0]:.0%} by rate, {bare[1] / ours[1]:.0%} by CPU per check; "
-          f"Pharos / bare on the worker's loop: {ours[0] / same[0]:.0%} by rate, {same[1] / ours[1]:.0%} by CPU"
-          f"  (goal {goal})")
+    print(
+        f"  best of rounds: (b) {bare[0]:,.0f}/s {bare[1]:.3f} CPU s/1000; (b') {same[0]:,.0f}/s {same[1]:.3f}; "
+        f"(a) {ours[0]:,.0f}/s {ours[1]:.3f}"
+    )
+    print(
+        f"  Pharos / bare: {ours[0] / bare[0]:.0%} by rate, {bare[1] / ours[1]:.0%} by CPU per check; "
+        f"Pharos / bare on the worker's loop: {ours[0] / same[0]:.0%} by rate, {same[1] / ours[1]:.0%} by CPU"
+        f"  (goal {goal})"
+    )
     print(f"  one core's worth of the probe path: {1000 / ours[1]:,.0f} checks/s", flush=True)
     # Machine-readable figures for `make bench` (bench/run_all.py reads "name: value unit").
     print(f"{tag} Pharos probe path: {ours[0]:.0f} checks/s")
@@ -328,34 +359,43 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pharos-bench-") as folder:
         authority = TestAuthority(folder)
         ca_file = str(authority.ca_file)
-        certificate = authority.issue(not_after=datetime.now(timezone.utc) + timedelta(days=90))
+        certificate = authority.issue(not_after=datetime.now(UTC) + timedelta(days=90))
         binary = find_nginx()
         server = Nginx(binary, folder, certificate) if binary else FallbackServer(certificate)
         try:
             load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
             print(f"server: {server.name}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; load average {load}")
             if os.getloadavg()[0] > (os.cpu_count() or 1):
-                print("  (the machine is busy with other work: wall-clock rates are low and noisy, CPU per check holds up better)")
-            print(f"worker event loop: {type(new_event_loop()).__module__}; (b') is the bare loop on that same loop kind")
+                print(
+                    "  (the machine is busy with other work: wall-clock rates are low and noisy, CPU per check holds up better)"
+                )
+            print(
+                f"worker event loop: {type(new_event_loop()).__module__}; (b') is the bare loop on that same loop kind"
+            )
             http_url = f"http://127.0.0.1:{server.http_port}/"
             https_url = f"https://127.0.0.1:{server.https_port}/"
             bare_context = ssl.create_default_context(cafile=ca_file)
             host, checks, tls_checks = "127.0.0.1", args.checks, args.tls_checks
 
             run_variants(
-                f"HTTP, fresh connection per check, {args.concurrency} concurrent:", args.rounds,
+                f"HTTP, fresh connection per check, {args.concurrency} concurrent:",
+                args.rounds,
                 lambda: bare_loop(host, server.http_port, checks, args.concurrency, None),
                 lambda: bare_loop(host, server.http_port, checks, args.concurrency, None, loop_factory=new_event_loop),
                 lambda: pharos_path(http_url, checks, args.concurrency, ca_file),
                 ">= 35 % and >= 3,000 checks/s",
             )
-            report("(c) httpx.AsyncClient, default transport", httpx_default_client(
-                http_url, min(checks, 3000), args.concurrency))
+            report(
+                "(c) httpx.AsyncClient, default transport",
+                httpx_default_client(http_url, min(checks, 3000), args.concurrency),
+            )
             run_variants(
-                f"HTTPS, fresh TLS handshake per check, {args.tls_concurrency} concurrent:", args.rounds,
+                f"HTTPS, fresh TLS handshake per check, {args.tls_concurrency} concurrent:",
+                args.rounds,
                 lambda: bare_loop(host, server.https_port, tls_checks, args.tls_concurrency, bare_context),
-                lambda: bare_loop(host, server.https_port, tls_checks, args.tls_concurrency, bare_context,
-                                  loop_factory=new_event_loop),
+                lambda: bare_loop(
+                    host, server.https_port, tls_checks, args.tls_concurrency, bare_context, loop_factory=new_event_loop
+                ),
                 lambda: pharos_path(https_url, tls_checks, args.tls_concurrency, ca_file),
                 ">= 70 %",
             )

@@ -26,7 +26,9 @@ PROJECT_DIR = HERE.parent
 DEFAULT_TIMEOUT = float(os.environ.get("PHAROS_BENCH_TIMEOUT", "300"))
 
 # "name: value unit" — the name may hold spaces and punctuation; the unit is optional.
-FIGURE = re.compile(r"^\s*(?P<name>[^:#][^:]*?)\s*:\s*(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>\S*)\s*$")
+FIGURE = re.compile(
+    r"^\s*(?P<name>[^:#][^:]*?)\s*:\s*(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>\S*)\s*$"
+)
 
 
 @dataclass

@@ -135,8 +135,9 @@ def main():
     duration = min(args.lag_seconds, 120.0)
 
     with scratch_django("scheduler"):
-        import redis
         import os
+
+        import redis
 
         client = redis.Redis.from_url(os.environ["REDIS_URL"])
         for size in sizes:

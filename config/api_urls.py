@@ -26,7 +26,9 @@ def unknown_endpoint(request):
     return JsonResponse({"errors": NOT_FOUND_MESSAGE}, status=404)
 
 
-SWAGGER_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"
+SWAGGER_ASSETS = (
+    Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"
+)
 
 v2 = ResourceRouter()
 v2.register("monitors", MonitorViewSet, basename="monitor")

@@ -24,7 +24,7 @@ import redis
 PRIORITY_STEPS = (0, 3, 6, 9)
 PRIORITY_SEPARATOR = "\x06\x16"
 
-_clients = {}
+_clients: dict[str, object] = {}
 
 
 def redis_client(url, *, timeout=2.0):

@@ -61,7 +61,11 @@ def beat_schedule():
         "escalate-incidents": {"task": "alerts.escalate", "schedule": 5.0, "options": {"expires": 30}},
         "housekeeping": {"task": "monitors.housekeeping", "schedule": 300.0, "options": {"expires": 600}},
         "prune-pings": {"task": "heartbeats.prune_pings", "schedule": 300.0, "options": {"expires": 600}},
-        "check-domain-expiry": {"task": "monitors.check_domain_expiry", "schedule": 3600.0, "options": {"expires": 1800}},
+        "check-domain-expiry": {
+            "task": "monitors.check_domain_expiry",
+            "schedule": 3600.0,
+            "options": {"expires": 1800},
+        },
     }
 
 

@@ -84,9 +84,7 @@ def env_regions(name="PHAROS_REGIONS", default=("us", "eu", "as")):
     for region in regions:
         # Region names end up in queue names (probe.<region>) and URLs.
         if not region.replace("-", "").replace("_", "").isalnum() or len(region) > 32:
-            raise ImproperlyConfigured(
-                f"{name} holds an invalid region {region!r}: use letters, digits, '-' or '_'"
-            )
+            raise ImproperlyConfigured(f"{name} holds an invalid region {region!r}: use letters, digits, '-' or '_'")
     if len(set(regions)) != len(regions):
         raise ImproperlyConfigured(f"{name} lists a region twice: {','.join(regions)}")
     return regions
@@ -120,9 +118,7 @@ def database_from_url(url, *, name="DATABASE_URL", sqlite_default_path):
             # sqlite:///relative.db and sqlite:////absolute.db, as dj-database-url spells them.
             path = path[1:] or str(sqlite_default_path)
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or str(sqlite_default_path)}
-    raise ImproperlyConfigured(
-        f"{name} has an unknown scheme {parts.scheme!r}: use postgres:// or sqlite:///"
-    )
+    raise ImproperlyConfigured(f"{name} has an unknown scheme {parts.scheme!r}: use postgres:// or sqlite:///")
 
 
 def without_password(url):

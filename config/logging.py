@@ -116,4 +116,3 @@ def route_celery_logs_through_json():
     signals.after_setup_logger.connect(_use_json_on, weak=False, dispatch_uid="pharos-json-logs")
     signals.after_setup_task_logger.connect(_use_json_on, weak=False, dispatch_uid="pharos-json-task-logs")
     return True
-

@@ -258,4 +258,3 @@ def metrics_view(request):
     response = HttpResponse(body, content_type="text/plain; version=0.0.4; charset=utf-8")
     response["Cache-Control"] = "no-store"
     return response
-

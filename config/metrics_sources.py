@@ -66,7 +66,11 @@ def database_families(*, now):
     )["oldest"]
     lag = max(0.0, (now - oldest_due).total_seconds()) if oldest_due else 0.0
     families.append(
-        Family("pharos_scheduler_lag_seconds", "gauge", "How long the most overdue active monitor has waited to be dispatched.").add(lag)
+        Family(
+            "pharos_scheduler_lag_seconds",
+            "gauge",
+            "How long the most overdue active monitor has waited to be dispatched.",
+        ).add(lag)
     )
 
     monitors = Family("pharos_monitors", "gauge", "Monitors by status.")
@@ -143,7 +147,9 @@ def counter_families(*, now):
     families = []
     for key in keys:
         name = key[len(KEY_PREFIX) :]
-        family = Family(f"pharos_{name}_total", "counter", COUNTER_HELP.get(name, f"Times {name.replace('_', ' ')} was counted."))
+        family = Family(
+            f"pharos_{name}_total", "counter", COUNTER_HELP.get(name, f"Times {name.replace('_', ' ')} was counted.")
+        )
         for field, value in sorted(client.hgetall(key).items()):
             try:
                 labels = json.loads(field)

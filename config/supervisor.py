@@ -113,19 +113,75 @@ def processes(regions, port):
         web += ["--config", "config/gunicorn.conf.py"]
     procs = [
         Process("web", web),
-        Process("beat", [celery, "-A", "config.celery", "beat", "--loglevel", "INFO",
-                         "--schedule", os.environ.get("PHAROS_BEAT_SCHEDULE", str(VAR / "celerybeat-schedule"))]),
-        Process("aggregator", [celery, "-A", "config.celery", "worker", "-Q", "results", "-n", "aggregator@%h",
-                               "--concurrency", "2", "--loglevel", "INFO", *quiet]),
-        Process("alerts", [celery, "-A", "config.celery", "worker", "-Q", "alerts,default", "-n", "alerts@%h",
-                           "--concurrency", "2", "--loglevel", "INFO", *quiet]),
+        Process(
+            "beat",
+            [
+                celery,
+                "-A",
+                "config.celery",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                os.environ.get("PHAROS_BEAT_SCHEDULE", str(VAR / "celerybeat-schedule")),
+            ],
+        ),
+        Process(
+            "aggregator",
+            [
+                celery,
+                "-A",
+                "config.celery",
+                "worker",
+                "-Q",
+                "results",
+                "-n",
+                "aggregator@%h",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                *quiet,
+            ],
+        ),
+        Process(
+            "alerts",
+            [
+                celery,
+                "-A",
+                "config.celery",
+                "worker",
+                "-Q",
+                "alerts,default",
+                "-n",
+                "alerts@%h",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                *quiet,
+            ],
+        ),
     ]
     for region in regions:
         procs.append(
             Process(
                 f"probe.{region}",
-                [celery, "-A", "probes.worker", "worker", "-Q", f"probe.{region}", "-n", f"probe-{region}@%h",
-                 "--concurrency", "1", "--loglevel", "INFO", *quiet],
+                [
+                    celery,
+                    "-A",
+                    "probes.worker",
+                    "worker",
+                    "-Q",
+                    f"probe.{region}",
+                    "-n",
+                    f"probe-{region}@%h",
+                    "--concurrency",
+                    "1",
+                    "--loglevel",
+                    "INFO",
+                    *quiet,
+                ],
                 env={"PHAROS_REGION": region},
             )
         )
@@ -155,7 +211,9 @@ class Supervisor:
                 now = time.monotonic()
                 proc.crashes = [t for t in proc.crashes if now - t < CRASH_WINDOW] + [now]
                 if len(proc.crashes) >= CRASH_LIMIT:
-                    say(f"{proc.name} exited {CRASH_LIMIT} times within {CRASH_WINDOW:.0f} s (last code {code}); stopping Pharos")
+                    say(
+                        f"{proc.name} exited {CRASH_LIMIT} times within {CRASH_WINDOW:.0f} s (last code {code}); stopping Pharos"
+                    )
                     self.exit_code = 1
                     self.stopping = True
                     break
@@ -211,7 +269,11 @@ def main():
     manage("collectstatic", "--noinput", "--verbosity", "0")
     ensure_admin_user()
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    broker = "Redis" if os.environ.get("REDIS_URL") else f"the on-disk broker in {os.path.relpath(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get('data_folder_in', 'var/broker'))}"
+    broker = (
+        "Redis"
+        if os.environ.get("REDIS_URL")
+        else f"the on-disk broker in {os.path.relpath(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get('data_folder_in', 'var/broker'))}"
+    )
     say(f"database: {database}; broker: {broker}; regions: {', '.join(regions)}")
     say(f"admin: http://127.0.0.1:{port}/admin/")
     say("API token: .venv/bin/python manage.py createtoken 'My team' --email you@example.com")

@@ -1,8 +1,8 @@
 import os
 
-from config.dotenv import load_dotenv
-
 from django.core.wsgi import get_wsgi_application
+
+from config.dotenv import load_dotenv
 
 load_dotenv()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

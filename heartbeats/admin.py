@@ -36,7 +36,9 @@ class RecentPingInline(admin.TabularInline):
         shown = ping.body[:BODY_PREVIEW_CHARS]
         note = " … (cut at the body limit)" if ping.body_truncated else (" …" if len(ping.body) > len(shown) else "")
         return format_html(
-            '<pre style="max-height:12em;max-width:60em;overflow:auto;white-space:pre-wrap;margin:0">{}</pre>{}', shown, note
+            '<pre style="max-height:12em;max-width:60em;overflow:auto;white-space:pre-wrap;margin:0">{}</pre>{}',
+            shown,
+            note,
         )
 
 
@@ -83,7 +85,17 @@ class HeartbeatAdmin(admin.ModelAdmin):
     list_filter = ["status", "team"]
     search_fields = ["name", "token"]
     list_select_related = ["team"]
-    readonly_fields = ["token", "ping_url", "status", "paused_at", "last_ping_at", "last_start_at", "alert_after", "created_at", "updated_at"]
+    readonly_fields = [
+        "token",
+        "ping_url",
+        "status",
+        "paused_at",
+        "last_ping_at",
+        "last_start_at",
+        "alert_after",
+        "created_at",
+        "updated_at",
+    ]
     raw_id_fields = ["policy"]
     inlines = [RecentPingInline]
     actions = [pause, resume]
@@ -116,7 +128,16 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
 @admin.register(Ping)
 class PingAdmin(admin.ModelAdmin):
-    list_display = ["heartbeat", "created_at", "kind", "exit_code", "method", "remote_addr", "duration", "body_truncated"]
+    list_display = [
+        "heartbeat",
+        "created_at",
+        "kind",
+        "exit_code",
+        "method",
+        "remote_addr",
+        "duration",
+        "body_truncated",
+    ]
     list_filter = ["kind"]
     search_fields = ["heartbeat__name"]
     raw_id_fields = ["heartbeat"]

@@ -16,7 +16,9 @@ from config.jsonapi.views import ResourceViewSet
 from heartbeats.models import Heartbeat
 from heartbeats.serializers import HeartbeatRelationshipsSerializer, HeartbeatSerializer
 
-HeartbeatAvailabilityDocument = singleton_document("HeartbeatAvailability", "heartbeat_availability", AvailabilitySerializer)
+HeartbeatAvailabilityDocument = singleton_document(
+    "HeartbeatAvailability", "heartbeat_availability", AvailabilitySerializer
+)
 
 
 @document_resource(

@@ -66,7 +66,9 @@ class Heartbeat(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(period__gt=0), name="heartbeat_period_positive"),
             models.CheckConstraint(condition=Q(grace__gte=0), name="heartbeat_grace_not_negative"),
-            models.CheckConstraint(condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="heartbeat_team_wait_not_negative"),
+            models.CheckConstraint(
+                condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="heartbeat_team_wait_not_negative"
+            ),
             models.UniqueConstraint(fields=["token"], name="heartbeat_token_unique"),
         ]
         indexes = [

@@ -34,8 +34,8 @@ from datetime import datetime, time
 from django.db import connection, transaction
 
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
-from heartbeats import ping_sql
 from alerts.maintenance import MaintenanceWindow
+from heartbeats import ping_sql
 from heartbeats.models import Heartbeat, HeartbeatStatus, Ping, PingKind
 from heartbeats.ping_sql import STATE_FIELDS
 from heartbeats.schedule import InvalidSchedule, Schedule, deadline_after
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 OPTIMISTIC_ATTEMPTS = 4
 RESOLVED_BY = "heartbeat ping"
 
-UP, DOWN = HeartbeatStatus.UP.value, HeartbeatStatus.DOWN.value
+UP, DOWN = str(HeartbeatStatus.UP), str(HeartbeatStatus.DOWN)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,9 @@ def plan_transition(state, ping, *, now):
       pending heartbeat is up from its first ping of any kind.
     """
     if state.is_paused:
-        return Transition(status=state.status, last_start_at=state.last_start_at, alert_after=None, duration=None, records_only=True)
+        return Transition(
+            status=state.status, last_start_at=state.last_start_at, alert_after=None, duration=None, records_only=True
+        )
     was_down = state.status == DOWN
     duration = None
     if ping.kind != PingKind.START and state.last_start_at is not None:
@@ -155,7 +157,10 @@ def plan_transition(state, ping, *, now):
     # incident still open, and its first success must resolve it. A pending heartbeat
     # that never pinged cannot have one, so its first ping skips the look.
     return Transition(
-        status=UP, last_start_at=None, alert_after=_deadline(state, now), duration=duration,
+        status=UP,
+        last_start_at=None,
+        alert_after=_deadline(state, now),
+        duration=duration,
         resolves_incident=was_down or (state.status != UP and state.last_ping_at is not None),
     )
 

@@ -144,8 +144,18 @@ def write_batch(batch):
     """Record what the batch statement can; return the indexes of the stored pings."""
     columns = [[] for _ in range(9)]
     for index, (token, ping, now, _) in enumerate(batch):
-        values = (index, token, now, ping.exit_code, ping.method[:8], ping.remote_addr, ping.user_agent[:300], ping.body, ping.body_truncated)
-        for column, value in zip(columns, values):
+        values = (
+            index,
+            token,
+            now,
+            ping.exit_code,
+            ping.method[:8],
+            ping.remote_addr,
+            ping.user_agent[:300],
+            ping.body,
+            ping.body_truncated,
+        )
+        for column, value in zip(columns, values, strict=True):
             column.append(value)
     with prepared_cursor() as cursor:
         cursor.execute(_BATCH_SQL, [*columns, columns[1]])

@@ -24,13 +24,33 @@ COALESCE_SECONDS = 1
 
 # The columns the hot path reads; heartbeats.ping.HeartbeatState mirrors them in order.
 STATE_FIELDS = (
-    "id", "team_id", "name", "status", "paused_at", "last_ping_at", "last_start_at",
-    "period", "grace", "cron", "timezone",
-    "maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone",
-    "call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id",
+    "id",
+    "team_id",
+    "name",
+    "status",
+    "paused_at",
+    "last_ping_at",
+    "last_start_at",
+    "period",
+    "grace",
+    "cron",
+    "timezone",
+    "maintenance_days",
+    "maintenance_from",
+    "maintenance_to",
+    "maintenance_timezone",
+    "call",
+    "sms",
+    "email",
+    "push",
+    "critical_alert",
+    "team_wait",
+    "policy_id",
 )
 
-PING_COLUMNS = "heartbeat_id, created_at, kind, exit_code, method, remote_addr, user_agent, body, body_truncated, duration"
+PING_COLUMNS = (
+    "heartbeat_id, created_at, kind, exit_code, method, remote_addr, user_agent, body, body_truncated, duration"
+)
 
 _SELECT_STATE_SQL = f"SELECT {', '.join(STATE_FIELDS)} FROM heartbeats_heartbeat WHERE token = %s"
 
@@ -40,7 +60,7 @@ _SELECT_STATE_SQL = f"SELECT {', '.join(STATE_FIELDS)} FROM heartbeats_heartbeat
 # the ping coalesces, and the outer SELECT hands back the row as it was read.
 _COMMON_CASE_SQL = f"""
 WITH old AS (
-    SELECT {', '.join(STATE_FIELDS)},
+    SELECT {", ".join(STATE_FIELDS)},
            (status = 'up' AND paused_at IS NULL AND cron = '') AS common,
            (last_start_at IS NULL
             AND last_ping_at BETWEEN %(now)s::timestamptz - INTERVAL '{COALESCE_SECONDS} second'
@@ -71,7 +91,7 @@ WITH old AS (
        AND ((%(coalescible)s::boolean AND old.fresh) OR EXISTS (SELECT 1 FROM claimed))
  RETURNING id
 )
-SELECT {', '.join(f"old.{name}" for name in STATE_FIELDS)}, (SELECT id FROM pinged) FROM old
+SELECT {", ".join(f"old.{name}" for name in STATE_FIELDS)}, (SELECT id FROM pinged) FROM old
 """
 
 # The general claim: the INSERT reads the UPDATE's RETURNING, so the ping is stored exactly
@@ -92,7 +112,9 @@ SELECT id, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM claimed
 RETURNING id
 """
 
-_INSERT_ONLY_SQL = f"INSERT INTO heartbeats_ping ({PING_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+_INSERT_ONLY_SQL = (
+    f"INSERT INTO heartbeats_ping ({PING_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
 
 
 def prepared_cursor():
@@ -145,7 +167,17 @@ def read_state(token):
 
 
 def _ping_values(ping, transition, *, now):
-    return [now, ping.kind, ping.exit_code, ping.method[:8], ping.remote_addr, ping.user_agent[:300], ping.body, ping.body_truncated, transition.duration]
+    return [
+        now,
+        ping.kind,
+        ping.exit_code,
+        ping.method[:8],
+        ping.remote_addr,
+        ping.user_agent[:300],
+        ping.body,
+        ping.body_truncated,
+        transition.duration,
+    ]
 
 
 def claim_and_insert(state, transition, ping, *, now):
@@ -157,8 +189,13 @@ def claim_and_insert(state, transition, ping, *, now):
             cursor.execute(
                 _CLAIM_AND_INSERT_SQL,
                 [
-                    transition.status, now, transition.last_start_at, transition.alert_after,
-                    state.id, state.status, state.last_start_at,
+                    transition.status,
+                    now,
+                    transition.last_start_at,
+                    transition.alert_after,
+                    state.id,
+                    state.status,
+                    state.last_start_at,
                     *_ping_values(ping, transition, now=now),
                 ],
             )

@@ -17,13 +17,13 @@ evaluate the expression on timezone-aware local datetimes and convert back to UT
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from cronsim import CronSim, CronSimError
 
 from config.zones import zone_or_none
 
-UTC = dt_timezone.utc
+UTC = UTC
 
 
 class InvalidSchedule(ValueError):
@@ -39,7 +39,12 @@ class Schedule:
 
     @classmethod
     def of(cls, heartbeat):
-        return cls(period=heartbeat.period, grace=heartbeat.grace, cron=heartbeat.cron or "", timezone=heartbeat.timezone or "UTC")
+        return cls(
+            period=heartbeat.period,
+            grace=heartbeat.grace,
+            cron=heartbeat.cron or "",
+            timezone=heartbeat.timezone or "UTC",
+        )
 
 
 def next_due(schedule, moment):

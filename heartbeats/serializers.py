@@ -5,11 +5,17 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from alerts.serializers import validate_team_policy
-from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdField, RelationshipSerializer, relationship
 from config.jsonapi.fields import MaintenanceWindowSerializer, TimeZoneField
+from config.jsonapi.serializers import (
+    MAX_DB_INTEGER,
+    AttributesSerializer,
+    IdField,
+    RelationshipSerializer,
+    relationship,
+)
 from config.jsonapi.timestamps import TimestampField
-from heartbeats.models import Heartbeat, HeartbeatStatus
 from heartbeats.maintenance import shown_status
+from heartbeats.models import Heartbeat, HeartbeatStatus
 from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron
 
 
@@ -32,7 +38,9 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
     policy_id = IdField(allow_null=True, required=False)
     heartbeat_group_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
-    sort_index = serializers.IntegerField(min_value=-MAX_DB_INTEGER, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
+    sort_index = serializers.IntegerField(
+        min_value=-MAX_DB_INTEGER, max_value=MAX_DB_INTEGER, allow_null=True, required=False
+    )
     paused = serializers.BooleanField(write_only=True, required=False)
     paused_at = TimestampField(read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=HeartbeatStatus.values, read_only=True)
@@ -75,7 +83,8 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         paused = validated.pop("paused", None)
         now = timezone.now()
         schedule_changed = any(
-            name in validated and validated[name] != getattr(heartbeat, name) for name in ("period", "grace", "cron", "timezone")
+            name in validated and validated[name] != getattr(heartbeat, name)
+            for name in ("period", "grace", "cron", "timezone")
         )
         changed = set(validated)
         for name, value in validated.items():

@@ -38,9 +38,23 @@ MISSED = "Missed heartbeat"
 UNFINISHED = "Run did not finish"
 
 _FIELDS = (
-    "id", "team_id", "name", "alert_after", "last_ping_at", "last_start_at",
-    "maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone",
-    "call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id",
+    "id",
+    "team_id",
+    "name",
+    "alert_after",
+    "last_ping_at",
+    "last_start_at",
+    "maintenance_days",
+    "maintenance_from",
+    "maintenance_to",
+    "maintenance_timezone",
+    "call",
+    "sms",
+    "email",
+    "push",
+    "critical_alert",
+    "team_wait",
+    "policy_id",
 )
 
 

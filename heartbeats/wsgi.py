@@ -41,7 +41,9 @@ class PingHandler(WSGIHandler):
         if match is None:
             return super().resolve_request(request)
         kwargs = {name: value for name, value in match.groupdict().items() if value is not None}
-        request.resolver_match = ResolverMatch(views.ping, (), kwargs, url_name="heartbeat-ping", route=PING_PATH.pattern)
+        request.resolver_match = ResolverMatch(
+            views.ping, (), kwargs, url_name="heartbeat-ping", route=PING_PATH.pattern
+        )
         return request.resolver_match
 
 

@@ -38,21 +38,76 @@ class RecentResultInline(admin.TabularInline):
 
 @admin.register(Monitor)
 class MonitorAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "coloured_status", "monitor_type", "url", "region_list", "check_frequency", "last_checked_at", "team"]
+    list_display = [
+        "__str__",
+        "coloured_status",
+        "monitor_type",
+        "url",
+        "region_list",
+        "check_frequency",
+        "last_checked_at",
+        "team",
+    ]
     list_filter = ["status", "monitor_type", "team"]
     search_fields = ["pronounceable_name", "url"]
     list_select_related = ["team"]
-    readonly_fields = ["status", "paused_at", "last_checked_at", "next_check_at", "failing_since", "passing_since", "created_at", "updated_at"]
+    readonly_fields = [
+        "status",
+        "paused_at",
+        "last_checked_at",
+        "next_check_at",
+        "failing_since",
+        "passing_since",
+        "created_at",
+        "updated_at",
+    ]
     raw_id_fields = ["policy"]
     inlines = [RequestHeaderInline, RecentResultInline]
     actions = [pause, resume]
     fieldsets = [
         (None, {"fields": ["team", "pronounceable_name", "monitor_type", "url", "port", "status", "paused_at"]}),
-        ("Request", {"fields": ["http_method", "request_body", "auth_username", "auth_password", "follow_redirects", "max_redirects", "remember_cookies", "verify_ssl", "ip_version", "request_timeout"]}),
-        ("Expectations", {"fields": ["expected_status_codes", "required_keyword", "ssl_expiration", "domain_expiration"]}),
-        ("Schedule and quorum", {"fields": ["check_frequency", "regions", "quorum", "confirmation_period", "recovery_period", "next_check_at", "last_checked_at", "failing_since", "passing_since"]}),
+        (
+            "Request",
+            {
+                "fields": [
+                    "http_method",
+                    "request_body",
+                    "auth_username",
+                    "auth_password",
+                    "follow_redirects",
+                    "max_redirects",
+                    "remember_cookies",
+                    "verify_ssl",
+                    "ip_version",
+                    "request_timeout",
+                ]
+            },
+        ),
+        (
+            "Expectations",
+            {"fields": ["expected_status_codes", "required_keyword", "ssl_expiration", "domain_expiration"]},
+        ),
+        (
+            "Schedule and quorum",
+            {
+                "fields": [
+                    "check_frequency",
+                    "regions",
+                    "quorum",
+                    "confirmation_period",
+                    "recovery_period",
+                    "next_check_at",
+                    "last_checked_at",
+                    "failing_since",
+                    "passing_since",
+                ]
+            },
+        ),
         ("Alerting", {"fields": ["email", "sms", "call", "push", "critical_alert", "team_wait", "policy"]}),
-        ("Maintenance window", {"fields": ["maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone"]}),
+        (
+            "Maintenance window",
+            {"fields": ["maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone"]},
+        ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
 
@@ -92,7 +147,16 @@ class ResultRollupAdmin(admin.ModelAdmin):
 
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = ["monitor", "scheduled_at", "region_list", "is_confirmation", "deadline", "closed_at", "verdict", "note"]
+    list_display = [
+        "monitor",
+        "scheduled_at",
+        "region_list",
+        "is_confirmation",
+        "deadline",
+        "closed_at",
+        "verdict",
+        "note",
+    ]
     list_filter = ["verdict", "is_confirmation"]
     search_fields = ["monitor__pronounceable_name", "monitor__url"]
     list_select_related = ["monitor"]

@@ -15,7 +15,7 @@
 import json
 import logging
 from collections import defaultdict, namedtuple
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, connection, transaction
 
@@ -26,7 +26,16 @@ from monitors.verdicts import DOWN, ERROR, UP, Vote, decide
 
 logger = logging.getLogger(__name__)
 
-VOTE_FIELDS = ("monitor_id", "scheduled_at", "region", "outcome", "cause", "status_code", "response_excerpt", "tls_expires_at")
+VOTE_FIELDS = (
+    "monitor_id",
+    "scheduled_at",
+    "region",
+    "outcome",
+    "cause",
+    "status_code",
+    "response_excerpt",
+    "tls_expires_at",
+)
 
 
 def parse_time(value):
@@ -36,7 +45,7 @@ def parse_time(value):
         moment = value
     else:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _float(value):
@@ -44,16 +53,45 @@ def _float(value):
 
 
 RESULT_COLUMNS = (
-    "monitor_id", "scheduled_at", "region", "outcome", "cause", "status_code", "response_time", "name_lookup_time",
-    "connection_time", "tls_handshake_time", "processing_time", "data_transfer_time", "remote_ip", "tls_expires_at",
-    "tls_issuer", "response_excerpt", "checked_at",
+    "monitor_id",
+    "scheduled_at",
+    "region",
+    "outcome",
+    "cause",
+    "status_code",
+    "response_time",
+    "name_lookup_time",
+    "connection_time",
+    "tls_handshake_time",
+    "processing_time",
+    "data_transfer_time",
+    "remote_ip",
+    "tls_expires_at",
+    "tls_issuer",
+    "response_excerpt",
+    "checked_at",
 )
 _PG_TYPES = (
-    "bigint", "timestamptz", "text", "text", "text", "integer", "float8", "float8", "float8", "float8", "float8",
-    "float8", "text", "timestamptz", "text", "text", "timestamptz",
+    "bigint",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "integer",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "timestamptz",
 )
 
-ResultRow = namedtuple("ResultRow", RESULT_COLUMNS)
+ResultRow = namedtuple("ResultRow", RESULT_COLUMNS)  # type: ignore[misc]  # fields shared with the SQL above
 RoundRow = namedtuple("RoundRow", "pk monitor_id scheduled_at regions deadline quorum")
 
 
@@ -112,7 +150,7 @@ def _insert_postgresql(rows):
             f"SELECT v.* FROM unnest({arrays}) AS v({columns}) "
             f"WHERE EXISTS (SELECT 1 FROM {Monitor._meta.db_table} AS m WHERE m.id = v.monitor_id) "
             "ON CONFLICT (monitor_id, scheduled_at, region) DO NOTHING",
-            [list(column) for column in zip(*rows)],
+            [list(column) for column in zip(*rows, strict=True)],
         )
         return cursor.rowcount
 
@@ -148,7 +186,9 @@ def votes_for(rounds):
     ).values_list(*VOTE_FIELDS)
     for monitor_id, scheduled_at, region, outcome, cause, status_code, excerpt, tls_expires_at in rows:
         if (monitor_id, scheduled_at) in keys:
-            votes[(monitor_id, scheduled_at)][region] = Vote(region, outcome, cause, status_code, excerpt, tls_expires_at)
+            votes[(monitor_id, scheduled_at)][region] = Vote(
+                region, outcome, cause, status_code, excerpt, tls_expires_at
+            )
     return votes
 
 

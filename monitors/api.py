@@ -39,13 +39,13 @@ class ResponseTimesAttributesSerializer(serializers.Serializer):
     regions = RegionResponseTimesSerializer(many=True)
 
 
-ResponseTimesDocument = singleton_document("MonitorResponseTimes", "monitor_response_times", ResponseTimesAttributesSerializer)
+ResponseTimesDocument = singleton_document(
+    "MonitorResponseTimes", "monitor_response_times", ResponseTimesAttributesSerializer
+)
 MonitorSlaDocument = singleton_document("MonitorSla", "monitor_sla", AvailabilitySerializer)
 
 
-@document_resource(
-    MonitorSerializer, "monitor", relationships_class=MonitorRelationshipsSerializer, tags=["Monitors"]
-)
+@document_resource(MonitorSerializer, "monitor", relationships_class=MonitorRelationshipsSerializer, tags=["Monitors"])
 class MonitorViewSet(ResourceViewSet):
     """Monitors: targets Pharos checks from each of its regions every ``check_frequency`` seconds."""
 
@@ -75,7 +75,10 @@ class MonitorViewSet(ResourceViewSet):
         # An open incident of a deleted monitor would go on escalating with nobody able to
         # find its source; it ends with the monitor.
         resolve_open_incident(
-            source_type=IncidentSource.MONITOR, source_id=monitor.pk, by=f"{self.actor()} (monitor deleted)", now=timezone.now()
+            source_type=IncidentSource.MONITOR,
+            source_id=monitor.pk,
+            by=f"{self.actor()} (monitor deleted)",
+            now=timezone.now(),
         )
 
     @extend_schema(responses={200: ResponseTimesDocument, **error_responses(404)}, tags=["Monitors"])
@@ -91,7 +94,9 @@ class MonitorViewSet(ResourceViewSet):
         )
 
     @extend_schema(
-        parameters=range_parameters(), responses={200: MonitorSlaDocument, **error_responses(400, 404)}, tags=["Monitors"]
+        parameters=range_parameters(),
+        responses={200: MonitorSlaDocument, **error_responses(400, 404)},
+        tags=["Monitors"],
     )
     @action(detail=True, methods=["get"])
     def sla(self, request, pk=None):
@@ -107,4 +112,3 @@ class MonitorViewSet(ResourceViewSet):
             now=now,
         )
         return Response({"data": {"id": str(monitor.pk), "type": "monitor_sla", "attributes": figures.as_attributes()}})
-

@@ -29,7 +29,7 @@ import ipaddress
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -110,7 +110,7 @@ def parse_rdap_date(value):
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise LookupFailed(f"eventDate is not RFC 3339: {value!r}"[:200]) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def expiration_of(document):
@@ -165,8 +165,20 @@ def check_domain_expiry(*, now, base_url=None, timeout=LOOKUP_TIMEOUT, lookups_p
     """One run: refresh stale registrations, then open or resolve every monitor's warning.
     Returns counts for the task's log line."""
     watched = Monitor.objects.filter(domain_expiration__isnull=False).only(
-        "pk", "team_id", "url", "status", "paused_at", "pronounceable_name", "domain_expiration",
-        "call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id",
+        "pk",
+        "team_id",
+        "url",
+        "status",
+        "paused_at",
+        "pronounceable_name",
+        "domain_expiration",
+        "call",
+        "sms",
+        "email",
+        "push",
+        "critical_alert",
+        "team_wait",
+        "policy_id",
     )
     by_domain = {}
     for monitor in watched:
@@ -261,8 +273,12 @@ def decide(monitor, registration, *, domain, now):
     )
     # open_incident returns None to the loser of a race on the one-open-incident index.
     created = open_incident(
-        team_id=monitor.team_id, source_type=IncidentSource.MONITOR, source_id=monitor.pk,
-        facts=facts, alerting=Alerting.of(monitor), now=now,
+        team_id=monitor.team_id,
+        source_type=IncidentSource.MONITOR,
+        source_id=monitor.pk,
+        facts=facts,
+        alerting=Alerting.of(monitor),
+        now=now,
     )
     if created is not None:
         logger.info(

@@ -79,10 +79,14 @@ class Monitor(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(check_frequency__gt=0), name="monitor_check_frequency_positive"),
             models.CheckConstraint(condition=Q(request_timeout__gt=0), name="monitor_request_timeout_positive"),
-            models.CheckConstraint(condition=Q(confirmation_period__gte=0), name="monitor_confirmation_period_not_negative"),
+            models.CheckConstraint(
+                condition=Q(confirmation_period__gte=0), name="monitor_confirmation_period_not_negative"
+            ),
             models.CheckConstraint(condition=Q(recovery_period__gte=0), name="monitor_recovery_period_not_negative"),
             models.CheckConstraint(condition=Q(quorum__isnull=True) | Q(quorum__gt=0), name="monitor_quorum_positive"),
-            models.CheckConstraint(condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="monitor_team_wait_not_negative"),
+            models.CheckConstraint(
+                condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="monitor_team_wait_not_negative"
+            ),
         ]
         indexes = [
             # The tick's claim: only active monitors, ordered by due time. A partial index
@@ -150,7 +154,9 @@ class CheckResult(models.Model):
     class Meta:
         constraints = [
             # A redelivered batch must not count a region's vote twice.
-            models.UniqueConstraint(fields=["monitor", "scheduled_at", "region"], name="check_result_one_vote_per_region"),
+            models.UniqueConstraint(
+                fields=["monitor", "scheduled_at", "region"], name="check_result_one_vote_per_region"
+            ),
         ]
         indexes = [
             models.Index(fields=["checked_at"], name="check_result_checked_at"),

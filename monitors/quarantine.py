@@ -63,7 +63,10 @@ def record_lone_failures(failures, *, now):
     if not failures:
         return []
     LoneFailure.objects.bulk_create(
-        [LoneFailure(region=region, target=target_of(url), monitor_id=monitor_id, at=now) for region, monitor_id, url in failures]
+        [
+            LoneFailure(region=region, target=target_of(url), monitor_id=monitor_id, at=now)
+            for region, monitor_id, url in failures
+        ]
     )
     newly = []
     for region in sorted({region for region, _, _ in failures}):
@@ -102,7 +105,9 @@ def quarantine(region, *, reason, details, now):
             return False
         if (len(active) + 1) * 2 >= len(settings.PHAROS_REGIONS):
             logger.warning(
-                "region %s fails alone but quarantining it would leave no trusted majority", region, extra={"region": region}
+                "region %s fails alone but quarantining it would leave no trusted majority",
+                region,
+                extra={"region": region},
             )
             return False
         try:
@@ -118,7 +123,9 @@ def quarantine(region, *, reason, details, now):
             metadata={"reason": reason, **details},
         )
     forget_cache()
-    logger.warning("region %s quarantined (%s) %s", region, reason, details, extra={"region": region, "reason": str(reason)})
+    logger.warning(
+        "region %s quarantined (%s) %s", region, reason, details, extra={"region": region, "reason": str(reason)}
+    )
     return True
 
 

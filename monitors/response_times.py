@@ -18,17 +18,21 @@ def response_times(monitor, *, now):
     by_region = {region: [] for region in monitor.effective_regions}
     covered = set()
     results = (
-        CheckResult.objects.filter(monitor=monitor, checked_at__gte=since, checked_at__lte=now, response_time__isnull=False)
+        CheckResult.objects.filter(
+            monitor=monitor, checked_at__gte=since, checked_at__lte=now, response_time__isnull=False
+        )
         .order_by("checked_at", "region")
         .values_list("region", "checked_at", "response_time", *PHASES)
     )
     for region, checked_at, response_time, *phases in results:
         covered.add((region, _hour_of(checked_at)))
         by_region.setdefault(region, []).append(
-            {"at": checked_at, "response_time": response_time, **dict(zip(PHASES, phases))}
+            {"at": checked_at, "response_time": response_time, **dict(zip(PHASES, phases, strict=True))}
         )
     rollups = (
-        ResultRollup.objects.filter(monitor=monitor, hour__gte=_hour_of(since), hour__lte=now, mean_response_time__isnull=False)
+        ResultRollup.objects.filter(
+            monitor=monitor, hour__gte=_hour_of(since), hour__lte=now, mean_response_time__isnull=False
+        )
         .order_by("hour", "region")
         .values_list("region", "hour", "mean_response_time")
     )

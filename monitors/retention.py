@@ -63,8 +63,13 @@ def roll_up_hour(hour):
         rows = _summaries_portable(hour)
     rollups = [
         ResultRollup(
-            monitor_id=monitor_id, region=region, hour=hour, checks=checks, failures=failures,
-            mean_response_time=mean, p95_response_time=p95,
+            monitor_id=monitor_id,
+            region=region,
+            hour=hour,
+            checks=checks,
+            failures=failures,
+            mean_response_time=mean,
+            p95_response_time=p95,
         )
         for monitor_id, region, checks, failures, mean, p95 in rows
     ]

@@ -49,7 +49,9 @@ def close_rounds(closures, *, now):
         if round_.pk in settled:
             continue
         try:
-            state.apply_verdict(monitor_id=round_.monitor_id, scheduled_at=round_.scheduled_at, verdict=verdict, now=now)
+            state.apply_verdict(
+                monitor_id=round_.monitor_id, scheduled_at=round_.scheduled_at, verdict=verdict, now=now
+            )
         except Exception:
             # The rounds are already closed: one monitor whose transition fails must not
             # cost the rest of the batch their verdicts (its next round decides again).

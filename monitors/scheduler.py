@@ -27,8 +27,8 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.db import connection, transaction
 
-from config.broker import RUN_BATCH_TASK, probe_queue
 from alerts.maintenance import is_in_maintenance
+from config.broker import RUN_BATCH_TASK, probe_queue
 from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus, Round
 from monitors.specs import UnbuildableMonitor, build_spec
 from monitors.types import timeout_seconds
@@ -137,10 +137,32 @@ def schedule_newcomers(*, now, limit=5000):
 # What a spec, a round and the maintenance check need: the tick reads plain rows, not
 # model instances (building 10,000 instances per tick cost more than the query).
 DUE_FIELDS = (
-    "id", "url", "monitor_type", "expected_status_codes", "required_keyword", "http_method", "request_body",
-    "auth_username", "auth_password", "follow_redirects", "max_redirects", "remember_cookies", "verify_ssl",
-    "ip_version", "port", "check_frequency", "request_timeout", "regions", "ssl_expiration", "maintenance_days",
-    "maintenance_from", "maintenance_to", "maintenance_timezone", "status", "next_check_at", "failing_since",
+    "id",
+    "url",
+    "monitor_type",
+    "expected_status_codes",
+    "required_keyword",
+    "http_method",
+    "request_body",
+    "auth_username",
+    "auth_password",
+    "follow_redirects",
+    "max_redirects",
+    "remember_cookies",
+    "verify_ssl",
+    "ip_version",
+    "port",
+    "check_frequency",
+    "request_timeout",
+    "regions",
+    "ssl_expiration",
+    "maintenance_days",
+    "maintenance_from",
+    "maintenance_to",
+    "maintenance_timezone",
+    "status",
+    "next_check_at",
+    "failing_since",
 )
 
 
@@ -187,9 +209,11 @@ def claim_due_chunk(*, now, chunk_size, report, dispatched_at=None, due_by=None)
         if not monitors:
             return specs, 0
         headers = defaultdict(list)
-        for monitor_id, name, value in MonitorRequestHeader.objects.filter(
-            monitor_id__in=[m.pk for m in monitors]
-        ).order_by("id").values_list("monitor_id", "name", "value"):
+        for monitor_id, name, value in (
+            MonitorRequestHeader.objects.filter(monitor_id__in=[m.pk for m in monitors])
+            .order_by("id")
+            .values_list("monitor_id", "name", "value")
+        ):
             headers[monitor_id].append((name, value))
 
         next_times, status_changes, rounds = {}, {}, []
@@ -311,11 +335,18 @@ def publish_specs(specs, *, now):
     with app.producer_or_acquire() as producer:
         for region, region_specs in by_region.items():
             for start in range(0, len(region_specs), size):
-                body = batch_message(region=region, specs=region_specs[start : start + size], expires_at=expires_at.isoformat())
+                body = batch_message(
+                    region=region, specs=region_specs[start : start + size], expires_at=expires_at.isoformat()
+                )
                 app.send_task(
-                    RUN_BATCH_TASK, args=[body], queue=probe_queue(region), expires=expires_at, producer=producer,
+                    RUN_BATCH_TASK,
+                    args=[body],
+                    queue=probe_queue(region),
+                    expires=expires_at,
+                    producer=producer,
                     # A short argsrepr: Celery's default repr of 100 specs cost more than the publish.
-                    argsrepr=f"[{len(body['specs'])} specs for {region}]", kwargsrepr="{}",
+                    argsrepr=f"[{len(body['specs'])} specs for {region}]",
+                    kwargsrepr="{}",
                 )
                 sent += 1
     return sent

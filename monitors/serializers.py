@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.serializers import validate_team_policy
+from config.jsonapi.fields import LowerCaseChoiceField, MaintenanceWindowSerializer
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
     AttributesSerializer,
@@ -24,7 +25,6 @@ from config.jsonapi.serializers import (
     StrictSerializer,
     relationship,
 )
-from config.jsonapi.fields import LowerCaseChoiceField, MaintenanceWindowSerializer
 from config.jsonapi.timestamps import TimestampField
 from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus
 from monitors.types import ALERT_DAYS, DEFAULT_PORTS, HTTP_METHODS, MONITOR_TYPES
@@ -42,7 +42,7 @@ class PortField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (str, int)):
-            raise serializers.ValidationError("must be a string of ports such as \"25,465,587\"")
+            raise serializers.ValidationError('must be a string of ports such as "25,465,587"')
         try:
             return parse_ports(data)
         except InvalidTarget as error:
@@ -84,7 +84,9 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     url = serializers.CharField(max_length=2048)
     pronounceable_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
     monitor_type = serializers.ChoiceField(
-        choices=MONITOR_TYPES, required=False, error_messages={"invalid_choice": "\"{input}\" is not a known monitor type"}
+        choices=MONITOR_TYPES,
+        required=False,
+        error_messages={"invalid_choice": '"{input}" is not a known monitor type'},
     )
     expected_status_codes = serializers.ListField(
         child=serializers.IntegerField(min_value=100, max_value=599), max_length=100, required=False

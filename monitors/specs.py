@@ -51,7 +51,9 @@ def build_spec(monitor, *, region, scheduled_at, headers=None):
         auth=auth,
         expected_status_codes=tuple(int(code) for code in (monitor.expected_status_codes or ())),
         keyword=monitor.required_keyword or "",
-        ports=parse_ports(monitor.port, monitor.monitor_type) if kind.needs_port or monitor.port or monitor.monitor_type in DEFAULT_PORTS else (),
+        ports=parse_ports(monitor.port, monitor.monitor_type)
+        if kind.needs_port or monitor.port or monitor.monitor_type in DEFAULT_PORTS
+        else (),
         follow_redirects=monitor.follow_redirects,
         max_redirects=monitor.max_redirects,
         remember_cookies=monitor.remember_cookies,

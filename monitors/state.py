@@ -41,7 +41,9 @@ def open_outage(monitor_id):
     the one open incident too, but a passing round must not recover it."""
     # At most one incident is open per source, so the check is made on that one row in
     # Python: JSON containment lookups do not exist on SQLite (the quick start).
-    incident = Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id).only("pk", "status", "metadata").first()
+    incident = (
+        Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id).only("pk", "status", "metadata").first()
+    )
     if incident is None or (incident.metadata or {}).get("kind") == domains.KIND:
         return None
     return incident
@@ -118,7 +120,12 @@ def _on_up(monitor, scheduled_at, now):
                 "monitor %s up: incident %s resolved",
                 monitor.pk,
                 outage.pk,
-                extra={"monitor": monitor.pk, "round": scheduled_at.isoformat(), "incident": outage.pk, "team": monitor.team_id},
+                extra={
+                    "monitor": monitor.pk,
+                    "round": scheduled_at.isoformat(),
+                    "incident": outage.pk,
+                    "team": monitor.team_id,
+                },
             )
         monitor.status = MonitorStatus.UP
         return

@@ -25,7 +25,10 @@ def tick():
     if report.claimed:
         logger.info(
             "tick dispatched %s rounds in %s messages (%s in maintenance, %s skipped)",
-            report.dispatched, report.messages, report.in_maintenance, report.skipped,
+            report.dispatched,
+            report.messages,
+            report.in_maintenance,
+            report.skipped,
         )
     return {"dispatched": report.dispatched, "messages": report.messages}
 

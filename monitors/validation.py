@@ -64,9 +64,7 @@ def _refuse_private(host):
     if literal is not None:
         reason = forbidden_reason(literal)
         if reason:
-            raise InvalidTarget(
-                f"is a {reason} address; set PHAROS_ALLOW_PRIVATE_TARGETS to allow private targets"
-            )
+            raise InvalidTarget(f"is a {reason} address; set PHAROS_ALLOW_PRIVATE_TARGETS to allow private targets")
 
 
 def parse_ports(value):
@@ -75,7 +73,9 @@ def parse_ports(value):
     if not text:
         return ""
     parts = [part.strip() for part in text.split(",")]
-    if len(parts) > 20 or not all(part.isascii() and part.isdigit() and len(part) <= 5 and 0 < int(part) < 65536 for part in parts):
+    if len(parts) > 20 or not all(
+        part.isascii() and part.isdigit() and len(part) <= 5 and 0 < int(part) < 65536 for part in parts
+    ):
         raise InvalidTarget("must be ports between 1 and 65535, separated by commas")
     return ",".join(str(int(part)) for part in parts)
 

@@ -62,7 +62,14 @@ def decide(*, regions, quorum, votes, quarantined=frozenset()):
         cause, excerpt, status_code = _majority_cause([votes[r] for r in down])
         expiries = [votes[r].tls_expires_at for r in down if votes[r].tls_expires_at is not None]
         return Verdict(
-            RoundVerdict.DOWN, tuple(down), tuple(up), tuple(error), tuple(missing), cause, status_code, excerpt,
+            RoundVerdict.DOWN,
+            tuple(down),
+            tuple(up),
+            tuple(error),
+            tuple(missing),
+            cause,
+            status_code,
+            excerpt,
             tls_expires_at=min(expiries) if expiries else None,
         )
     if up:

@@ -155,7 +155,7 @@ async def _connect_plain(loop, addresses, port, trace):
     for address in addresses:
         connection = Connection(loop)
         try:
-            await loop.create_connection(lambda: connection, address, port)
+            await loop.create_connection(lambda connection=connection: connection, address, port)
         except OSError as exc:
             last_error = exc
             continue

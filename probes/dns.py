@@ -134,7 +134,11 @@ async def probe_dns(spec, context, trace, outcome):
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")
     addresses = await resolve(
-        loop, host, port, ip_version=spec.ip_version, policy=context.address_policy,
+        loop,
+        host,
+        port,
+        ip_version=spec.ip_version,
+        policy=context.address_policy,
         kind=socket.SOCK_DGRAM,
     )
     query_id = secrets.randbits(16)
@@ -142,7 +146,11 @@ async def probe_dns(spec, context, trace, outcome):
     # Only a datagram carrying our query id is the answer; anything else on the socket
     # (a late answer to someone else, noise) is ignored rather than misread.
     reply = await exchange(
-        loop, addresses[0], port, query, trace,
+        loop,
+        addresses[0],
+        port,
+        query,
+        trace,
         accept=lambda data: len(data) >= 12 and data[:2] == struct.pack("!H", query_id),
     )
     if len(reply) >= 4 and reply[2] & TRUNCATED:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from probes.runner import LagMeter, ProbeContext, Runner
 from probes.spec import results_message
@@ -37,7 +37,7 @@ def parse_expiry(text):
     if not text:
         return None
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Engine:
@@ -71,11 +71,11 @@ class Engine:
             while self.pending and self.pending + len(specs) > self.max_pending:
                 left = None
                 if expires_at is not None:
-                    left = (expires_at - datetime.now(timezone.utc)).total_seconds()
+                    left = (expires_at - datetime.now(UTC)).total_seconds()
                     if left <= 0:
                         break
                 self.changed.wait(timeout=left)
-            now = now or datetime.now(timezone.utc)
+            now = now or datetime.now(UTC)
             if expires_at is not None and expires_at <= now:
                 logger.warning(
                     "dropped an expired batch of %d checks (expired %s)",

@@ -86,9 +86,7 @@ def redirect_request(request, response):
         raise TargetDown(f"Redirect to an unsupported URL scheme {url.scheme!r}")
     method = request.method
     content = request.content
-    if (response.status_code == 303 and method != "HEAD") or (
-        response.status_code in (301, 302) and method == "POST"
-    ):
+    if (response.status_code == 303 and method != "HEAD") or (response.status_code in (301, 302) and method == "POST"):
         method, content = "GET", None
     same_origin = (url.scheme, url.host, url.port) == (request.url.scheme, request.url.host, request.url.port)
     dropped = {"host", "cookie", "content-length", "transfer-encoding"}
@@ -116,9 +114,7 @@ async def probe_http(spec, context, trace, outcome):
         if cookies is not None and "set-cookie" in response.headers:
             # extract_cookies builds a urllib/email shim (~50 us): only pay when there is a cookie.
             cookies.extract_cookies(response)
-        if not (
-            spec.follow_redirects and response.status_code in REDIRECT_STATUSES and "location" in response.headers
-        ):
+        if not (spec.follow_redirects and response.status_code in REDIRECT_STATUSES and "location" in response.headers):
             break
         if redirects >= spec.max_redirects:
             outcome.status_code = response.status_code

@@ -69,7 +69,11 @@ async def probe_ping(spec, context, trace, outcome):
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")
     addresses = await resolve(
-        loop, host, None, ip_version=spec.ip_version, policy=context.address_policy,
+        loop,
+        host,
+        None,
+        ip_version=spec.ip_version,
+        policy=context.address_policy,
         kind=socket.SOCK_RAW,
     )
     address = addresses[0]

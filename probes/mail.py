@@ -86,7 +86,9 @@ async def probe_mail(spec, context, trace, outcome):
             greeting = await protocol.read_greeting(connection)
             if not protocol.greeted(greeting):
                 first_line = greeting.split(b"\r\n", 1)[0].decode("utf-8", "replace")
-                raise TargetDown(port_cause(f"Unexpected {protocol.name} greeting: {first_line}", port, ports), excerpt=greeting)
+                raise TargetDown(
+                    port_cause(f"Unexpected {protocol.name} greeting: {first_line}", port, ports), excerpt=greeting
+                )
             connection.write(protocol.goodbye)
         finally:
             connection.close()

@@ -8,7 +8,7 @@ take the rest of its batch down.
 import asyncio
 import logging
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from probes import dns, http, icmp, mail, tcp, udp
 from probes.failures import ProbeError, ProbeFailure, classify, timeout_cause
@@ -51,7 +51,13 @@ class ProbeContext:
     """
 
     def __init__(
-        self, *, region, allow_private_targets=None, allowed_networks=(), ca_file=None, body_limit=BODY_LIMIT,
+        self,
+        *,
+        region,
+        allow_private_targets=None,
+        allowed_networks=(),
+        ca_file=None,
+        body_limit=BODY_LIMIT,
         implicit_tls_ports=mail.IMPLICIT_TLS_PORTS,
     ):
         self.region = region
@@ -80,7 +86,7 @@ def deadline_of(spec):
 
 
 def utc_now_iso():
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Runner:
@@ -177,8 +183,12 @@ class Runner:
 
     def not_run(self, monitor_id, scheduled_at, cause):
         return Outcome(
-            monitor_id=monitor_id, scheduled_at=scheduled_at, region=self.context.region, status=ERROR,
-            cause=cause, checked_at=utc_now_iso(),
+            monitor_id=monitor_id,
+            scheduled_at=scheduled_at,
+            region=self.context.region,
+            status=ERROR,
+            cause=cause,
+            checked_at=utc_now_iso(),
         )
 
 
@@ -221,5 +231,3 @@ class LagMeter:
         if worst is None and self.samples:
             worst = self.samples[-1][1]
         return round(worst, 6) if worst is not None else 0.0
-
-

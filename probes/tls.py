@@ -8,7 +8,7 @@ resumed (asyncio does not reuse them unless asked), so each check's handshake is
 import functools
 import math
 import ssl
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography import x509
 
@@ -64,7 +64,7 @@ def check_expiry(trace, warn_days, *, now=None):
     """
     if warn_days is None or trace.tls_not_after is None:
         return
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     left = (trace.tls_not_after - now).total_seconds()
     if left <= 0:
         raise TargetDown("TLS certificate expired")

@@ -56,9 +56,7 @@ class ProbeTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
 
         trace.enter("name_lookup")
-        addresses = await resolve(
-            loop, host, port, ip_version=options.ip_version, policy=self.address_policy
-        )
+        addresses = await resolve(loop, host, port, ip_version=options.ip_version, policy=self.address_policy)
         context = None
         if secure:
             context = self.verified_context if options.verify_ssl else self.unverified_context

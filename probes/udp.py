@@ -18,7 +18,11 @@ async def probe_udp(spec, context, trace, outcome):
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")
     addresses = await resolve(
-        loop, host, ports[0], ip_version=spec.ip_version, policy=context.address_policy,
+        loop,
+        host,
+        ports[0],
+        ip_version=spec.ip_version,
+        policy=context.address_policy,
         kind=socket.SOCK_DGRAM,
     )
     keyword = spec.keyword.encode()

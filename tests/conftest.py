@@ -11,6 +11,7 @@ import pytest
 import redis as redis_lib
 
 from teams.models import ApiToken, Membership, Team
+from tests.browser import browser_context, chromium  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ def wait_for(predicate, *, timeout, what, process=None, output=None):
     deadline = time.monotonic() + timeout
     while True:
         if process is not None and process.poll() is not None:
-            pytest.fail(f"the process exited (code {process.returncode}) before {what}:\n{output()[-3000:] if output else ''}")
+            pytest.fail(
+                f"the process exited (code {process.returncode}) before {what}:\n{output()[-3000:] if output else ''}"
+            )
         if predicate():
             return
         if time.monotonic() >= deadline:

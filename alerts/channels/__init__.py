@@ -62,6 +62,13 @@ def validate(kind, config, secrets):
 
 
 __all__ = [
-    "REGISTRY", "MEMBER_TYPE_KINDS", "ChannelHandler", "DeliveryError", "PermanentError", "TransientError",
-    "UnknownChannelKind", "handler_for", "validate",
+    "REGISTRY",
+    "MEMBER_TYPE_KINDS",
+    "ChannelHandler",
+    "DeliveryError",
+    "PermanentError",
+    "TransientError",
+    "UnknownChannelKind",
+    "handler_for",
+    "validate",
 ]

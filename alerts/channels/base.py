@@ -106,7 +106,9 @@ class ChannelHandler:
                     errors.setdefault(f"{where}.{f.name}", []).append(
                         "points at a private address (allowed only with PHAROS_ALLOW_PRIVATE_TARGETS)"
                     )
-        errors.update(self.validate_more(config if isinstance(config, dict) else {}, secrets if isinstance(secrets, dict) else {}))
+        errors.update(
+            self.validate_more(config if isinstance(config, dict) else {}, secrets if isinstance(secrets, dict) else {})
+        )
         return errors
 
     def validate_more(self, config, secrets):

@@ -20,8 +20,14 @@ class TeamsHandler(ChannelHandler):
             "type": "AdaptiveCard",
             "version": "1.4",
             "body": [
-                {"type": "TextBlock", "text": message.title, "weight": "Bolder", "size": "Medium",
-                 "color": COLOUR[message.event], "wrap": True},
+                {
+                    "type": "TextBlock",
+                    "text": message.title,
+                    "weight": "Bolder",
+                    "size": "Medium",
+                    "color": COLOUR[message.event],
+                    "wrap": True,
+                },
                 {"type": "TextBlock", "text": f"Cause: {message.cause or 'unknown'}", "wrap": True},
             ],
             "actions": actions,

@@ -23,8 +23,12 @@ class TelegramHandler(ChannelHandler):
         lines.append(" · ".join(links))
         token = delivery.secrets["bot_token"]
         url = f"{settings.PHAROS_TELEGRAM_API_URL}/bot{token}/sendMessage"
-        body = {"chat_id": delivery.config["chat_id"], "text": "\n".join(lines), "parse_mode": "HTML",
-                "disable_web_page_preview": True}
+        body = {
+            "chat_id": delivery.config["chat_id"],
+            "text": "\n".join(lines),
+            "parse_mode": "HTML",
+            "disable_web_page_preview": True,
+        }
         try:
             http.post(url, guard=False, json=body)
         except DeliveryError as error:

@@ -20,7 +20,12 @@ TIMESTAMP_HEADER = "X-Pharos-Timestamp"
 # drop a duplicate that at-least-once delivery let through (a worker killed after sending).
 DELIVERY_HEADER = "X-Pharos-Delivery"
 RESERVED_HEADERS = {
-    "content-type", "content-length", "host", SIGNATURE_HEADER.lower(), TIMESTAMP_HEADER.lower(), DELIVERY_HEADER.lower()
+    "content-type",
+    "content-length",
+    "host",
+    SIGNATURE_HEADER.lower(),
+    TIMESTAMP_HEADER.lower(),
+    DELIVERY_HEADER.lower(),
 }
 
 

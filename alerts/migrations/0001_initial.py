@@ -5,114 +5,188 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('teams', '0001_initial'),
+        ("teams", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OperatorEvent',
+            name="OperatorEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True)),
-                ('kind', models.CharField(choices=[('inconclusive_round', 'Inconclusive Round'), ('region_quarantined', 'Region Quarantined'), ('region_released', 'Region Released')], max_length=32)),
-                ('region', models.CharField(blank=True, max_length=32)),
-                ('message', models.TextField(blank=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(db_index=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("inconclusive_round", "Inconclusive Round"),
+                            ("region_quarantined", "Region Quarantined"),
+                            ("region_released", "Region Released"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("region", models.CharField(blank=True, max_length=32)),
+                ("message", models.TextField(blank=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='EscalationPolicy',
+            name="EscalationPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('repeat_count', models.PositiveIntegerField(default=0)),
-                ('repeat_delay', models.PositiveIntegerField(default=0)),
-                ('steps', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policies', to='teams.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("repeat_count", models.PositiveIntegerField(default=0)),
+                ("repeat_delay", models.PositiveIntegerField(default=0)),
+                ("steps", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="policies", to="teams.team"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'escalation policies',
+                "verbose_name_plural": "escalation policies",
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_type', models.CharField(choices=[('monitor', 'Monitor'), ('heartbeat', 'Heartbeat'), ('manual', 'Manual')], max_length=16)),
-                ('source_id', models.BigIntegerField(blank=True, null=True)),
-                ('name', models.CharField(blank=True, max_length=300)),
-                ('summary', models.TextField(blank=True)),
-                ('url', models.CharField(blank=True, max_length=2048)),
-                ('http_method', models.CharField(blank=True, max_length=8)),
-                ('cause', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('Started', 'Started'), ('Acknowledged', 'Acknowledged'), ('Validating', 'Validating'), ('Resolved', 'Resolved')], default='Started', max_length=16)),
-                ('regions', models.JSONField(blank=True, default=list)),
-                ('response_content', models.TextField(blank=True)),
-                ('response_options', models.JSONField(blank=True, default=dict)),
-                ('ssl_certificate_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('requester_email', models.EmailField(blank=True, max_length=254)),
-                ('call', models.BooleanField(default=False)),
-                ('sms', models.BooleanField(default=False)),
-                ('email', models.BooleanField(default=True)),
-                ('push', models.BooleanField(default=False)),
-                ('critical_alert', models.BooleanField(default=False)),
-                ('team_wait', models.PositiveIntegerField(blank=True, null=True)),
-                ('started_at', models.DateTimeField()),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_by', models.CharField(blank=True, max_length=254)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_by', models.CharField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='alerts.escalationpolicy')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='incidents', to='teams.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source_type",
+                    models.CharField(
+                        choices=[("monitor", "Monitor"), ("heartbeat", "Heartbeat"), ("manual", "Manual")],
+                        max_length=16,
+                    ),
+                ),
+                ("source_id", models.BigIntegerField(blank=True, null=True)),
+                ("name", models.CharField(blank=True, max_length=300)),
+                ("summary", models.TextField(blank=True)),
+                ("url", models.CharField(blank=True, max_length=2048)),
+                ("http_method", models.CharField(blank=True, max_length=8)),
+                ("cause", models.CharField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("Started", "Started"),
+                            ("Acknowledged", "Acknowledged"),
+                            ("Validating", "Validating"),
+                            ("Resolved", "Resolved"),
+                        ],
+                        default="Started",
+                        max_length=16,
+                    ),
+                ),
+                ("regions", models.JSONField(blank=True, default=list)),
+                ("response_content", models.TextField(blank=True)),
+                ("response_options", models.JSONField(blank=True, default=dict)),
+                ("ssl_certificate_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("requester_email", models.EmailField(blank=True, max_length=254)),
+                ("call", models.BooleanField(default=False)),
+                ("sms", models.BooleanField(default=False)),
+                ("email", models.BooleanField(default=True)),
+                ("push", models.BooleanField(default=False)),
+                ("critical_alert", models.BooleanField(default=False)),
+                ("team_wait", models.PositiveIntegerField(blank=True, null=True)),
+                ("started_at", models.DateTimeField()),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_by", models.CharField(blank=True, max_length=254)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_by", models.CharField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="alerts.escalationpolicy",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="incidents", to="teams.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='IncidentEvent',
+            name="IncidentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('kind', models.CharField(choices=[('started', 'Started'), ('acknowledged', 'Acknowledged'), ('validating', 'Validating'), ('resolved', 'Resolved'), ('notified', 'Notified'), ('escalated', 'Escalated'), ('comment', 'Comment')], max_length=16)),
-                ('message', models.TextField(blank=True)),
-                ('actor', models.CharField(blank=True, max_length=254)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='alerts.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("started", "Started"),
+                            ("acknowledged", "Acknowledged"),
+                            ("validating", "Validating"),
+                            ("resolved", "Resolved"),
+                            ("notified", "Notified"),
+                            ("escalated", "Escalated"),
+                            ("comment", "Comment"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("actor", models.CharField(blank=True, max_length=254)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="alerts.incident"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['team', '-started_at'], name='incident_team_started'),
+            model_name="incident",
+            index=models.Index(fields=["team", "-started_at"], name="incident_team_started"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['source_type', 'source_id', '-started_at'], name='incident_source_started'),
+            model_name="incident",
+            index=models.Index(fields=["source_type", "source_id", "-started_at"], name="incident_source_started"),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True), ('source_id__isnull', False)), fields=('source_type', 'source_id'), name='incident_one_open_per_source'),
+            model_name="incident",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("resolved_at__isnull", True), ("source_id__isnull", False)),
+                fields=("source_type", "source_id"),
+                name="incident_one_open_per_source",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(('source_type', 'manual'), ('source_id__isnull', False), _connector='OR'), name='incident_source_has_id'),
+            model_name="incident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source_type", "manual"), ("source_id__isnull", False), _connector="OR"),
+                name="incident_source_has_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(('resolved_at__isnull', True), ('status', 'Resolved'), _connector='OR'), name='incident_resolved_status_matches'),
+            model_name="incident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("resolved_at__isnull", True), ("status", "Resolved"), _connector="OR"),
+                name="incident_resolved_status_matches",
+            ),
         ),
     ]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0002_channels_outbox_escalation'),
+        ("alerts", "0002_channels_outbox_escalation"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='incidentevent',
-            name='kind',
-            field=models.CharField(choices=[('started', 'Started'), ('acknowledged', 'Acknowledged'), ('validating', 'Validating'), ('failing', 'Failing'), ('resolved', 'Resolved'), ('notified', 'Notified'), ('escalated', 'Escalated'), ('comment', 'Comment')], max_length=16),
+            model_name="incidentevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("started", "Started"),
+                    ("acknowledged", "Acknowledged"),
+                    ("validating", "Validating"),
+                    ("failing", "Failing"),
+                    ("resolved", "Resolved"),
+                    ("notified", "Notified"),
+                    ("escalated", "Escalated"),
+                    ("comment", "Comment"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -13,7 +13,7 @@ class TimeZoneField(serializers.CharField):
     def to_internal_value(self, data):
         name = super().to_internal_value(data)
         if name not in known_zone_names():
-            raise serializers.ValidationError("must be an IANA time zone such as \"Europe/Prague\"")
+            raise serializers.ValidationError('must be an IANA time zone such as "Europe/Prague"')
         return name
 
 
@@ -27,7 +27,9 @@ class LowerCaseChoiceField(serializers.ChoiceField):
 class MaintenanceWindowSerializer(serializers.Serializer):
     """Better Stack's weekly window: days, local from/to, and the zone they are read in."""
 
-    maintenance_days = serializers.ListField(child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7)
+    maintenance_days = serializers.ListField(
+        child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7
+    )
     maintenance_from = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
     maintenance_to = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
     maintenance_timezone = TimeZoneField(max_length=64, required=False)
@@ -55,4 +57,8 @@ class MaintenanceWindowSerializer(serializers.Serializer):
         has_to = self.current(attrs, "maintenance_to", None) is not None
         if has_from == has_to:
             return {}
-        return {"maintenance_to" if has_from else "maintenance_from": ["is required when the other end of the window is set"]}
+        return {
+            "maintenance_to" if has_from else "maintenance_from": [
+                "is required when the other end of the window is set"
+            ]
+        }

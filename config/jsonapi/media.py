@@ -56,4 +56,3 @@ class VndJsonApiRenderer(JsonApiRenderer):
 
 PARSERS = [JsonApiParser, VndJsonApiParser]
 RENDERERS = [JsonApiRenderer, VndJsonApiRenderer]
-

@@ -6,7 +6,7 @@ does not parse, or a ``from`` after ``to``, is a 400 with a string ``errors``.
 """
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from config.jsonapi.errors import BadRequest
 
@@ -27,14 +27,14 @@ def parse_day(params, name, default):
 
 def day_range(params, *, created_at, now):
     """``(start, end)`` aware datetimes covering the requested days."""
-    first = parse_day(params, "from", created_at.astimezone(timezone.utc).date())
-    last = parse_day(params, "to", now.astimezone(timezone.utc).date())
+    first = parse_day(params, "from", created_at.astimezone(UTC).date())
+    last = parse_day(params, "to", now.astimezone(UTC).date())
     if first > last:
         raise BadRequest("Invalid date range: from must not be after to")
-    start = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    start = datetime.combine(first, time.min, tzinfo=UTC)
     if last == date.max:
-        return start, datetime.max.replace(tzinfo=timezone.utc)
-    return start, datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc)
+        return start, datetime.max.replace(tzinfo=UTC)
+    return start, datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def range_parameters():
@@ -43,6 +43,8 @@ def range_parameters():
     from drf_spectacular.utils import OpenApiParameter
 
     return [
-        OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD, UTC); default: the day it was created."),
+        OpenApiParameter(
+            "from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD, UTC); default: the day it was created."
+        ),
         OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, inclusive (YYYY-MM-DD, UTC); default: today."),
     ]

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 KEY_PREFIX = "pharos:api-rate"
 
-_clients = {}
+_clients: dict[str, object] = {}
 _file_cache = None
 
 

@@ -12,10 +12,10 @@ from config.jsonapi.serializers import ErrorMessageSerializer, ValidationErrorsS
 
 ERROR_DESCRIPTIONS = {
     400: "Bad request parameter (a string `errors`)",
-    401: "Missing or invalid token: `{\"errors\": \"Invalid Team API token\"}`",
-    404: "`{\"errors\": \"Resource with provided ID was not found\"}`",
+    401: 'Missing or invalid token: `{"errors": "Invalid Team API token"}`',
+    404: '`{"errors": "Resource with provided ID was not found"}`',
     409: "Already done (a string `errors`)",
-    422: "Invalid attributes: `{\"errors\": {\"attribute\": [\"message\"]}}`",
+    422: 'Invalid attributes: `{"errors": {"attribute": ["message"]}}`',
     429: "Rate limited; see the `Retry-After` header",
 }
 

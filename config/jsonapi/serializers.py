@@ -29,7 +29,7 @@ class StrictSerializer(serializers.Serializer):
 
 
 class AttributesSerializer(StrictSerializer):
-    resource_type = None
+    resource_type: str | None = None
 
     def relationships(self, instance):
         return {}
@@ -118,11 +118,13 @@ def envelope_serializers(attributes_class, resource_type, relationships_class=No
     document = type(f"{name}DocumentSerializer", (serializers.Serializer,), {"data": resource()})
     # many=False: the list document is one object; without it drf-spectacular would wrap
     # it in an array because it answers a list action.
-    list_document = extend_schema_serializer(many=False)(type(
-        f"{name}ListSerializer",
-        (serializers.Serializer,),
-        {"data": resource(many=True), "pagination": PaginationLinksSerializer()},
-    ))
+    list_document = extend_schema_serializer(many=False)(
+        type(
+            f"{name}ListSerializer",
+            (serializers.Serializer,),
+            {"data": resource(many=True), "pagination": PaginationLinksSerializer()},
+        )
+    )
     return resource, document, list_document
 
 

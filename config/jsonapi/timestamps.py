@@ -1,6 +1,6 @@
 """API.md timestamps: ISO 8601 in UTC with milliseconds, ``2026-11-28T06:17:46.000Z``."""
 
-from datetime import timezone
+from datetime import UTC
 
 from rest_framework import serializers
 
@@ -8,7 +8,7 @@ from rest_framework import serializers
 def format_timestamp(moment):
     if moment is None:
         return None
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -5,161 +5,266 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('alerts', '0001_initial'),
-        ('teams', '0001_initial'),
+        ("alerts", "0001_initial"),
+        ("teams", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Monitor',
+            name="Monitor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.CharField(max_length=2048)),
-                ('pronounceable_name', models.CharField(blank=True, max_length=200)),
-                ('monitor_type', models.CharField(choices=[('status', 'status'), ('expected_status_code', 'expected_status_code'), ('keyword', 'keyword'), ('keyword_absence', 'keyword_absence'), ('tcp', 'tcp'), ('udp', 'udp'), ('ping', 'ping'), ('dns', 'dns'), ('smtp', 'smtp'), ('pop', 'pop'), ('imap', 'imap')], default='status', max_length=32)),
-                ('expected_status_codes', models.JSONField(blank=True, default=list)),
-                ('required_keyword', models.CharField(blank=True, max_length=500)),
-                ('http_method', models.CharField(choices=[('get', 'get'), ('head', 'head'), ('post', 'post'), ('put', 'put'), ('patch', 'patch')], default='get', max_length=8)),
-                ('request_body', models.TextField(blank=True)),
-                ('auth_username', models.CharField(blank=True, max_length=200)),
-                ('auth_password', models.CharField(blank=True, max_length=200)),
-                ('follow_redirects', models.BooleanField(default=True)),
-                ('max_redirects', models.PositiveSmallIntegerField(default=10)),
-                ('remember_cookies', models.BooleanField(default=True)),
-                ('verify_ssl', models.BooleanField(default=True)),
-                ('ip_version', models.CharField(blank=True, choices=[('', 'any'), ('ipv4', 'IPv4'), ('ipv6', 'IPv6')], default='', max_length=4)),
-                ('port', models.CharField(blank=True, max_length=200)),
-                ('check_frequency', models.PositiveIntegerField(default=180)),
-                ('request_timeout', models.PositiveIntegerField(default=30)),
-                ('regions', models.JSONField(blank=True, default=list)),
-                ('quorum', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('confirmation_period', models.PositiveIntegerField(default=0)),
-                ('recovery_period', models.PositiveIntegerField(default=180)),
-                ('ssl_expiration', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('domain_expiration', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('call', models.BooleanField(default=False)),
-                ('sms', models.BooleanField(default=False)),
-                ('email', models.BooleanField(default=True)),
-                ('push', models.BooleanField(default=False)),
-                ('critical_alert', models.BooleanField(default=False)),
-                ('team_wait', models.PositiveIntegerField(blank=True, null=True)),
-                ('maintenance_days', models.JSONField(blank=True, default=list)),
-                ('maintenance_from', models.TimeField(blank=True, null=True)),
-                ('maintenance_to', models.TimeField(blank=True, null=True)),
-                ('maintenance_timezone', models.CharField(default='UTC', max_length=64)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('up', 'Up'), ('down', 'Down'), ('validating', 'Validating'), ('paused', 'Paused'), ('maintenance', 'Maintenance')], default='pending', max_length=16)),
-                ('paused_at', models.DateTimeField(blank=True, null=True)),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('next_check_at', models.DateTimeField(blank=True, null=True)),
-                ('failing_since', models.DateTimeField(blank=True, null=True)),
-                ('passing_since', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='alerts.escalationpolicy')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='monitors', to='teams.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("url", models.CharField(max_length=2048)),
+                ("pronounceable_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "monitor_type",
+                    models.CharField(
+                        choices=[
+                            ("status", "status"),
+                            ("expected_status_code", "expected_status_code"),
+                            ("keyword", "keyword"),
+                            ("keyword_absence", "keyword_absence"),
+                            ("tcp", "tcp"),
+                            ("udp", "udp"),
+                            ("ping", "ping"),
+                            ("dns", "dns"),
+                            ("smtp", "smtp"),
+                            ("pop", "pop"),
+                            ("imap", "imap"),
+                        ],
+                        default="status",
+                        max_length=32,
+                    ),
+                ),
+                ("expected_status_codes", models.JSONField(blank=True, default=list)),
+                ("required_keyword", models.CharField(blank=True, max_length=500)),
+                (
+                    "http_method",
+                    models.CharField(
+                        choices=[
+                            ("get", "get"),
+                            ("head", "head"),
+                            ("post", "post"),
+                            ("put", "put"),
+                            ("patch", "patch"),
+                        ],
+                        default="get",
+                        max_length=8,
+                    ),
+                ),
+                ("request_body", models.TextField(blank=True)),
+                ("auth_username", models.CharField(blank=True, max_length=200)),
+                ("auth_password", models.CharField(blank=True, max_length=200)),
+                ("follow_redirects", models.BooleanField(default=True)),
+                ("max_redirects", models.PositiveSmallIntegerField(default=10)),
+                ("remember_cookies", models.BooleanField(default=True)),
+                ("verify_ssl", models.BooleanField(default=True)),
+                (
+                    "ip_version",
+                    models.CharField(
+                        blank=True, choices=[("", "any"), ("ipv4", "IPv4"), ("ipv6", "IPv6")], default="", max_length=4
+                    ),
+                ),
+                ("port", models.CharField(blank=True, max_length=200)),
+                ("check_frequency", models.PositiveIntegerField(default=180)),
+                ("request_timeout", models.PositiveIntegerField(default=30)),
+                ("regions", models.JSONField(blank=True, default=list)),
+                ("quorum", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("confirmation_period", models.PositiveIntegerField(default=0)),
+                ("recovery_period", models.PositiveIntegerField(default=180)),
+                ("ssl_expiration", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("domain_expiration", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("call", models.BooleanField(default=False)),
+                ("sms", models.BooleanField(default=False)),
+                ("email", models.BooleanField(default=True)),
+                ("push", models.BooleanField(default=False)),
+                ("critical_alert", models.BooleanField(default=False)),
+                ("team_wait", models.PositiveIntegerField(blank=True, null=True)),
+                ("maintenance_days", models.JSONField(blank=True, default=list)),
+                ("maintenance_from", models.TimeField(blank=True, null=True)),
+                ("maintenance_to", models.TimeField(blank=True, null=True)),
+                ("maintenance_timezone", models.CharField(default="UTC", max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("up", "Up"),
+                            ("down", "Down"),
+                            ("validating", "Validating"),
+                            ("paused", "Paused"),
+                            ("maintenance", "Maintenance"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("paused_at", models.DateTimeField(blank=True, null=True)),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("next_check_at", models.DateTimeField(blank=True, null=True)),
+                ("failing_since", models.DateTimeField(blank=True, null=True)),
+                ("passing_since", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="alerts.escalationpolicy",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="monitors", to="teams.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='CheckResult',
+            name="CheckResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scheduled_at', models.DateTimeField()),
-                ('region', models.CharField(max_length=32)),
-                ('outcome', models.CharField(choices=[('up', 'Up'), ('down', 'Down'), ('error', 'Error')], max_length=8)),
-                ('cause', models.CharField(blank=True, max_length=500)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_time', models.FloatField(blank=True, null=True)),
-                ('name_lookup_time', models.FloatField(blank=True, null=True)),
-                ('connection_time', models.FloatField(blank=True, null=True)),
-                ('tls_handshake_time', models.FloatField(blank=True, null=True)),
-                ('processing_time', models.FloatField(blank=True, null=True)),
-                ('data_transfer_time', models.FloatField(blank=True, null=True)),
-                ('remote_ip', models.CharField(blank=True, max_length=45)),
-                ('tls_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('tls_issuer', models.CharField(blank=True, max_length=300)),
-                ('response_excerpt', models.TextField(blank=True)),
-                ('checked_at', models.DateTimeField()),
-                ('monitor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='monitors.monitor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scheduled_at", models.DateTimeField()),
+                ("region", models.CharField(max_length=32)),
+                (
+                    "outcome",
+                    models.CharField(choices=[("up", "Up"), ("down", "Down"), ("error", "Error")], max_length=8),
+                ),
+                ("cause", models.CharField(blank=True, max_length=500)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_time", models.FloatField(blank=True, null=True)),
+                ("name_lookup_time", models.FloatField(blank=True, null=True)),
+                ("connection_time", models.FloatField(blank=True, null=True)),
+                ("tls_handshake_time", models.FloatField(blank=True, null=True)),
+                ("processing_time", models.FloatField(blank=True, null=True)),
+                ("data_transfer_time", models.FloatField(blank=True, null=True)),
+                ("remote_ip", models.CharField(blank=True, max_length=45)),
+                ("tls_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("tls_issuer", models.CharField(blank=True, max_length=300)),
+                ("response_excerpt", models.TextField(blank=True)),
+                ("checked_at", models.DateTimeField()),
+                (
+                    "monitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="results", to="monitors.monitor"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MonitorRequestHeader',
+            name="MonitorRequestHeader",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('value', models.CharField(blank=True, max_length=4000)),
-                ('monitor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='request_headers', to='monitors.monitor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("value", models.CharField(blank=True, max_length=4000)),
+                (
+                    "monitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="request_headers",
+                        to="monitors.monitor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='ResultRollup',
+            name="ResultRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region', models.CharField(max_length=32)),
-                ('hour', models.DateTimeField()),
-                ('checks', models.PositiveIntegerField(default=0)),
-                ('failures', models.PositiveIntegerField(default=0)),
-                ('mean_response_time', models.FloatField(blank=True, null=True)),
-                ('p95_response_time', models.FloatField(blank=True, null=True)),
-                ('monitor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='monitors.monitor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("region", models.CharField(max_length=32)),
+                ("hour", models.DateTimeField()),
+                ("checks", models.PositiveIntegerField(default=0)),
+                ("failures", models.PositiveIntegerField(default=0)),
+                ("mean_response_time", models.FloatField(blank=True, null=True)),
+                ("p95_response_time", models.FloatField(blank=True, null=True)),
+                (
+                    "monitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rollups", to="monitors.monitor"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='monitor',
-            index=models.Index(condition=models.Q(('paused_at__isnull', True)), fields=['next_check_at'], name='monitor_due'),
+            model_name="monitor",
+            index=models.Index(
+                condition=models.Q(("paused_at__isnull", True)), fields=["next_check_at"], name="monitor_due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='monitor',
-            index=models.Index(fields=['team', 'id'], name='monitor_team'),
+            model_name="monitor",
+            index=models.Index(fields=["team", "id"], name="monitor_team"),
         ),
         migrations.AddConstraint(
-            model_name='monitor',
-            constraint=models.CheckConstraint(condition=models.Q(('check_frequency__gt', 0)), name='monitor_check_frequency_positive'),
+            model_name="monitor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("check_frequency__gt", 0)), name="monitor_check_frequency_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monitor',
-            constraint=models.CheckConstraint(condition=models.Q(('request_timeout__gt', 0)), name='monitor_request_timeout_positive'),
+            model_name="monitor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("request_timeout__gt", 0)), name="monitor_request_timeout_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monitor',
-            constraint=models.CheckConstraint(condition=models.Q(('confirmation_period__gte', 0)), name='monitor_confirmation_period_not_negative'),
+            model_name="monitor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("confirmation_period__gte", 0)), name="monitor_confirmation_period_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monitor',
-            constraint=models.CheckConstraint(condition=models.Q(('recovery_period__gte', 0)), name='monitor_recovery_period_not_negative'),
+            model_name="monitor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("recovery_period__gte", 0)), name="monitor_recovery_period_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monitor',
-            constraint=models.CheckConstraint(condition=models.Q(('quorum__isnull', True), ('quorum__gt', 0), _connector='OR'), name='monitor_quorum_positive'),
+            model_name="monitor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quorum__isnull", True), ("quorum__gt", 0), _connector="OR"),
+                name="monitor_quorum_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monitor',
-            constraint=models.CheckConstraint(condition=models.Q(('team_wait__isnull', True), ('team_wait__gte', 0), _connector='OR'), name='monitor_team_wait_not_negative'),
+            model_name="monitor",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("team_wait__isnull", True), ("team_wait__gte", 0), _connector="OR"),
+                name="monitor_team_wait_not_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='checkresult',
-            index=models.Index(fields=['checked_at'], name='check_result_checked_at'),
+            model_name="checkresult",
+            index=models.Index(fields=["checked_at"], name="check_result_checked_at"),
         ),
         migrations.AddConstraint(
-            model_name='checkresult',
-            constraint=models.UniqueConstraint(fields=('monitor', 'scheduled_at', 'region'), name='check_result_one_vote_per_region'),
+            model_name="checkresult",
+            constraint=models.UniqueConstraint(
+                fields=("monitor", "scheduled_at", "region"), name="check_result_one_vote_per_region"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resultrollup',
-            constraint=models.UniqueConstraint(fields=('monitor', 'region', 'hour'), name='rollup_one_per_monitor_region_hour'),
+            model_name="resultrollup",
+            constraint=models.UniqueConstraint(
+                fields=("monitor", "region", "hour"), name="rollup_one_per_monitor_region_hour"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='resultrollup',
-            constraint=models.CheckConstraint(condition=models.Q(('failures__lte', models.F('checks'))), name='rollup_failures_within_checks'),
+            model_name="resultrollup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("failures__lte", models.F("checks"))), name="rollup_failures_within_checks"
+            ),
         ),
     ]

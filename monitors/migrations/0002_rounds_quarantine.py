@@ -5,62 +5,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitors', '0001_initial'),
+        ("monitors", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='monitor',
-            name='verdict_round_at',
+            model_name="monitor",
+            name="verdict_round_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='RegionQuarantine',
+            name="RegionQuarantine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region', models.CharField(max_length=32)),
-                ('reason', models.CharField(choices=[('canary', 'Canary'), ('lone_failures', 'Lone Failures')], max_length=16)),
-                ('started_at', models.DateTimeField()),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("region", models.CharField(max_length=32)),
+                (
+                    "reason",
+                    models.CharField(choices=[("canary", "Canary"), ("lone_failures", "Lone Failures")], max_length=16),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-started_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('released_at__isnull', True)), fields=('region',), name='quarantine_one_active_per_region')],
+                "ordering": ["-started_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("released_at__isnull", True)),
+                        fields=("region",),
+                        name="quarantine_one_active_per_region",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LoneFailure',
+            name="LoneFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region', models.CharField(max_length=32)),
-                ('target', models.CharField(max_length=255)),
-                ('at', models.DateTimeField()),
-                ('monitor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='monitors.monitor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("region", models.CharField(max_length=32)),
+                ("target", models.CharField(max_length=255)),
+                ("at", models.DateTimeField()),
+                (
+                    "monitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="monitors.monitor"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['region', 'at'], name='lone_failure_region_at')],
+                "indexes": [models.Index(fields=["region", "at"], name="lone_failure_region_at")],
             },
         ),
         migrations.CreateModel(
-            name='Round',
+            name="Round",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scheduled_at', models.DateTimeField()),
-                ('regions', models.JSONField(default=list)),
-                ('dispatched_at', models.DateTimeField()),
-                ('deadline', models.DateTimeField()),
-                ('is_confirmation', models.BooleanField(default=False)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('verdict', models.CharField(blank=True, choices=[('up', 'Up'), ('down', 'Down'), ('inconclusive', 'Inconclusive')], max_length=16)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('monitor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rounds', to='monitors.monitor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scheduled_at", models.DateTimeField()),
+                ("regions", models.JSONField(default=list)),
+                ("dispatched_at", models.DateTimeField()),
+                ("deadline", models.DateTimeField()),
+                ("is_confirmation", models.BooleanField(default=False)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "verdict",
+                    models.CharField(
+                        blank=True,
+                        choices=[("up", "Up"), ("down", "Down"), ("inconclusive", "Inconclusive")],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "monitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rounds", to="monitors.monitor"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('closed_at__isnull', True)), fields=['deadline'], name='round_open_deadline'), models.Index(fields=['dispatched_at'], name='round_dispatched_at')],
-                'constraints': [models.UniqueConstraint(fields=('monitor', 'scheduled_at'), name='round_one_per_monitor_time')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("closed_at__isnull", True)), fields=["deadline"], name="round_open_deadline"
+                    ),
+                    models.Index(fields=["dispatched_at"], name="round_dispatched_at"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("monitor", "scheduled_at"), name="round_one_per_monitor_time")
+                ],
             },
         ),
     ]

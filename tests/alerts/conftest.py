@@ -4,7 +4,7 @@ import json
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from alerts.incidents import Alerting, IncidentFacts, open_incident
 from teams.models import Membership
 
-T0 = datetime(2026, 11, 28, 6, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 6, 0, 0, tzinfo=UTC)
 
 
 def free_port():
@@ -94,7 +94,9 @@ def _start_receiver():
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with receiver.arrived:
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.requests.append(Received("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.requests.append(
+                    Received("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 receiver.arrived.notify_all()
             payload = b'{"ok": true}' if status < 400 else b'{"error": "scripted failure"}'
             self.send_response(status)
@@ -152,7 +154,9 @@ def member(team, django_user_model):
 
     def make(username, *, on_call=False, phone="", email=None):
         # No password: hashing one costs a good fraction of a second, and nobody logs in.
-        user = django_user_model.objects.create_user(username, email=email if email is not None else f"{username}@example.com")
+        user = django_user_model.objects.create_user(
+            username, email=email if email is not None else f"{username}@example.com"
+        )
         Membership.objects.create(team=team, user=user, on_call=on_call, phone_number=phone)
         return user
 
@@ -169,8 +173,9 @@ def open_down(team):
             team_id=team.pk,
             source_type="monitor",
             source_id=next(counter),
-            facts=IncidentFacts(cause=cause, name=name, url="https://api.example.com/health", http_method="get",
-                                regions=["us", "eu"]),
+            facts=IncidentFacts(
+                cause=cause, name=name, url="https://api.example.com/health", http_method="get", regions=["us", "eu"]
+            ),
             alerting=Alerting(**alerting),
             now=now,
         )
@@ -215,9 +220,24 @@ def alert_workers(redis_url, clean_redis):
         for number in range(count):
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "alerts", "-c", str(concurrency),
-                     "-n", f"alerts-test-{number}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
-                     "--without-heartbeat", "--loglevel=WARNING"],
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "-Q",
+                        "alerts",
+                        "-c",
+                        str(concurrency),
+                        "-n",
+                        f"alerts-test-{number}-{os.getpid()}@%h",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                        "--loglevel=WARNING",
+                    ],
                     cwd=Path(__file__).resolve().parents[2],
                     env=base,
                     stdout=subprocess.DEVNULL,

@@ -16,7 +16,9 @@ def operator_client(client, django_user_model):
 def failed_and_delivered(member, open_down):
     member("ana", on_call=True, phone="+15550101")
     incident = open_down(sms=True)
-    Notification.objects.filter(incident=incident, kind="sms").update(status=NotificationStatus.FAILED, last_error="HTTP 400: invalid To")
+    Notification.objects.filter(incident=incident, kind="sms").update(
+        status=NotificationStatus.FAILED, last_error="HTTP 400: invalid To"
+    )
     Notification.objects.filter(incident=incident, kind="email").update(status=NotificationStatus.DELIVERED)
     return incident
 
@@ -39,14 +41,18 @@ def test_failed_notifications_can_be_sent_again(operator_client, failed_and_deli
 
 
 def test_the_channel_page_never_shows_a_stored_secret(operator_client, team):
-    channel = Channel.objects.create(team=team, kind="slack", secrets={"webhook_url": "https://hooks.slack.com/T/B/SECRET"})
+    channel = Channel.objects.create(
+        team=team, kind="slack", secrets={"webhook_url": "https://hooks.slack.com/T/B/SECRET"}
+    )
     page = operator_client.get(f"/admin/alerts/channel/{channel.pk}/change/")
     assert page.status_code == 200
     assert b"SECRET" not in page.content and b"webhook_url" in page.content
 
 
 def test_saving_a_channel_without_new_secrets_keeps_the_old_ones(operator_client, team):
-    channel = Channel.objects.create(team=team, kind="slack", secrets={"webhook_url": "https://hooks.slack.com/T/B/SECRET"})
+    channel = Channel.objects.create(
+        team=team, kind="slack", secrets={"webhook_url": "https://hooks.slack.com/T/B/SECRET"}
+    )
     answer = operator_client.post(
         f"/admin/alerts/channel/{channel.pk}/change/",
         {"team": team.pk, "kind": "slack", "name": "renamed", "enabled": "on", "config": "{}", "new_secrets": ""},
@@ -59,7 +65,14 @@ def test_saving_a_channel_without_new_secrets_keeps_the_old_ones(operator_client
 def test_the_channel_form_rejects_a_config_its_kind_cannot_send(operator_client, team):
     answer = operator_client.post(
         "/admin/alerts/channel/add/",
-        {"team": team.pk, "kind": "webhook", "name": "x", "enabled": "on", "config": '{"url": "ftp://x"}', "new_secrets": ""},
+        {
+            "team": team.pk,
+            "kind": "webhook",
+            "name": "x",
+            "enabled": "on",
+            "config": '{"url": "ftp://x"}',
+            "new_secrets": "",
+        },
     )
     assert answer.status_code == 200 and b"must be an http(s) URL" in answer.content
     assert not Channel.objects.exists()

@@ -45,7 +45,9 @@ def test_creating_a_channel_returns_it_without_its_secrets(api, team):
 
 
 def test_no_read_ever_shows_a_secret(api, team):
-    channel = Channel.objects.create(team=team, kind="telegram", config={"chat_id": "1"}, secrets={"bot_token": "123:SECRET"})
+    channel = Channel.objects.create(
+        team=team, kind="telegram", config={"chat_id": "1"}, secrets={"bot_token": "123:SECRET"}
+    )
     for path in ("/api/v3/channels", f"/api/v3/channels/{channel.pk}"):
         answer = api("get", path)
         assert answer.status_code == 200 and b"SECRET" not in answer.content
@@ -69,8 +71,14 @@ def test_a_missing_secret_is_a_422(api, team):
 
 
 def test_patch_merges_secrets_and_a_null_removes_one(api, team):
-    channel_id = api("post", "/api/v3/channels", webhook(secrets={"signing_secret": "a", "headers": {"Authorization": "x"}})).json()["data"]["id"]
-    answer = api("patch", f"/api/v3/channels/{channel_id}", {"secrets": {"signing_secret": "b", "headers": None}, "enabled": False})
+    channel_id = api(
+        "post", "/api/v3/channels", webhook(secrets={"signing_secret": "a", "headers": {"Authorization": "x"}})
+    ).json()["data"]["id"]
+    answer = api(
+        "patch",
+        f"/api/v3/channels/{channel_id}",
+        {"secrets": {"signing_secret": "b", "headers": None}, "enabled": False},
+    )
     assert answer.status_code == 200, answer.content
     assert answer.json()["data"]["attributes"]["enabled"] is False
     assert Channel.objects.get(pk=channel_id).secrets == {"signing_secret": "b"}
@@ -98,8 +106,11 @@ def test_another_teams_channel_is_not_found(api, other_team):
 
 def test_a_personal_channel_must_belong_to_a_team_member(api, team, other_team, django_user_model):
     stranger = django_user_model.objects.create_user("stranger", email="s@example.com")
-    answer = api("post", "/api/v3/channels", {"kind": "ntfy", "user_id": stranger.pk,
-                                              "config": {"server_url": "https://ntfy.sh", "topic": "t"}})
+    answer = api(
+        "post",
+        "/api/v3/channels",
+        {"kind": "ntfy", "user_id": stranger.pk, "config": {"server_url": "https://ntfy.sh", "topic": "t"}},
+    )
     assert answer.status_code == 422 and "user_id" in answer.json()["errors"]
 
 

@@ -27,7 +27,9 @@ def ack_link(message):
     return re.search(r"http://testserver(/alerts/ack/\S+)", text).group(1)
 
 
-def test_the_alert_email_reaches_the_smtp_server_with_the_cause_in_text_and_html(smtp_server, base_url, member, open_down):
+def test_the_alert_email_reaches_the_smtp_server_with_the_cause_in_text_and_html(
+    smtp_server, base_url, member, open_down
+):
     member("ana", on_call=True)
     incident = open_down(cause="Status 503")
     deliver_all(incident)
@@ -85,7 +87,10 @@ def test_a_tampered_acknowledge_link_is_refused(base_url, member, open_down, cli
     member("ana", on_call=True)
     incident = open_down()
     token = signing.TimestampSigner(salt=ACK_SALT).sign_object({"i": incident.pk, "a": "ana@example.com"})
-    forged = token.replace(token.split(":")[0], signing.TimestampSigner(salt=ACK_SALT).sign_object({"i": incident.pk + 1, "a": "x"}).split(":")[0])
+    forged = token.replace(
+        token.split(":")[0],
+        signing.TimestampSigner(salt=ACK_SALT).sign_object({"i": incident.pk + 1, "a": "x"}).split(":")[0],
+    )
     assert client.post(f"/alerts/ack/{forged}").status_code == 404
     assert client.post("/alerts/ack/not-a-token").status_code == 404
 

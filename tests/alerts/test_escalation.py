@@ -87,7 +87,9 @@ def test_team_channels_are_alerted_with_the_on_call_member(team, member, open_do
 
 def test_push_reaches_the_on_call_members_own_push_channel(team, member, open_down):
     ana = member("ana", on_call=True)
-    phone = Channel.objects.create(team=team, user=ana, kind="ntfy", config={"server_url": "https://ntfy.sh", "topic": "ana"})
+    phone = Channel.objects.create(
+        team=team, user=ana, kind="ntfy", config={"server_url": "https://ntfy.sh", "topic": "ana"}
+    )
     incident = open_down(email=False, push=True)
     assert sent(incident) == [("on-call", f"channel:{phone.pk}", "ntfy")]
 
@@ -120,7 +122,10 @@ def test_policy_steps_follow_their_waits_in_order(team, member, open_down):
 def test_a_policy_repeats_after_its_repeat_delay(team, member, open_down):
     ana = member("ana", on_call=True)
     policy = EscalationPolicy.objects.create(
-        team=team, name="Loud", repeat_count=2, repeat_delay=120,
+        team=team,
+        name="Loud",
+        repeat_count=2,
+        repeat_delay=120,
         steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "current_on_call"}]}],
     )
     incident = open_down(policy_id=policy.pk)
@@ -155,12 +160,14 @@ def test_recovery_goes_to_everyone_who_was_alerted_and_never_as_a_call(team, mem
     delivered(incident)
     Notification.objects.filter(incident=incident, recipient=f"user:{carl.pk}").update(status=NotificationStatus.FAILED)
     resolve_incident(incident.pk, by="auto", now=T0 + timedelta(seconds=120))
-    assert sorted(sent(incident, event="recovery")) == sorted([
-        ("recovery", f"user:{ana.pk}", "email"),
-        ("recovery", f"user:{ana.pk}", "sms"),
-        ("recovery", f"user:{bo.pk}", "email"),
-        ("recovery", f"channel:{hook.pk}", "webhook"),
-    ])
+    assert sorted(sent(incident, event="recovery")) == sorted(
+        [
+            ("recovery", f"user:{ana.pk}", "email"),
+            ("recovery", f"user:{ana.pk}", "sms"),
+            ("recovery", f"user:{bo.pk}", "email"),
+            ("recovery", f"channel:{hook.pk}", "webhook"),
+        ]
+    )
 
 
 def test_acknowledgement_is_announced_to_alerted_channels_not_to_people(team, member, open_down):
@@ -199,7 +206,9 @@ def test_one_incident_with_a_broken_policy_does_not_stop_the_others_escalating(t
     member("ana", on_call=True)
     bo = member("bo")
     policy = EscalationPolicy.objects.create(
-        team=team, name="Fine", steps=[
+        team=team,
+        name="Fine",
+        steps=[
             {"type": "escalation", "wait_before": 0, "step_members": [{"type": "current_on_call"}]},
             {"type": "escalation", "wait_before": 60, "step_members": [{"type": "entire_team"}]},
         ],

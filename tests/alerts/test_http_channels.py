@@ -27,7 +27,8 @@ def only_request(receiver):
 def test_the_webhook_posts_the_incident_with_custom_headers_and_a_verifiable_signature(team, open_down, http_receiver):
     receiver = http_receiver()
     Channel.objects.create(
-        team=team, kind="webhook",
+        team=team,
+        kind="webhook",
         config={"url": receiver.url + "/hook", "headers": {"X-Team": "ops"}},
         secrets={"signing_secret": "s3cret", "headers": {"Authorization": "Bearer abc"}},
     )
@@ -36,8 +37,12 @@ def test_the_webhook_posts_the_incident_with_custom_headers_and_a_verifiable_sig
     request = only_request(receiver)
     assert request.path == "/hook"
     assert request.headers["x-team"] == "ops" and request.headers["authorization"] == "Bearer abc"
-    assert verify_signature("s3cret", request.headers["x-pharos-timestamp"], request.body, request.headers["x-pharos-signature"])
-    assert not verify_signature("wrong", request.headers["x-pharos-timestamp"], request.body, request.headers["x-pharos-signature"])
+    assert verify_signature(
+        "s3cret", request.headers["x-pharos-timestamp"], request.body, request.headers["x-pharos-signature"]
+    )
+    assert not verify_signature(
+        "wrong", request.headers["x-pharos-timestamp"], request.body, request.headers["x-pharos-signature"]
+    )
     payload = request.json()
     assert payload["event"] == "incident.started"
     assert payload["data"]["id"] == str(incident.pk)
@@ -94,8 +99,13 @@ def test_telegram_calls_send_message_with_the_bot_token_in_the_path(team, open_d
 def test_ntfy_publishes_an_urgent_push_for_a_critical_alert(team, member, open_down, http_receiver):
     receiver = http_receiver()
     ana = member("ana", on_call=True)
-    Channel.objects.create(team=team, user=ana, kind="ntfy", config={"server_url": receiver.url, "topic": "ana-pager"},
-                           secrets={"token": "tk_1"})
+    Channel.objects.create(
+        team=team,
+        user=ana,
+        kind="ntfy",
+        config={"server_url": receiver.url, "topic": "ana-pager"},
+        secrets={"token": "tk_1"},
+    )
     incident = open_down(email=False, critical_alert=True)
     deliver_pending(incident)
     request = only_request(receiver)
@@ -106,7 +116,9 @@ def test_ntfy_publishes_an_urgent_push_for_a_critical_alert(team, member, open_d
 
 
 @pytest.mark.parametrize("kind, resource", [("sms", "Messages.json"), ("call", "Calls.json")])
-def test_sms_and_calls_go_to_the_twilio_shaped_api(member, open_down, http_receiver, settings, sms_account, kind, resource):
+def test_sms_and_calls_go_to_the_twilio_shaped_api(
+    member, open_down, http_receiver, settings, sms_account, kind, resource
+):
     receiver = http_receiver()
     settings.PHAROS_SMS_API_URL = receiver.url
     member("ana", on_call=True, phone="+15550101")

@@ -28,8 +28,14 @@ def test_a_monitor_outage_reaches_email_and_webhook_once_each_and_announces_reco
     member("ana", on_call=True)
     Channel.objects.create(team=team, kind="webhook", config={"url": receiver.url + "/hook"})
     monitor = Monitor.objects.create(
-        team=team, url="https://shop.example.com/health", regions=["us", "eu", "as"], check_frequency=30,
-        confirmation_period=0, recovery_period=0, next_check_at=T0, email=True,
+        team=team,
+        url="https://shop.example.com/health",
+        regions=["us", "eu", "as"],
+        check_frequency=30,
+        confirmation_period=0,
+        recovery_period=0,
+        next_check_at=T0,
+        email=True,
     )
     play_round(monitor, T0, {"us": "down", "eu": "down", "as": "up"})
     deliver_owed(T0 + timedelta(seconds=3))

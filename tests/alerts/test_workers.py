@@ -25,7 +25,9 @@ def test_two_workers_draining_the_outbox_deliver_each_notification_once(team, op
     enqueue(ids)
     enqueue(ids)
     alert_workers(2)
-    done = wait_until(lambda: Notification.objects.filter(pk__in=ids, status=NotificationStatus.DELIVERED).count() == 30, timeout=60)
+    done = wait_until(
+        lambda: Notification.objects.filter(pk__in=ids, status=NotificationStatus.DELIVERED).count() == 30, timeout=60
+    )
     assert done, Counter(Notification.objects.filter(pk__in=ids).values_list("status", flat=True))
     per_delivery = Counter(request.headers["x-pharos-delivery"] for request in receiver.requests)
     assert sorted(per_delivery) == sorted(str(pk) for pk in ids)
@@ -67,6 +69,9 @@ def test_the_beat_escalation_task_on_a_worker_alerts_the_team_after_team_wait(
     assert recipients == ["ana@example.com", "ana@example.com", "bo@example.com"]
     # The SMTP server has the message a moment before the worker records it as delivered.
     assert wait_until(
-        lambda: Notification.objects.filter(incident=incident, step="team", status=NotificationStatus.DELIVERED).count() == 2,
+        lambda: (
+            Notification.objects.filter(incident=incident, step="team", status=NotificationStatus.DELIVERED).count()
+            == 2
+        ),
         timeout=10,
     )

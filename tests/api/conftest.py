@@ -83,7 +83,14 @@ DEEP_HEALTH = {
     "confirmation_period": 60,
 }
 
-DAILY_BACKUP = {"name": "Daily Database Backup", "period": 86400, "grace": 1800, "call": True, "sms": True, "email": True}
+DAILY_BACKUP = {
+    "name": "Daily Database Backup",
+    "period": 86400,
+    "grace": 1800,
+    "call": True,
+    "sms": True,
+    "email": True,
+}
 
 
 @pytest.fixture

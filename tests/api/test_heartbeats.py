@@ -24,7 +24,9 @@ INVALID_ATTRIBUTES = [
 ]
 
 
-@pytest.mark.parametrize("attribute, change", INVALID_ATTRIBUTES, ids=[f"{a}-{i}" for i, (a, _) in enumerate(INVALID_ATTRIBUTES)])
+@pytest.mark.parametrize(
+    "attribute, change", INVALID_ATTRIBUTES, ids=[f"{a}-{i}" for i, (a, _) in enumerate(INVALID_ATTRIBUTES)]
+)
 def test_an_invalid_attribute_is_a_422_naming_it_and_nothing_is_saved(api, attribute, change):
     response = api.post("/api/v2/heartbeats", {**DAILY_BACKUP, **change})
 
@@ -94,8 +96,12 @@ def test_deleting_a_heartbeat_resolves_its_open_incident(api, heartbeat_id):
 
     heartbeat = Heartbeat.objects.get(pk=heartbeat_id)
     incident = open_incident(
-        team_id=heartbeat.team_id, source_type="heartbeat", source_id=heartbeat.pk,
-        facts=IncidentFacts(cause="Missed heartbeat"), alerting=Alerting.of(heartbeat), now=timezone.now(),
+        team_id=heartbeat.team_id,
+        source_type="heartbeat",
+        source_id=heartbeat.pk,
+        facts=IncidentFacts(cause="Missed heartbeat"),
+        alerting=Alerting.of(heartbeat),
+        now=timezone.now(),
     )
 
     assert api.delete(f"/api/v2/heartbeats/{heartbeat_id}").status_code == 204

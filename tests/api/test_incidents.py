@@ -1,7 +1,7 @@
 """/api/v3/incidents (and /api/v2/incidents): list filters, manual create, acknowledge, resolve."""
 
 import re
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -13,10 +13,31 @@ from monitors.models import Monitor
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 INCIDENT_ATTRIBUTES = {
-    "name", "summary", "url", "http_method", "cause", "started_at", "acknowledged_at", "acknowledged_by",
-    "resolved_at", "resolved_by", "status", "regions", "response_content", "response_options",
-    "ssl_certificate_expires_at", "requester_email", "call", "sms", "email", "push", "critical_alert",
-    "team_wait", "policy_id", "metadata", "team_name",
+    "name",
+    "summary",
+    "url",
+    "http_method",
+    "cause",
+    "started_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "resolved_at",
+    "resolved_by",
+    "status",
+    "regions",
+    "response_content",
+    "response_options",
+    "ssl_certificate_expires_at",
+    "requester_email",
+    "call",
+    "sms",
+    "email",
+    "push",
+    "critical_alert",
+    "team_wait",
+    "policy_id",
+    "metadata",
+    "team_name",
 }
 
 
@@ -40,8 +61,12 @@ def open_for(source, source_type, *, now, cause="Status 503"):
         response_content="Service Unavailable" if source_type == "monitor" else "",
     )
     return open_incident(
-        team_id=source.team_id, source_type=source_type, source_id=source.pk, facts=facts,
-        alerting=Alerting.of(source), now=now,
+        team_id=source.team_id,
+        source_type=source_type,
+        source_id=source.pk,
+        facts=facts,
+        alerting=Alerting.of(source),
+        now=now,
     )
 
 
@@ -126,7 +151,12 @@ def test_an_unknown_attribute_in_acknowledge_is_a_422_and_changes_nothing(api, m
 
 
 def test_a_manual_incident_is_opened_with_its_flags(api, team):
-    body = {"name": "Checkout broken", "summary": "Customers cannot pay", "requester_email": "ana@eleva.care", "sms": True}
+    body = {
+        "name": "Checkout broken",
+        "summary": "Customers cannot pay",
+        "requester_email": "ana@eleva.care",
+        "sms": True,
+    }
 
     response = api.post("/api/v3/incidents", body)
 
@@ -165,13 +195,15 @@ def test_a_bad_manual_incident_is_a_422_and_opens_nothing(api, body, attribute):
 @pytest.fixture
 def history(monitor, heartbeat):
     """Four incidents: an old resolved monitor one, an acknowledged heartbeat one, two open."""
-    day = datetime(2026, 11, 20, 12, tzinfo=dt_timezone.utc)
+    day = datetime(2026, 11, 20, 12, tzinfo=UTC)
     old = open_for(monitor, "monitor", now=day - timedelta(days=10))
     resolve_incident(old.pk, by="ana", now=day - timedelta(days=10) + timedelta(minutes=5))
     backup = open_for(heartbeat, "heartbeat", now=day, cause="Missed heartbeat")
     Incident.objects.filter(pk=backup.pk).update(acknowledged_at=day, status="Acknowledged")
     current = open_for(monitor, "monitor", now=day + timedelta(days=1))
-    manual = Incident.objects.create(team=monitor.team, source_type="manual", name="Manual", started_at=day + timedelta(days=2))
+    manual = Incident.objects.create(
+        team=monitor.team, source_type="manual", name="Manual", started_at=day + timedelta(days=2)
+    )
     return {"old": old, "backup": backup, "current": current, "manual": manual}
 
 

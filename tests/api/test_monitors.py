@@ -44,7 +44,9 @@ INVALID_ATTRIBUTES = [
 ]
 
 
-@pytest.mark.parametrize("attribute, change", INVALID_ATTRIBUTES, ids=[f"{a}-{i}" for i, (a, _) in enumerate(INVALID_ATTRIBUTES)])
+@pytest.mark.parametrize(
+    "attribute, change", INVALID_ATTRIBUTES, ids=[f"{a}-{i}" for i, (a, _) in enumerate(INVALID_ATTRIBUTES)]
+)
 def test_an_invalid_attribute_is_a_422_naming_it_and_nothing_is_saved(api, attribute, change):
     response = api.post("/api/v2/monitors", {**QUICK_HEALTH, **change})
 
@@ -218,7 +220,9 @@ def test_a_header_id_of_another_monitor_is_refused(api, monitor_id):
     other = api.post("/api/v2/monitors", {**QUICK_HEALTH, "request_headers": [{"name": "X-A", "value": "1"}]})
     foreign_header = other.json()["data"]["attributes"]["request_headers"][0]["id"]
 
-    response = api.patch(f"/api/v2/monitors/{monitor_id}", {"request_headers": [{"id": foreign_header, "_destroy": True}]})
+    response = api.patch(
+        f"/api/v2/monitors/{monitor_id}", {"request_headers": [{"id": foreign_header, "_destroy": True}]}
+    )
 
     assert response.status_code == 422
     assert "request_headers" in response.json()["errors"]
@@ -264,7 +268,9 @@ def test_delete_answers_204_with_no_body_and_the_monitor_is_gone(api, monitor_id
     assert api.get(f"/api/v2/monitors/{monitor_id}").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/api/v2/monitors/999999", "/api/v2/monitors/abc", "/api/v2/monitors/99999999999999999999999"])
+@pytest.mark.parametrize(
+    "path", ["/api/v2/monitors/999999", "/api/v2/monitors/abc", "/api/v2/monitors/99999999999999999999999"]
+)
 def test_an_unknown_monitor_is_a_404_in_the_contract_shape(api, path):
     response = api.get(path)
 
@@ -304,8 +310,12 @@ def test_deleting_a_monitor_resolves_its_open_incident(api, monitor_id):
 
     monitor = Monitor.objects.get(pk=monitor_id)
     incident = open_incident(
-        team_id=monitor.team_id, source_type="monitor", source_id=monitor.pk,
-        facts=IncidentFacts(cause="Status 503"), alerting=Alerting.of(monitor), now=timezone.now(),
+        team_id=monitor.team_id,
+        source_type="monitor",
+        source_id=monitor.pk,
+        facts=IncidentFacts(cause="Status 503"),
+        alerting=Alerting.of(monitor),
+        now=timezone.now(),
     )
 
     assert api.delete(f"/api/v2/monitors/{monitor_id}").status_code == 204

@@ -45,10 +45,20 @@ def test_the_schema_is_served_as_valid_openapi_3(db, client):
     validate_schema(document)  # drf-spectacular's check against the OpenAPI 3 meta-schema
     assert document["openapi"].startswith("3.")
     for path in (
-        "/api/v2/monitors", "/api/v2/monitors/{id}", "/api/v2/monitors/{id}/response-times", "/api/v2/monitors/{id}/sla",
-        "/api/v2/heartbeats", "/api/v2/heartbeats/{id}", "/api/v2/heartbeats/{id}/availability",
-        "/api/v3/incidents", "/api/v3/incidents/{id}", "/api/v3/incidents/{id}/acknowledge",
-        "/api/v3/incidents/{id}/resolve", "/api/v2/incidents", "/api/v3/policies", "/api/v3/policies/{id}",
+        "/api/v2/monitors",
+        "/api/v2/monitors/{id}",
+        "/api/v2/monitors/{id}/response-times",
+        "/api/v2/monitors/{id}/sla",
+        "/api/v2/heartbeats",
+        "/api/v2/heartbeats/{id}",
+        "/api/v2/heartbeats/{id}/availability",
+        "/api/v3/incidents",
+        "/api/v3/incidents/{id}",
+        "/api/v3/incidents/{id}/acknowledge",
+        "/api/v3/incidents/{id}/resolve",
+        "/api/v2/incidents",
+        "/api/v3/policies",
+        "/api/v3/policies/{id}",
     ):
         assert path in document["paths"], path
 
@@ -102,13 +112,24 @@ def existing(team, api_token):
     monitor = Monitor.objects.create(team=team, url="https://eleva.care/api/healthcheck", pronounceable_name="Quick")
     heartbeat = Heartbeat.objects.create(team=team, name="Daily Database Backup", period=86400, grace=1800)
     incident = Incident.objects.create(
-        team=team, source_type="monitor", source_id=monitor.pk, name="Quick", cause="Status 503",
-        url=monitor.url, http_method="GET", regions=["us", "eu"], started_at=timezone.now(),
+        team=team,
+        source_type="monitor",
+        source_id=monitor.pk,
+        name="Quick",
+        cause="Status 503",
+        url=monitor.url,
+        http_method="GET",
+        regions=["us", "eu"],
+        started_at=timezone.now(),
     )
     policy = EscalationPolicy.objects.create(
-        team=team, name="On-call", steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team"}]}]
+        team=team,
+        name="On-call",
+        steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team"}]}],
     )
-    channel = Channel.objects.create(team=team, kind="webhook", name="Hook", config={"url": "https://hooks.eleva.care/x"})
+    channel = Channel.objects.create(
+        team=team, kind="webhook", name="Hook", config={"url": "https://hooks.eleva.care/x"}
+    )
     return {
         "monitors": monitor.pk,
         "heartbeats": heartbeat.pk,

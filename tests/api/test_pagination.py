@@ -96,7 +96,9 @@ def test_a_list_costs_the_same_few_queries_however_long_it_is(api, team, path, d
     monitors = Monitor.objects.bulk_create(Monitor(team=team, url=f"https://eleva.care/{n}") for n in range(20))
     MonitorRequestHeader.objects.bulk_create(MonitorRequestHeader(monitor=m, name="X-N", value="1") for m in monitors)
     Heartbeat.objects.bulk_create(Heartbeat(team=team, name=f"Job {n}") for n in range(20))
-    Incident.objects.bulk_create(Incident(team=team, source_type="manual", name=f"#{n}", started_at=now) for n in range(20))
+    Incident.objects.bulk_create(
+        Incident(team=team, source_type="manual", name=f"#{n}", started_at=now) for n in range(20)
+    )
     EscalationPolicy.objects.bulk_create(EscalationPolicy(team=team, name=f"P{n}", steps=[]) for n in range(20))
     api.get(path)  # the token's last_used_at is written once a minute; leave that out of the count
 

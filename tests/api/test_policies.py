@@ -15,7 +15,9 @@ STEPS_RETURNED = [
 
 
 def test_a_policy_is_created_and_returned(api, team):
-    response = api.post("/api/v3/policies", {"name": "Eleva on-call", "repeat_count": 2, "repeat_delay": 600, "steps": STEPS})
+    response = api.post(
+        "/api/v3/policies", {"name": "Eleva on-call", "repeat_count": 2, "repeat_delay": 600, "steps": STEPS}
+    )
 
     assert response.status_code == 201, response.content
     data = response.json()["data"]
@@ -27,8 +29,15 @@ def test_a_policy_is_created_and_returned(api, team):
 
 
 def test_members_may_name_users_and_channels_of_the_team(api, team, on_call_user):
-    channel = Channel.objects.create(team=team, kind="webhook", name="Hook", config={"url": "https://hooks.eleva.care/x"})
-    steps = [{"wait_before": 0, "step_members": [{"type": "user", "id": on_call_user.pk}, {"type": "webhook", "id": str(channel.pk)}]}]
+    channel = Channel.objects.create(
+        team=team, kind="webhook", name="Hook", config={"url": "https://hooks.eleva.care/x"}
+    )
+    steps = [
+        {
+            "wait_before": 0,
+            "step_members": [{"type": "user", "id": on_call_user.pk}, {"type": "webhook", "id": str(channel.pk)}],
+        }
+    ]
 
     response = api.post("/api/v3/policies", {"name": "Named", "steps": steps})
 

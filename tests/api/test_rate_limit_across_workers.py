@@ -53,13 +53,28 @@ def gunicorn(transactional_db, redis_url, clean_redis, tmp_path):
     log = open(tmp_path / "gunicorn.log", "w+")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"fd://{listener.fileno()}", "--workers", "2", "--max-requests", "1",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"fd://{listener.fileno()}",
+            "--workers",
+            "2",
+            "--max-requests",
+            "1",
             # Imported once in the master, so a replacement worker is a fork, not a boot.
             "--preload",
-            "--access-logfile", str(tmp_path / "access.log"), "--access-logformat", "served-by %(p)s %(s)s",
+            "--access-logfile",
+            str(tmp_path / "access.log"),
+            "--access-logformat",
+            "served-by %(p)s %(s)s",
         ],
-        cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        pass_fds=[listener.fileno()],
     )
     base = f"http://127.0.0.1:{port}"
     try:

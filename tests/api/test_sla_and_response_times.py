@@ -1,6 +1,6 @@
 """SLA and availability from incidents in a date range; response times per region for 24 h."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -10,7 +10,7 @@ from heartbeats.models import Heartbeat
 from monitors.models import CheckResult, Monitor, ResultRollup
 
 DAY = timedelta(days=1)
-NOV_1 = datetime(2026, 11, 1, tzinfo=dt_timezone.utc)
+NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -22,8 +22,12 @@ def monitor(team):
 
 def incident(source, source_type, started, minutes):
     return Incident.objects.create(
-        team=source.team, source_type=source_type, source_id=source.pk, started_at=started,
-        resolved_at=started + timedelta(minutes=minutes), status="Resolved",
+        team=source.team,
+        source_type=source_type,
+        source_id=source.pk,
+        started_at=started,
+        resolved_at=started + timedelta(minutes=minutes),
+        status="Resolved",
     )
 
 
@@ -49,7 +53,9 @@ def test_sla_counts_downtime_of_incidents_inside_the_range(api, monitor):
 def test_an_incident_crossing_the_range_edge_counts_only_its_inside_part(api, monitor):
     incident(monitor, "monitor", NOV_1 - timedelta(minutes=30), 40)
 
-    attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla", {"from": "2026-11-01", "to": "2026-11-01"}).json()["data"]["attributes"]
+    attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla", {"from": "2026-11-01", "to": "2026-11-01"}).json()[
+        "data"
+    ]["attributes"]
 
     assert attributes["total_downtime"] == 600
     assert attributes["number_of_incidents"] == 1
@@ -58,7 +64,9 @@ def test_an_incident_crossing_the_range_edge_counts_only_its_inside_part(api, mo
 def test_an_open_incident_counts_until_now(api, team):
     monitor = Monitor.objects.create(team=team, url="https://eleva.care/")
     Monitor.objects.filter(pk=monitor.pk).update(created_at=timezone.now() - timedelta(hours=1))
-    Incident.objects.create(team=team, source_type="monitor", source_id=monitor.pk, started_at=timezone.now() - timedelta(minutes=5))
+    Incident.objects.create(
+        team=team, source_type="monitor", source_id=monitor.pk, started_at=timezone.now() - timedelta(minutes=5)
+    )
 
     attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla").json()["data"]["attributes"]
 
@@ -72,7 +80,9 @@ def test_time_before_the_monitor_existed_is_not_counted(api, team):
     Monitor.objects.filter(pk=monitor.pk).update(created_at=NOV_1 + timedelta(hours=12))
     incident(monitor, "monitor", NOV_1 + timedelta(hours=18), 60)
 
-    attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla", {"from": "2026-11-01", "to": "2026-11-01"}).json()["data"]["attributes"]
+    attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla", {"from": "2026-11-01", "to": "2026-11-01"}).json()[
+        "data"
+    ]["attributes"]
 
     assert attributes["availability"] == round(100 * (1 - 3600 / (12 * 3600)), 4)
 
@@ -81,12 +91,22 @@ def test_other_sources_incidents_do_not_count(api, monitor, team):
     other = Monitor.objects.create(team=team, url="https://eleva.care/other")
     incident(other, "monitor", NOV_1 + DAY, 60)
 
-    attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla", {"from": "2026-11-01", "to": "2026-11-05"}).json()["data"]["attributes"]
+    attributes = api.get(f"/api/v2/monitors/{monitor.pk}/sla", {"from": "2026-11-01", "to": "2026-11-05"}).json()[
+        "data"
+    ]["attributes"]
 
-    assert attributes == {"availability": 100.0, "total_downtime": 0, "number_of_incidents": 0, "longest_incident": 0, "average_incident": 0}
+    assert attributes == {
+        "availability": 100.0,
+        "total_downtime": 0,
+        "number_of_incidents": 0,
+        "longest_incident": 0,
+        "average_incident": 0,
+    }
 
 
-@pytest.mark.parametrize("params", [{"from": "2026-13-01"}, {"from": "11/01/2026"}, {"from": "2026-11-10", "to": "2026-11-01"}])
+@pytest.mark.parametrize(
+    "params", [{"from": "2026-13-01"}, {"from": "11/01/2026"}, {"from": "2026-11-10", "to": "2026-11-01"}]
+)
 def test_a_bad_range_is_a_400_with_a_string_error(api, monitor, params):
     response = api.get(f"/api/v2/monitors/{monitor.pk}/sla", params)
 
@@ -113,8 +133,16 @@ def test_response_times_are_grouped_by_region_for_the_last_day(api, team):
     for minutes, region, seconds in [(5, "us", 0.2), (3, "us", 0.3), (4, "eu", 0.5), (60 * 25, "us", 9.0)]:
         at = now - timedelta(minutes=minutes)
         CheckResult.objects.create(
-            monitor=monitor, scheduled_at=at, region=region, outcome="up", response_time=seconds,
-            name_lookup_time=0.01, connection_time=0.02, tls_handshake_time=0.03, data_transfer_time=0.04, checked_at=at,
+            monitor=monitor,
+            scheduled_at=at,
+            region=region,
+            outcome="up",
+            response_time=seconds,
+            name_lookup_time=0.01,
+            connection_time=0.02,
+            tls_handshake_time=0.03,
+            data_transfer_time=0.04,
+            checked_at=at,
         )
 
     response = api.get(f"/api/v2/monitors/{monitor.pk}/response-times")
@@ -124,7 +152,14 @@ def test_response_times_are_grouped_by_region_for_the_last_day(api, team):
     regions = {entry["region"]: entry["response_times"] for entry in data["attributes"]["regions"]}
     assert [point["response_time"] for point in regions["us"]] == [0.2, 0.3]
     assert [point["response_time"] for point in regions["eu"]] == [0.5]
-    assert set(regions["us"][0]) == {"at", "response_time", "name_lookup_time", "connection_time", "tls_handshake_time", "data_transfer_time"}
+    assert set(regions["us"][0]) == {
+        "at",
+        "response_time",
+        "name_lookup_time",
+        "connection_time",
+        "tls_handshake_time",
+        "data_transfer_time",
+    }
     assert regions["us"][0]["at"].endswith("Z")
 
 

@@ -67,7 +67,9 @@ def test_another_teams_objects_are_unchanged_after_every_attempt(api, theirs):
     assert incident.acknowledged_at is None and incident.resolved_at is None
 
 
-@pytest.mark.parametrize("path", ["/api/v2/monitors", "/api/v2/heartbeats", "/api/v3/incidents", "/api/v2/incidents", "/api/v3/policies"])
+@pytest.mark.parametrize(
+    "path", ["/api/v2/monitors", "/api/v2/heartbeats", "/api/v3/incidents", "/api/v2/incidents", "/api/v3/policies"]
+)
 def test_lists_show_only_the_tokens_team(api, theirs, path):
     response = api.get(path)
 

@@ -35,21 +35,41 @@ def one_of_everything(team, on_call_user):
     now = timezone.now()
     monitor = Monitor.objects.create(team=team, url="https://example.com", regions=["us", "eu"], status="down")
     MonitorRequestHeader.objects.create(monitor=monitor, name="X-Env", value="prod")
-    CheckResult.objects.create(monitor=monitor, scheduled_at=now, region="us", outcome="down", cause="Status 503", checked_at=now)
-    ResultRollup.objects.create(monitor=monitor, region="us", hour=now.replace(minute=0, second=0, microsecond=0), checks=3, failures=1)
+    CheckResult.objects.create(
+        monitor=monitor, scheduled_at=now, region="us", outcome="down", cause="Status 503", checked_at=now
+    )
+    ResultRollup.objects.create(
+        monitor=monitor, region="us", hour=now.replace(minute=0, second=0, microsecond=0), checks=3, failures=1
+    )
     heartbeat = Heartbeat.objects.create(team=team, name="backup", status="up")
     Ping.objects.create(heartbeat=heartbeat, created_at=now, kind="fail", exit_code=3, method="POST", body="disk full")
-    incident = Incident.objects.create(team=team, source_type="monitor", source_id=monitor.pk, cause="Status 503", started_at=now, regions=["us", "eu"])
+    incident = Incident.objects.create(
+        team=team, source_type="monitor", source_id=monitor.pk, cause="Status 503", started_at=now, regions=["us", "eu"]
+    )
     IncidentEvent.objects.create(incident=incident, at=now, kind="started", message="Status 503")
     # Channels and the outbox (issue #6).
     channel = Channel.objects.create(team=team, kind="webhook", config={"url": "https://hooks.example.com/x"})
-    Notification.objects.create(incident=incident, event="alert", step="on-call", recipient=f"channel:{channel.pk}",
-                                kind="webhook", channel=channel, next_attempt_at=now, created_at=now)
-    EscalationPolicy.objects.create(team=team, name="Night", steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team"}]}])
+    Notification.objects.create(
+        incident=incident,
+        event="alert",
+        step="on-call",
+        recipient=f"channel:{channel.pk}",
+        kind="webhook",
+        channel=channel,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    EscalationPolicy.objects.create(
+        team=team,
+        name="Night",
+        steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team"}]}],
+    )
     OperatorEvent.objects.create(at=now, kind="inconclusive_round", region="as", message="no answer")
     ApiToken.issue(team)
     Group.objects.create(name="responders")
-    Round.objects.create(monitor=monitor, scheduled_at=now, regions=["us", "eu"], dispatched_at=now, deadline=now, verdict="down")
+    Round.objects.create(
+        monitor=monitor, scheduled_at=now, regions=["us", "eu"], dispatched_at=now, deadline=now, verdict="down"
+    )
     RegionQuarantine.objects.create(region="as", reason="lone_failures", started_at=now)
     LoneFailure.objects.create(region="as", target="example.com", monitor=monitor, at=now)
     DomainRegistration.objects.create(domain="example.com", expires_at=now, checked_at=now, next_lookup_at=now)
@@ -83,7 +103,11 @@ INLINE_ONLY = {"monitors.MonitorRequestHeader", "alerts.IncidentEvent", "alerts.
 def test_every_model_of_pharos_is_in_the_admin():
     from django.apps import apps
 
-    ours = {m._meta.label for app in ("teams", "monitors", "heartbeats", "alerts") for m in apps.get_app_config(app).get_models()}
+    ours = {
+        m._meta.label
+        for app in ("teams", "monitors", "heartbeats", "alerts")
+        for m in apps.get_app_config(app).get_models()
+    }
     registered = {m._meta.label for m in admin.site._registry}
     assert ours - INLINE_ONLY <= registered
 
@@ -95,7 +119,9 @@ def test_monitor_status_is_shown_coloured(operator_client, one_of_everything):
 
 def test_pausing_from_the_admin_pauses_the_monitor(operator_client, one_of_everything):
     monitor = one_of_everything
-    operator_client.post(reverse("admin:monitors_monitor_changelist"), {"action": "pause", "_selected_action": [monitor.pk]})
+    operator_client.post(
+        reverse("admin:monitors_monitor_changelist"), {"action": "pause", "_selected_action": [monitor.pk]}
+    )
     monitor.refresh_from_db()
     assert monitor.status == "paused" and monitor.paused_at is not None
 
@@ -103,21 +129,27 @@ def test_pausing_from_the_admin_pauses_the_monitor(operator_client, one_of_every
 def test_resuming_from_the_admin_makes_the_monitor_pending_and_due(operator_client, one_of_everything):
     monitor = one_of_everything
     Monitor.objects.filter(pk=monitor.pk).update(paused_at=timezone.now(), status="paused")
-    operator_client.post(reverse("admin:monitors_monitor_changelist"), {"action": "resume", "_selected_action": [monitor.pk]})
+    operator_client.post(
+        reverse("admin:monitors_monitor_changelist"), {"action": "resume", "_selected_action": [monitor.pk]}
+    )
     monitor.refresh_from_db()
     assert monitor.status == "pending" and monitor.paused_at is None and monitor.next_check_at is not None
 
 
 def test_acknowledging_from_the_admin_records_who_did_it(operator_client, one_of_everything):
     incident = Incident.objects.get()
-    operator_client.post(reverse("admin:alerts_incident_changelist"), {"action": "acknowledge", "_selected_action": [incident.pk]})
+    operator_client.post(
+        reverse("admin:alerts_incident_changelist"), {"action": "acknowledge", "_selected_action": [incident.pk]}
+    )
     incident.refresh_from_db()
     assert incident.status == "Acknowledged" and incident.acknowledged_by == "operator"
 
 
 def test_resolving_from_the_admin_resolves_and_adds_to_the_timeline(operator_client, one_of_everything):
     incident = Incident.objects.get()
-    operator_client.post(reverse("admin:alerts_incident_changelist"), {"action": "resolve", "_selected_action": [incident.pk]})
+    operator_client.post(
+        reverse("admin:alerts_incident_changelist"), {"action": "resolve", "_selected_action": [incident.pk]}
+    )
     incident.refresh_from_db()
     assert incident.status == "Resolved" and incident.resolved_at is not None
     assert list(incident.events.values_list("kind", flat=True)) == ["started", "resolved"]
@@ -135,7 +167,11 @@ def test_the_admin_refuses_a_policy_that_escalation_cannot_run(operator_client, 
 
 def test_an_operator_can_release_a_quarantined_region(operator_client, one_of_everything):
     row = RegionQuarantine.objects.get()
-    operator_client.post(reverse("admin:monitors_regionquarantine_changelist"), {"action": "release_now", "_selected_action": [row.pk]})
+    operator_client.post(
+        reverse("admin:monitors_regionquarantine_changelist"), {"action": "release_now", "_selected_action": [row.pk]}
+    )
     row.refresh_from_db()
     assert row.released_at is not None
-    assert OperatorEvent.objects.filter(kind="region_released", region="as", message__contains="released by operator").exists()
+    assert OperatorEvent.objects.filter(
+        kind="region_released", region="as", message__contains="released by operator"
+    ).exists()

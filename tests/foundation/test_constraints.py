@@ -13,7 +13,13 @@ pytestmark = pytest.mark.django_db
 
 
 def make_incident(team, **fields):
-    values = {"team": team, "source_type": "monitor", "source_id": 7, "cause": "Status 503", "started_at": timezone.now()}
+    values = {
+        "team": team,
+        "source_type": "monitor",
+        "source_id": 7,
+        "cause": "Status 503",
+        "started_at": timezone.now(),
+    }
     values.update(fields)
     return Incident.objects.create(**values)
 

@@ -66,7 +66,15 @@ def test_quick_start_serves_the_admin_with_every_process_running_and_stops_on_si
     time.sleep(3)  # long enough for a worker that cannot start to have exited
     assert proc.poll() is None, log_path.read_text()[-3000:]
     commands = "\n".join(children_of(proc.pid))
-    for expected in ["gunicorn", " beat", "-Q results", "-Q alerts,default", "-Q probe.us", "-Q probe.eu", "-Q probe.as"]:
+    for expected in [
+        "gunicorn",
+        " beat",
+        "-Q results",
+        "-Q alerts,default",
+        "-Q probe.us",
+        "-Q probe.eu",
+        "-Q probe.as",
+    ]:
         assert expected in commands, f"{expected!r} not running:\n{commands}"
     log = log_path.read_text()
     assert "password:" in log and "createtoken" in log
@@ -83,5 +91,9 @@ def test_a_process_that_dies_is_restarted(quick_start):
     worker = next(line for line in children_of(proc.pid) if "-Q probe.eu" in line)
     os.kill(int(worker.split()[0]), signal.SIGKILL)
     wait_for(lambda: "probe.eu exited" in log_path.read_text(), timeout=20, what="the supervisor to notice")
-    wait_for(lambda: any("-Q probe.eu" in line for line in children_of(proc.pid)), timeout=20, what="the eu worker to come back")
+    wait_for(
+        lambda: any("-Q probe.eu" in line for line in children_of(proc.pid)),
+        timeout=20,
+        what="the eu worker to come back",
+    )
     assert proc.poll() is None

@@ -19,8 +19,16 @@ def start_django(**env):
     environment.update({"SECRET_KEY": "x", "PHAROS_IGNORE_DOTENV": "1", "DJANGO_SETTINGS_MODULE": "config.settings"})
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.PHAROS_REGIONS)"],
-        cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.PHAROS_REGIONS)",
+        ],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -74,8 +74,14 @@ def gunicorn(db):
         "PHAROS_WEB_THREADS": "4",
         "LOG_LEVEL": "WARNING",
     }
-    command = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--config", "config/gunicorn.conf.py"]
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--config",
+        "config/gunicorn.conf.py",
+    ]
     process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
 
@@ -89,8 +95,13 @@ def gunicorn(db):
         return False
 
     try:
-        wait_for(answers, timeout=30, what="gunicorn to answer", process=process,
-                 output=lambda: process.stderr.read().decode())
+        wait_for(
+            answers,
+            timeout=30,
+            what="gunicorn to answer",
+            process=process,
+            output=lambda: process.stderr.read().decode(),
+        )
         yield base
     finally:
         stop_process(process)

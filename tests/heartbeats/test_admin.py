@@ -32,7 +32,14 @@ def test_the_list_shows_status_last_ping_and_expectation(operator_client, make_h
 def test_the_change_page_shows_the_newest_pings_with_bodies_and_exit_codes(operator_client, heartbeat):
     now = timezone.now()
     Ping.objects.bulk_create(
-        Ping(heartbeat=heartbeat, created_at=now + timedelta(seconds=i), kind="fail", exit_code=i % 256, method="POST", body=f"output-{i}-end")
+        Ping(
+            heartbeat=heartbeat,
+            created_at=now + timedelta(seconds=i),
+            kind="fail",
+            exit_code=i % 256,
+            method="POST",
+            body=f"output-{i}-end",
+        )
         for i in range(RECENT_PINGS_SHOWN + 5)
     )
 
@@ -49,9 +56,19 @@ def test_saving_a_new_period_moves_the_deadline(operator_client, make_heartbeat,
     heartbeat = make_heartbeat(status="up", last_ping_at=last_ping_at, alert_after=last_ping_at + timedelta(seconds=90))
     url = reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])
     form = {
-        "team": team.pk, "name": heartbeat.name, "period": 600, "grace": 60, "cron": "", "timezone": "UTC",
-        "email": "on", "maintenance_days": "[]", "maintenance_timezone": "UTC",
-        "pings-TOTAL_FORMS": "0", "pings-INITIAL_FORMS": "0", "pings-MIN_NUM_FORMS": "0", "pings-MAX_NUM_FORMS": "0",
+        "team": team.pk,
+        "name": heartbeat.name,
+        "period": 600,
+        "grace": 60,
+        "cron": "",
+        "timezone": "UTC",
+        "email": "on",
+        "maintenance_days": "[]",
+        "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0",
+        "pings-INITIAL_FORMS": "0",
+        "pings-MIN_NUM_FORMS": "0",
+        "pings-MAX_NUM_FORMS": "0",
     }
 
     response = operator_client.post(url, form)
@@ -63,9 +80,18 @@ def test_saving_a_new_period_moves_the_deadline(operator_client, make_heartbeat,
 def test_an_invalid_cron_expression_is_refused_with_a_reason(operator_client, heartbeat, team):
     url = reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])
     form = {
-        "team": team.pk, "name": heartbeat.name, "period": 60, "grace": 30, "cron": "61 * * * *", "timezone": "Mars/Olympus",
-        "maintenance_days": "[]", "maintenance_timezone": "UTC",
-        "pings-TOTAL_FORMS": "0", "pings-INITIAL_FORMS": "0", "pings-MIN_NUM_FORMS": "0", "pings-MAX_NUM_FORMS": "0",
+        "team": team.pk,
+        "name": heartbeat.name,
+        "period": 60,
+        "grace": 30,
+        "cron": "61 * * * *",
+        "timezone": "Mars/Olympus",
+        "maintenance_days": "[]",
+        "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0",
+        "pings-INITIAL_FORMS": "0",
+        "pings-MIN_NUM_FORMS": "0",
+        "pings-MAX_NUM_FORMS": "0",
     }
 
     page = operator_client.post(url, form).content.decode()
@@ -78,9 +104,18 @@ def test_a_period_below_the_minimum_check_frequency_is_refused(operator_client, 
     settings.PHAROS_MIN_CHECK_FREQUENCY = 30
     url = reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])
     form = {
-        "team": team.pk, "name": heartbeat.name, "period": 29, "grace": 0, "cron": "", "timezone": "UTC",
-        "maintenance_days": "[]", "maintenance_timezone": "UTC",
-        "pings-TOTAL_FORMS": "0", "pings-INITIAL_FORMS": "0", "pings-MIN_NUM_FORMS": "0", "pings-MAX_NUM_FORMS": "0",
+        "team": team.pk,
+        "name": heartbeat.name,
+        "period": 29,
+        "grace": 0,
+        "cron": "",
+        "timezone": "UTC",
+        "maintenance_days": "[]",
+        "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0",
+        "pings-INITIAL_FORMS": "0",
+        "pings-MIN_NUM_FORMS": "0",
+        "pings-MAX_NUM_FORMS": "0",
     }
 
     page = operator_client.post(url, form).content.decode()

@@ -55,8 +55,7 @@ def test_a_chunked_body_without_content_length_is_stored(gunicorn, heartbeat):
     conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     try:
         # What `some_job | curl -T - "$HEARTBEAT_URL"` sends: Transfer-Encoding: chunked.
-        conn.request("POST", ping_path(heartbeat, "/1"), body=iter([b"line one\n", b"line two\n"]),
-                     encode_chunked=True)
+        conn.request("POST", ping_path(heartbeat, "/1"), body=iter([b"line one\n", b"line two\n"]), encode_chunked=True)
         assert conn.getresponse().status == 200
     finally:
         conn.close()

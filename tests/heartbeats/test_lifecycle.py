@@ -197,7 +197,9 @@ def every_day_window(now):
 
 def test_a_failure_inside_a_maintenance_window_pages_nobody(client, make_heartbeat):
     now = timezone.now()
-    heartbeat = make_heartbeat(status="up", last_ping_at=now, alert_after=now + timedelta(seconds=90), **every_day_window(now))
+    heartbeat = make_heartbeat(
+        status="up", last_ping_at=now, alert_after=now + timedelta(seconds=90), **every_day_window(now)
+    )
 
     client.post(ping_path(heartbeat, "/fail"), data="boom", content_type="text/plain")
 
@@ -239,7 +241,9 @@ def test_the_shown_status_says_paused_or_maintenance_over_the_stored_one(make_he
     assert [shown_status(hb, now=now) for hb in (in_window, paused, plain)] == ["maintenance", "paused", "down"]
 
 
-def test_a_heartbeat_paused_while_down_resolves_its_incident_on_the_first_success_after_resuming(client, make_heartbeat):
+def test_a_heartbeat_paused_while_down_resolves_its_incident_on_the_first_success_after_resuming(
+    client, make_heartbeat
+):
     heartbeat = make_heartbeat(status="up", last_ping_at=timezone.now())
     client.post(ping_path(heartbeat, "/fail"), data="boom", content_type="text/plain")
     assert incidents_of(heartbeat).filter(resolved_at__isnull=True).exists()

@@ -16,12 +16,15 @@ pytestmark = pytest.mark.django_db
 def add_history(heartbeat, count):
     now = timezone.now()
     Ping.objects.bulk_create(
-        Ping(heartbeat=heartbeat, created_at=now - timedelta(minutes=i), kind="success", method="GET") for i in range(count)
+        Ping(heartbeat=heartbeat, created_at=now - timedelta(minutes=i), kind="success", method="GET")
+        for i in range(count)
     )
 
 
 @pytest.mark.parametrize("history", [0, 500])
-def test_a_success_ping_of_an_up_heartbeat_costs_one_statement(client, up_heartbeat, django_assert_num_queries, history):
+def test_a_success_ping_of_an_up_heartbeat_costs_one_statement(
+    client, up_heartbeat, django_assert_num_queries, history
+):
     add_history(up_heartbeat, history)
 
     with django_assert_num_queries(1):

@@ -49,7 +49,9 @@ def test_concurrent_failures_and_successes_open_at_most_one_incident_and_lose_no
 
     assert statuses == [200] * PINGS
     assert Ping.objects.filter(heartbeat=up_heartbeat).count() == PINGS
-    open_incidents = Incident.objects.filter(source_type="heartbeat", source_id=up_heartbeat.pk, resolved_at__isnull=True)
+    open_incidents = Incident.objects.filter(
+        source_type="heartbeat", source_id=up_heartbeat.pk, resolved_at__isnull=True
+    )
     assert open_incidents.count() <= 1
     # The final status agrees with the incident: down exactly when one is open.
     assert (Heartbeat.objects.get(pk=up_heartbeat.pk).status == "down") == open_incidents.exists()

@@ -1,13 +1,13 @@
 """Expectations: a fixed period, or a cron calendar read in local time across DST changes."""
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 
 from alerts.maintenance import MaintenanceWindow
 from heartbeats.schedule import InvalidSchedule, Schedule, deadline_after, next_due, validate_cron, validate_timezone
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args):
@@ -23,7 +23,9 @@ def test_the_deadline_adds_the_grace():
 
 
 def test_a_cron_schedule_expects_the_next_occurrence_in_utc():
-    assert next_due(Schedule(period=60, grace=0, cron="*/15 * * * *"), utc(2026, 11, 28, 6, 7)) == utc(2026, 11, 28, 6, 15)
+    assert next_due(Schedule(period=60, grace=0, cron="*/15 * * * *"), utc(2026, 11, 28, 6, 7)) == utc(
+        2026, 11, 28, 6, 15
+    )
 
 
 def test_a_ping_exactly_on_the_minute_expects_the_next_run_not_itself():

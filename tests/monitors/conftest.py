@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from tests.processes import stop_process
 
 PROJECT = Path(__file__).resolve().parents[2]
 REGIONS = ("us", "eu", "as")
-T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -101,13 +101,23 @@ def start_worker(queues, *, name, log):
         PHAROS_REGIONS=",".join(REGIONS),
     )
     command = [
-        sys.executable, "-m", "celery", "-A", "config.celery", "worker", "-Q", queues,
-        "--pool=solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
-        "-n", f"{name}-{os.getpid()}@%h", "--loglevel=INFO",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config.celery",
+        "worker",
+        "-Q",
+        queues,
+        "--pool=solo",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+        "--loglevel=INFO",
     ]
     return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +133,9 @@ def results_worker(django_db_setup, django_db_blocker):
     try:
         wait_for(
             lambda: b"ready." in Path(log.name).read_bytes() or process.poll() is not None,
-            timeout=60, interval=0.2, what="the results worker to start",
+            timeout=60,
+            interval=0.2,
+            what="the results worker to start",
         )
         if process.poll() is not None:
             raise AssertionError("results worker exited:\n" + Path(log.name).read_text()[-3000:])

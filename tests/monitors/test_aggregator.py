@@ -25,7 +25,13 @@ def test_every_outcome_of_a_batch_is_stored_with_its_phases(make_monitor):
     monitors = [make_monitor() for _ in range(3)]
     rounds = [run_round(m, now=T0) for m in monitors]
     outcomes = [
-        outcome(r, "us", "up", phases={"name_lookup": 0.01, "connect": 0.02, "tls_handshake": 0.03, "processing": 0.04, "transfer": 0.05}, remote_ip="203.0.113.7")
+        outcome(
+            r,
+            "us",
+            "up",
+            phases={"name_lookup": 0.01, "connect": 0.02, "tls_handshake": 0.03, "processing": 0.04, "transfer": 0.05},
+            remote_ip="203.0.113.7",
+        )
         for r in rounds
     ]
     summary = record_outcomes(json.loads(json.dumps(results_message(region="us", outcomes=outcomes))), now=T0 + S)
@@ -108,7 +114,9 @@ def test_overdue_rounds_are_closed_only_after_their_deadline(make_monitor):
 def test_results_for_a_deleted_monitor_are_dropped_without_losing_the_batch(make_monitor):
     kept, deleted = make_monitor(), make_monitor()
     kept_round, deleted_round = run_round(kept, now=T0), run_round(deleted, now=T0)
-    message = results_message(region="us", outcomes=[outcome(kept_round, "us", "up"), outcome(deleted_round, "us", "up")])
+    message = results_message(
+        region="us", outcomes=[outcome(kept_round, "us", "up"), outcome(deleted_round, "us", "up")]
+    )
     Monitor.objects.filter(pk=deleted.pk).delete()
     assert record_outcomes(message, now=T0 + S)["stored"] == 1
     assert CheckResult.objects.get().monitor_id == kept.pk
@@ -128,7 +136,9 @@ def test_an_unknown_outcome_status_is_stored_as_an_error(make_monitor):
     round_ = run_round(monitor, now=T0)
     message = results_message(
         region="us",
-        outcomes=[Outcome(monitor_id=monitor.pk, scheduled_at=round_.scheduled_at.isoformat(), region="us", status="weird")],
+        outcomes=[
+            Outcome(monitor_id=monitor.pk, scheduled_at=round_.scheduled_at.isoformat(), region="us", status="weird")
+        ],
     )
     record_outcomes(message, now=T0 + S)
     assert CheckResult.objects.get().outcome == "error"

@@ -45,7 +45,9 @@ class RDAPServer:
                 if kind == "json":
                     events = [{"eventAction": "registration", "eventDate": "2001-05-04T10:00:00Z"}]
                     if value is not None:
-                        events.append({"eventAction": "expiration", "eventDate": value.isoformat().replace("+00:00", "Z")})
+                        events.append(
+                            {"eventAction": "expiration", "eventDate": value.isoformat().replace("+00:00", "Z")}
+                        )
                     body, code = json.dumps({"objectClassName": "domain", "ldhName": domain, "events": events}), 200
                 elif kind == "body":
                     body, code = value, 200
@@ -161,7 +163,12 @@ def test_a_second_run_within_twelve_hours_does_no_lookup(rdap, watched):
 
 @pytest.mark.parametrize(
     "answer",
-    [("status", 500), ("hang", None), ("body", "<html>not rdap</html>"), ("body", '{"events": [{"eventAction": "expiration", "eventDate": "soon"}]}')],
+    [
+        ("status", 500),
+        ("hang", None),
+        ("body", "<html>not rdap</html>"),
+        ("body", '{"events": [{"eventAction": "expiration", "eventDate": "soon"}]}'),
+    ],
     ids=["server-error", "timeout", "not-json", "bad-date"],
 )
 def test_a_failed_lookup_opens_nothing_and_is_retried_on_the_next_run(rdap, watched, answer):
@@ -215,8 +222,12 @@ def test_monitors_on_ip_addresses_are_not_looked_up(rdap, watched):
 def test_a_warning_never_displaces_an_open_outage(rdap, watched):
     monitor = watched(status=MonitorStatus.DOWN)
     outage = open_incident(
-        team_id=monitor.team_id, source_type=IncidentSource.MONITOR, source_id=monitor.pk,
-        facts=IncidentFacts(cause="Status 503", metadata={"kind": "outage"}), alerting=Alerting(), now=T0,
+        team_id=monitor.team_id,
+        source_type=IncidentSource.MONITOR,
+        source_id=monitor.pk,
+        facts=IncidentFacts(cause="Status 503", metadata={"kind": "outage"}),
+        alerting=Alerting(),
+        now=T0,
     )
     rdap.expires("example.com", T0 + 3 * DAY)
     run(T0)

@@ -26,7 +26,9 @@ def certificate_round(monitor, at, *, status, expires_at):
     round_ = run_round(monitor, now=at)
     cause = "TLS certificate expires in 6 days" if status == "down" else ""
     for region in REGIONS:
-        message = message_for(round_, region, status, cause=cause, status_code=200, tls_expires_at=expires_at.isoformat())
+        message = message_for(
+            round_, region, status, cause=cause, status_code=200, tls_expires_at=expires_at.isoformat()
+        )
         record_outcomes(message, now=at + S)
 
 

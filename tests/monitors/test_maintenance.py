@@ -1,12 +1,12 @@
 """Weekly maintenance windows, including ones that cross midnight and non-UTC zones."""
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 from alerts.maintenance import in_window
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def window(days, starts, ends, zone="UTC"):

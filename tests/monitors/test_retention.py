@@ -17,8 +17,12 @@ def add_results(monitor, hour, *, region="us", times=(0.1, 0.2, 0.3, 0.4), failu
     for index, response_time in enumerate(times):
         at = hour + timedelta(minutes=index)
         CheckResult.objects.create(
-            monitor=monitor, scheduled_at=at, region=region, outcome="down" if index < failures else "up",
-            response_time=response_time, checked_at=at,
+            monitor=monitor,
+            scheduled_at=at,
+            region=region,
+            outcome="down" if index < failures else "up",
+            response_time=response_time,
+            checked_at=at,
         )
 
 

@@ -3,7 +3,7 @@
 import base64
 import json
 import threading
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -87,7 +87,9 @@ def test_a_paused_monitor_is_not_checked(make_monitor):
 def test_a_monitor_inside_its_maintenance_window_is_not_checked_and_shows_maintenance(make_monitor):
     # Saturday 2026-11-28 12:00 UTC is 13:00 in Europe/Paris.
     monitor = make_monitor(
-        maintenance_days=["sat"], maintenance_from=time(12, 30), maintenance_to=time(14, 0),
+        maintenance_days=["sat"],
+        maintenance_from=time(12, 30),
+        maintenance_to=time(14, 0),
         maintenance_timezone="Europe/Paris",
     )
     report = scheduler.tick(now=T0, publish=False)
@@ -100,9 +102,12 @@ def test_a_monitor_inside_its_maintenance_window_is_not_checked_and_shows_mainte
 
 def test_a_window_across_midnight_in_new_york_holds_checks_in_the_small_hours_of_the_next_day(make_monitor):
     # Friday 23:00 – 01:00 in New York; Saturday 00:30 there is 05:30 UTC.
-    at = datetime(2026, 11, 28, 5, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 28, 5, 30, tzinfo=UTC)
     monitor = make_monitor(
-        next_check_at=at, maintenance_days=["fri"], maintenance_from=time(23, 0), maintenance_to=time(1, 0),
+        next_check_at=at,
+        maintenance_days=["fri"],
+        maintenance_from=time(23, 0),
+        maintenance_to=time(1, 0),
         maintenance_timezone="America/New_York",
     )
     assert scheduler.tick(now=at, publish=False).in_maintenance == 1
@@ -113,8 +118,11 @@ def test_a_window_across_midnight_in_new_york_holds_checks_in_the_small_hours_of
 
 def test_a_monitor_leaving_its_maintenance_window_is_checked_again_from_pending(make_monitor):
     monitor = make_monitor(
-        status="maintenance", maintenance_days=["sat"], maintenance_from=time(11, 0),
-        maintenance_to=time(12, 0), maintenance_timezone="Europe/Paris",
+        status="maintenance",
+        maintenance_days=["sat"],
+        maintenance_from=time(11, 0),
+        maintenance_to=time(12, 0),
+        maintenance_timezone="Europe/Paris",
     )
     scheduler.tick(now=T0, publish=False)
     monitor.refresh_from_db()
@@ -181,7 +189,10 @@ def test_two_concurrent_ticks_dispatch_disjoint_monitors(make_monitor):
         pytest.skip("SKIP LOCKED needs PostgreSQL")
     team = make_monitor().team
     Monitor.objects.bulk_create(
-        [Monitor(team=team, url=f"https://m{i}.example.com", next_check_at=T0, regions=["us", "eu", "as"]) for i in range(400)]
+        [
+            Monitor(team=team, url=f"https://m{i}.example.com", next_check_at=T0, regions=["us", "eu", "as"])
+            for i in range(400)
+        ]
     )
     start = threading.Barrier(2)
     reports, errors = [], []

@@ -48,8 +48,13 @@ def test_a_dns_monitor_carries_the_name_to_resolve_in_the_body():
 
 def test_keyword_status_codes_auth_and_tls_warning_are_carried():
     spec = spec_of(
-        url="https://example.com", monitor_type="keyword", required_keyword="OK", expected_status_codes=[200, 204],
-        auth_username="u", auth_password="p", ssl_expiration=14,
+        url="https://example.com",
+        monitor_type="keyword",
+        required_keyword="OK",
+        expected_status_codes=[200, 204],
+        auth_username="u",
+        auth_password="p",
+        ssl_expiration=14,
     )
     assert spec.keyword == "OK"
     assert spec.expected_status_codes == (200, 204)

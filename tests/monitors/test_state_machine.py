@@ -80,7 +80,9 @@ def test_the_incident_carries_the_failing_response_and_the_majority_cause(make_m
     monitor = make_monitor()
     round_ = run_round(monitor, now=T0)
     record_outcomes(message_for(round_, "us", "down", cause="Timeout after 30 s"), now=T0 + S)
-    record_outcomes(message_for(round_, "eu", "down", cause="Status 502", response_excerpt="<h1>Bad gateway</h1>"), now=T0 + S)
+    record_outcomes(
+        message_for(round_, "eu", "down", cause="Status 502", response_excerpt="<h1>Bad gateway</h1>"), now=T0 + S
+    )
     record_outcomes(message_for(round_, "as", "down", cause="Status 502", response_excerpt="x" * 2000), now=T0 + S)
     incident = Incident.objects.get()
     assert incident.cause == "Status 502"

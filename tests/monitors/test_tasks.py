@@ -16,7 +16,12 @@ pytestmark = pytest.mark.django_db
 
 def test_every_monitors_task_beat_schedules_is_registered():
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values() if entry["task"].startswith("monitors.")}
-    assert scheduled == {"monitors.tick", "monitors.close_overdue_rounds", "monitors.housekeeping", "monitors.check_domain_expiry"}
+    assert scheduled == {
+        "monitors.tick",
+        "monitors.close_overdue_rounds",
+        "monitors.housekeeping",
+        "monitors.check_domain_expiry",
+    }
     assert scheduled <= set(app.tasks)
 
 

@@ -33,7 +33,9 @@ def main(argv):
         recovery_period=scenario.get("recovery_period", 600),
         email=False,
     )
-    channel = Channel.objects.create(team=team, kind="webhook", name="fault-test hook", config={"url": scenario["hook"]})
+    channel = Channel.objects.create(
+        team=team, kind="webhook", name="fault-test hook", config={"url": scenario["hook"]}
+    )
     print(json.dumps({"team": team.pk, "monitor": monitor.pk, "channel": channel.pk}))
 
 

@@ -89,23 +89,38 @@ class PharosSystem:
 
     def manage(self, *args, timeout=300):
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=self.env,
-            capture_output=True, text=True, timeout=timeout, check=True,
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
         )
 
     def seed(self, **scenario):
         """Create the scenario's rows (tests/ops/scenario.py) in this system's database."""
         done = subprocess.run(
-            [sys.executable, "-m", "tests.ops.scenario", json.dumps(scenario)], cwd=PROJECT_DIR, env=self.env,
-            capture_output=True, text=True, timeout=120, check=True,
+            [sys.executable, "-m", "tests.ops.scenario", json.dumps(scenario)],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def start(self):
         self._log = open(self.log_path, "ab")
         self.supervisor = subprocess.Popen(
-            [sys.executable, "-m", "config.supervisor"], cwd=PROJECT_DIR, env=self.env,
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [sys.executable, "-m", "config.supervisor"],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         return self
 
@@ -194,12 +209,15 @@ class Database:
         return self.rows("SELECT id, source_type, source_id, resolved_at FROM alerts_incident ORDER BY id")
 
     def notifications(self):
-        return self.rows("SELECT incident_id, event, step, recipient, kind, status FROM alerts_notification ORDER BY id")
+        return self.rows(
+            "SELECT incident_id, event, step, recipient, kind, status FROM alerts_notification ORDER BY id"
+        )
 
     def closed_rounds(self, monitor_id):
         """``[(scheduled_at, dispatched_at, verdict, regions that voted)]`` of closed rounds."""
-        return self.rows(
-            """
+        return (
+            self.rows(
+                """
             SELECT r.scheduled_at, r.dispatched_at, r.verdict,
                    ARRAY(SELECT c.region FROM monitors_checkresult c
                          WHERE c.monitor_id = r.monitor_id AND c.scheduled_at = r.scheduled_at ORDER BY c.region)
@@ -207,9 +225,10 @@ class Database:
             WHERE r.monitor_id = %s AND r.closed_at IS NOT NULL
             ORDER BY r.scheduled_at
             """,
-            monitor_id,
-        ) or []
+                monitor_id,
+            )
+            or []
+        )
 
     def monitor_status(self, monitor_id):
         return self.value("SELECT status FROM monitors_monitor WHERE id = %s", monitor_id)
-

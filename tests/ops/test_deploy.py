@@ -94,22 +94,34 @@ def compose():
 
 
 def test_compose_validates_with_docker_compose_where_it_exists():
-    has_compose = shutil.which("docker") and subprocess.run(
-        ["docker", "compose", "version"], capture_output=True, timeout=30
-    ).returncode == 0
+    has_compose = (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30).returncode == 0
+    )
     if not has_compose:
         pytest.skip("docker compose is not installed; the structure tests below still run")
     env = dict(os.environ, SECRET_KEY="x", POSTGRES_PASSWORD="x", REDIS_PASSWORD="x")
     run = subprocess.run(
         ["docker", "compose", "-f", str(DEPLOY / "compose.yaml"), "config", "-q"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
 
 
 def test_compose_runs_every_part_of_pharos(compose):
     assert set(compose["services"]) == {
-        "postgres", "redis", "web", "beat", "aggregator", "alerts", "probe-us", "probe-eu", "probe-as",
+        "postgres",
+        "redis",
+        "web",
+        "beat",
+        "aggregator",
+        "alerts",
+        "probe-us",
+        "probe-eu",
+        "probe-as",
     }
 
 
@@ -206,7 +218,10 @@ def test_the_control_plane_renders_web_beat_aggregator_and_alerts():
     assert set(workloads) == {"pharos-web", "pharos-beat", "pharos-aggregator", "pharos-alerts"}
     roles = {name: doc["spec"]["template"]["spec"]["containers"][0]["args"] for name, doc in workloads.items()}
     assert roles == {
-        "pharos-web": ["web"], "pharos-beat": ["beat"], "pharos-aggregator": ["aggregator"], "pharos-alerts": ["alerts"],
+        "pharos-web": ["web"],
+        "pharos-beat": ["beat"],
+        "pharos-aggregator": ["aggregator"],
+        "pharos-alerts": ["alerts"],
     }
 
 
@@ -259,9 +274,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
         text = source.read_text().replace("/opt/pharos/.venv/bin", venv_bin).replace("/opt/pharos", str(DEPLOY.parent))
         (tmp_path / source.name).write_text(text)
     units = sorted(str(path) for path in tmp_path.iterdir())
-    run = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", *units], capture_output=True, text=True, timeout=120
-    )
+    run = subprocess.run(["systemd-analyze", "verify", "--man=no", *units], capture_output=True, text=True, timeout=120)
     # Messages about units on this machine (not ours) are not our business.
     ours = [line for line in run.stderr.splitlines() if "pharos" in line]
     assert ours == []
@@ -285,4 +298,6 @@ def test_the_region_worker_env_holds_the_broker_over_tls_and_nothing_secret_else
 
 def test_the_control_plane_env_names_every_required_setting():
     values = env_file("control-plane.env.example")
-    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "PHAROS_BASE_URL", "PHAROS_REGIONS"} <= set(values)
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "PHAROS_BASE_URL", "PHAROS_REGIONS"} <= set(
+        values
+    )

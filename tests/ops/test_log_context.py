@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -117,10 +117,15 @@ def test_a_failed_alert_delivery_logs_its_incident(team, open_down, http_receive
 
 @pytest.mark.django_db
 def test_a_heartbeat_swept_down_logs_the_heartbeat_and_its_incident(team, json_lines):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     heartbeat = Heartbeat.objects.create(
-        team=team, name="nightly backup", period=60, grace=30, status="up",
-        last_ping_at=now - timedelta(minutes=5), alert_after=now - timedelta(minutes=3),
+        team=team,
+        name="nightly backup",
+        period=60,
+        grace=30,
+        status="up",
+        last_ping_at=now - timedelta(minutes=5),
+        alert_after=now - timedelta(minutes=3),
     )
 
     report = sweep(now=now)
@@ -184,16 +189,35 @@ def test_the_region_worker_logs_json_lines_naming_its_region(redis_url, clean_re
     env.update(REDIS_URL=redis_url, PHAROS_REGION=WORKER_REGION, PHAROS_LOG_JSON="1", PYTHONPATH=str(PROJECT_DIR))
     with open(log, "wb") as output:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "probes.worker", "worker", "-Q", probe_queue(WORKER_REGION),
-             "-n", "probe-logs-test@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "probes.worker",
+                "worker",
+                "-Q",
+                probe_queue(WORKER_REGION),
+                "-n",
+                "probe-logs-test@%h",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     sender = Celery("pharos-test-sender", broker=redis_url)
     sender.conf.update(task_serializer="json", accept_content=["json"])
     try:
-        expired = datetime.now(timezone.utc) - timedelta(seconds=5)
-        spec = CheckSpec(monitor_id=9, scheduled_at=T0.isoformat(), type="status", target="http://127.0.0.1:9/", timeout=5.0)
+        expired = datetime.now(UTC) - timedelta(seconds=5)
+        spec = CheckSpec(
+            monitor_id=9, scheduled_at=T0.isoformat(), type="status", target="http://127.0.0.1:9/", timeout=5.0
+        )
         message = batch_message(region=WORKER_REGION, specs=[spec, spec], expires_at=expired.isoformat())
         # Celery's own `expires` (as the scheduler sends it): the worker drops it unrun.
         sender.send_task(RUN_BATCH_TASK, args=[message], queue=probe_queue(WORKER_REGION), expires=expired)

@@ -66,7 +66,9 @@ def test_django_processes_write_json_lines_when_the_setting_is_on():
         "logging.getLogger('monitors.scheduler').warning('late', extra={'monitor': 7, 'region': 'as'})"
     )
     env = dict(os.environ, PHAROS_LOG_JSON="1", DJANGO_SETTINGS_MODULE="config.settings", SECRET_KEY="x")
-    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     line = json.loads(run.stderr.strip().splitlines()[-1])
     assert (line["message"], line["monitor"], line["region"]) == ("late", 7, "as")
 
@@ -78,7 +80,9 @@ def test_celery_handlers_are_switched_to_json_when_the_setting_is_on(monkeypatch
     handler = logging.StreamHandler()
     logger.addHandler(handler)
     try:
-        signals.after_setup_logger.send(sender=None, logger=logger, loglevel="INFO", logfile=None, format="", colorize=False)
+        signals.after_setup_logger.send(
+            sender=None, logger=logger, loglevel="INFO", logfile=None, format="", colorize=False
+        )
         assert isinstance(handler.formatter, JsonFormatter)
     finally:
         logger.removeHandler(handler)

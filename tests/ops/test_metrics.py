@@ -90,8 +90,13 @@ def test_round_verdicts_are_counted_and_open_rounds_shown_as_open(client, team, 
     for seconds, verdict in ((10, "down"), (20, "down"), (30, "inconclusive"), (40, "")):
         moment = now - timedelta(seconds=seconds)
         Round.objects.create(
-            monitor=monitor, scheduled_at=moment, regions=["us", "eu", "as"], dispatched_at=moment,
-            deadline=moment + timedelta(seconds=30), verdict=verdict, closed_at=moment if verdict else None,
+            monitor=monitor,
+            scheduled_at=moment,
+            regions=["us", "eu", "as"],
+            dispatched_at=moment,
+            deadline=moment + timedelta(seconds=30),
+            verdict=verdict,
+            closed_at=moment if verdict else None,
         )
     found = samples(scrape(client))
     assert found['pharos_rounds_recent{verdict="down"}'] == 2
@@ -151,7 +156,9 @@ def test_count_never_raises_when_redis_is_unreachable():
     # In a process of its own: the counts it keeps for a retry must not reach the suite's Redis.
     script = "from config.metrics import count, flush_counts\ncount('pings_received')\nprint(flush_counts())\n"
     env = {"REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0", "PATH": ""}
-    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     assert run.stdout.strip() == "False"
 
 

@@ -7,7 +7,7 @@ private-address guard forbids, so every context here turns it off explicitly
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -34,7 +34,7 @@ def authority(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def certificates(authority):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {
         "valid": authority.issue(not_after=now + timedelta(days=90)),
         # A minute short of 3 days: whole days left, rounded up, is 3.

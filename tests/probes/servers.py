@@ -35,6 +35,7 @@ def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
 
 # --- HTTP ------------------------------------------------------------------------------
 
+
 @dataclass
 class Route:
     status: int = 200
@@ -54,9 +55,18 @@ class ReceivedRequest:
     body: bytes
 
 
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found",
-           303: "See Other", 307: "Temporary Redirect", 404: "Not Found", 500: "Internal Server Error",
-           503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    404: "Not Found",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class HttpServer:
@@ -127,9 +137,10 @@ class HttpServer:
         if route.chunked:
             lines.append("Transfer-Encoding: chunked")
             half = len(body) // 2
-            payload = b"".join(
-                b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (body[:half], body[half:]) if piece
-            ) + b"0\r\n\r\n"
+            payload = (
+                b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (body[:half], body[half:]) if piece)
+                + b"0\r\n\r\n"
+            )
         else:
             lines.append(f"Content-Length: {len(route.body)}")
             payload = body
@@ -139,10 +150,12 @@ class HttpServer:
     def close(self):
         async def stop():
             self.server.close()
+
         self.server_loop.call(stop())
 
 
 # --- TCP greeters (echo, POP, IMAP, a misbehaving SMTP) --------------------------------
+
 
 class LineServer:
     """Writes ``greeting`` on connect (if any), then echoes what it reads."""
@@ -176,10 +189,12 @@ class LineServer:
     def close(self):
         async def stop():
             self.server.close()
+
         self.server_loop.call(stop())
 
 
 # --- UDP -------------------------------------------------------------------------------
+
 
 class DatagramServer(asyncio.DatagramProtocol):
     """UDP server: ``answer(data) -> bytes | None`` (None: stay silent)."""
@@ -248,9 +263,7 @@ class DnsZone:
     def _message(query_id, rcode, question, answers, *, truncated=False):
         flags = 0x8180 | rcode | (0x0200 if truncated else 0)
         header = struct.pack("!HHHHHH", query_id, flags, 1, len(answers), 0, 0)
-        body = b"".join(
-            b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, 60, len(data)) + data for rtype, data in answers
-        )
+        body = b"".join(b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, 60, len(data)) + data for rtype, data in answers)
         return header + question + body
 
 
@@ -283,4 +296,5 @@ class TcpDnsServer:
     def close(self):
         async def stop():
             self.server.close()
+
         self.server_loop.call(stop())

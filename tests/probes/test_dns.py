@@ -10,7 +10,10 @@ from tests.probes.servers import RCODE_NXDOMAIN, RCODE_SERVFAIL
 
 @pytest.fixture
 def zone(dns_server):
-    dns_server.zone.records["up.pharos.test"] = [(1, socket.inet_aton("192.0.2.10")), (28, socket.inet_pton(socket.AF_INET6, "2001:db8::10"))]
+    dns_server.zone.records["up.pharos.test"] = [
+        (1, socket.inet_aton("192.0.2.10")),
+        (28, socket.inet_pton(socket.AF_INET6, "2001:db8::10")),
+    ]
     dns_server.zone.records["empty.pharos.test"] = []
     dns_server.zone.rcodes["broken.pharos.test"] = RCODE_SERVFAIL
     return dns_server

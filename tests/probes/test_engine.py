@@ -2,7 +2,7 @@
 batch, expired batches dropped and counted, slow batches never blocking fast ones."""
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -32,7 +32,9 @@ class Inbox:
 @pytest.fixture
 def engine(authority):
     inbox = Inbox()
-    engine = Engine(region="eu", concurrency=10, publish=inbox, allow_private_targets=True, ca_file=str(authority.ca_file))
+    engine = Engine(
+        region="eu", concurrency=10, publish=inbox, allow_private_targets=True, ca_file=str(authority.ca_file)
+    )
     engine.inbox = inbox
     yield engine
     engine.drain(5)
@@ -40,7 +42,7 @@ def engine(authority):
 
 
 def batch(specs, *, expires_in=60):
-    expires_at = (datetime.now(timezone.utc) + timedelta(seconds=expires_in)).isoformat()
+    expires_at = (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat()
     return batch_message(region="eu", specs=specs, expires_at=expires_at)
 
 

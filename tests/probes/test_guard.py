@@ -18,10 +18,19 @@ def guarded():
 @pytest.mark.parametrize(
     ("address", "reason"),
     [
-        ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"), ("192.168.0.10", "private"),
-        ("172.16.5.4", "private"), ("fd00::1", "private"), ("169.254.169.254", "link-local"),
-        ("fe80::1", "link-local"), ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
-        ("0.0.0.0", "unspecified"), ("::", "unspecified"), ("::ffff:127.0.0.1", "loopback"),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("192.168.0.10", "private"),
+        ("172.16.5.4", "private"),
+        ("fd00::1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("::ffff:127.0.0.1", "loopback"),
         ("100.64.0.1", "reserved"),
     ],
 )
@@ -52,7 +61,9 @@ def test_a_redirect_to_a_forbidden_address_is_refused(http_server):
     # The guard is on, with one exception: the test server's own address. The redirect
     # points at another loopback address, which must be refused before any connection.
     context = ProbeContext(region="eu", allow_private_targets=False, allowed_networks=["127.0.0.1/32"])
-    url = http_server.route("/go", status=302, headers=[("Location", f"http://127.0.0.2:{http_server.port}/")], body=b"")
+    url = http_server.route(
+        "/go", status=302, headers=[("Location", f"http://127.0.0.2:{http_server.port}/")], body=b""
+    )
     outcome = run_probe(context, make_spec(target=url))
     assert outcome.status == ERROR
     assert outcome.cause == "Target address 127.0.0.2 is loopback: private targets are not allowed"
@@ -66,12 +77,22 @@ def test_allowed_networks_let_the_operator_reach_a_listed_address(http_server):
 
 @pytest.mark.parametrize(
     ("monitor_type", "fields"),
-    [("tcp", {"ports": (25,)}), ("udp", {"ports": (53,), "body": "x"}), ("ping", {}), ("dns", {"body": "example.com"}),
-     ("smtp", {}), ("pop", {}), ("imap", {})],
+    [
+        ("tcp", {"ports": (25,)}),
+        ("udp", {"ports": (53,), "body": "x"}),
+        ("ping", {}),
+        ("dns", {"body": "example.com"}),
+        ("smtp", {}),
+        ("pop", {}),
+        ("imap", {}),
+    ],
 )
 def test_every_monitor_type_refuses_loopback(guarded, monitor_type, fields):
     outcome = run_probe(guarded, make_spec(type=monitor_type, target="127.0.0.1", **fields))
-    assert (outcome.status, outcome.cause) == (ERROR, "Target address 127.0.0.1 is loopback: private targets are not allowed")
+    assert (outcome.status, outcome.cause) == (
+        ERROR,
+        "Target address 127.0.0.1 is loopback: private targets are not allowed",
+    )
 
 
 def test_the_guard_follows_the_environment_by_default(monkeypatch):

@@ -132,7 +132,10 @@ def test_a_monitor_user_agent_replaces_ours_but_the_region_header_stays(check, h
 def test_method_body_headers_and_basic_auth_are_sent(check, http_server):
     url = http_server.route("/hook", status=201)
     outcome = check(
-        target=url, method="POST", body='{"ping": 1}', headers=(("Content-Type", "application/json"),),
+        target=url,
+        method="POST",
+        body='{"ping": 1}',
+        headers=(("Content-Type", "application/json"),),
         auth=("robot", "s3cret"),
     )
     received = http_server.requests[-1]
@@ -177,21 +180,27 @@ def test_a_303_after_post_continues_with_get(check, http_server):
 
 
 def test_cookies_set_by_a_redirect_travel_to_the_next_hop(check, http_server):
-    http_server.route("/login", status=302, headers=[("Location", "/app"), ("Set-Cookie", "session=abc; Path=/")], body=b"")
+    http_server.route(
+        "/login", status=302, headers=[("Location", "/app"), ("Set-Cookie", "session=abc; Path=/")], body=b""
+    )
     http_server.route("/app")
     check(target=http_server.url("/login"))
     assert http_server.requests[-1].headers.get("cookie") == "session=abc"
 
 
 def test_cookies_are_not_carried_when_remember_cookies_is_off(check, http_server):
-    http_server.route("/login", status=302, headers=[("Location", "/app"), ("Set-Cookie", "session=abc; Path=/")], body=b"")
+    http_server.route(
+        "/login", status=302, headers=[("Location", "/app"), ("Set-Cookie", "session=abc; Path=/")], body=b""
+    )
     http_server.route("/app")
     check(target=http_server.url("/login"), remember_cookies=False)
     assert "cookie" not in http_server.requests[-1].headers
 
 
 def test_cookies_never_leak_from_one_check_to_the_next(check, http_server):
-    http_server.route("/login", status=302, headers=[("Location", "/app"), ("Set-Cookie", "session=abc; Path=/")], body=b"")
+    http_server.route(
+        "/login", status=302, headers=[("Location", "/app"), ("Set-Cookie", "session=abc; Path=/")], body=b""
+    )
     http_server.route("/app")
     check(target=http_server.url("/login"))
     check(target=http_server.url("/app"))

@@ -20,7 +20,10 @@ def test_an_smtp_server_greeting_220_is_up(check, smtp_server):
 def test_an_smtp_server_refusing_service_is_down_quoting_its_greeting(check, line_server):
     server = line_server(greeting=b"554 mx.pharos.test No SMTP service here\r\n")
     outcome = check(type="smtp", target="127.0.0.1", ports=(server.port,))
-    assert (outcome.status, outcome.cause) == (DOWN, "Unexpected SMTP greeting: 554 mx.pharos.test No SMTP service here")
+    assert (outcome.status, outcome.cause) == (
+        DOWN,
+        "Unexpected SMTP greeting: 554 mx.pharos.test No SMTP service here",
+    )
 
 
 def test_a_multi_line_smtp_greeting_is_read_to_its_last_line(check, line_server):
@@ -53,7 +56,9 @@ def test_a_silent_smtp_server_is_a_timeout(check, line_server):
 
 def test_smtp_with_implicit_tls_reports_the_certificate(smtp_server, certificates, authority):
     port = smtp_server(ssl_context=certificates["valid"].server_context())
-    context = ProbeContext(region="eu", allow_private_targets=True, ca_file=str(authority.ca_file), implicit_tls_ports={port})
+    context = ProbeContext(
+        region="eu", allow_private_targets=True, ca_file=str(authority.ca_file), implicit_tls_ports={port}
+    )
     outcome = run_probe(context, make_spec(type="smtp", target="127.0.0.1", ports=(port,)))
     assert outcome.status == UP
     assert outcome.phases["tls_handshake"] > 0
@@ -62,7 +67,9 @@ def test_smtp_with_implicit_tls_reports_the_certificate(smtp_server, certificate
 
 def test_implicit_tls_with_an_expired_certificate_is_down(line_server, certificates, authority):
     server = line_server(greeting=b"* OK IMAP4rev1 ready\r\n", ssl_context=certificates["expired"].server_context())
-    context = ProbeContext(region="eu", allow_private_targets=True, ca_file=str(authority.ca_file), implicit_tls_ports={server.port})
+    context = ProbeContext(
+        region="eu", allow_private_targets=True, ca_file=str(authority.ca_file), implicit_tls_ports={server.port}
+    )
     outcome = run_probe(context, make_spec(type="imap", target="127.0.0.1", ports=(server.port,)))
     assert (outcome.status, outcome.cause) == (DOWN, "TLS certificate expired")
 

@@ -87,7 +87,10 @@ def test_an_unprivileged_worker_pings_through_a_datagram_icmp_socket():
     )
     result = subprocess.run(
         ["unshare", "-n", "sh", "-c", script, UNPRIVILEGED_PING],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=30,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert result.returncode == 0, result.stderr

@@ -98,5 +98,8 @@ def test_a_spec_without_a_usable_timeout_still_gets_a_deadline():
     from probes.runner import DEFAULT_TIMEOUT, deadline_of
 
     assert [deadline_of(make_spec(target="x", timeout=t)) for t in (None, 0, -1, 2.5)] == [
-        DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, 2.5
+        DEFAULT_TIMEOUT,
+        DEFAULT_TIMEOUT,
+        DEFAULT_TIMEOUT,
+        2.5,
     ]

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -81,10 +81,27 @@ def region_worker(redis_url, redis_client, tmp_path_factory):
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-c", WORKER_LAUNCHER, "-A", "probes.worker", "worker", "-Q", probe_queue(REGION),
-             "-n", "probe-eu-test@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=PROJECT_DIR, env=worker_environment(redis_url), stdout=output, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-c",
+                WORKER_LAUNCHER,
+                "-A",
+                "probes.worker",
+                "worker",
+                "-Q",
+                probe_queue(REGION),
+                "-n",
+                "probe-eu-test@%h",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=PROJECT_DIR,
+            env=worker_environment(redis_url),
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     process.log = log
     try:
@@ -102,7 +119,7 @@ def sender(redis_url):
 
 
 def send_batch(sender, specs, *, expires_in=60, celery_expires=False):
-    expires_at = datetime.now(timezone.utc) + timedelta(seconds=expires_in)
+    expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
     message = batch_message(region=REGION, specs=specs, expires_at=expires_at.isoformat())
     options = {"expires": expires_at} if celery_expires else {}
     sender.send_task(RUN_BATCH_TASK, args=[message], queue=probe_queue(REGION), **options)
@@ -158,7 +175,9 @@ def test_the_region_worker_drops_an_expired_batch_and_counts_it(region_worker, r
     assert http_server.requests == []
 
 
-def test_a_batch_celery_expired_in_the_queue_is_counted_as_dropped_too(region_worker, redis_client, sender, http_server):
+def test_a_batch_celery_expired_in_the_queue_is_counted_as_dropped_too(
+    region_worker, redis_client, sender, http_server
+):
     # The scheduler also sets Celery's own `expires`; Celery then discards the message
     # before run_batch runs, and the worker must still report the drop.
     url = http_server.route("/")
