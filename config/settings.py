@@ -50,6 +50,9 @@ PHAROS_CANARY_URLS = env_list("PHAROS_CANARY_URLS", [], allow_empty=True)
 PHAROS_TRUSTED_PROXIES = env_list("PHAROS_TRUSTED_PROXIES", [], allow_empty=True)
 PHAROS_API_RATE_LIMIT = env_int("PHAROS_API_RATE_LIMIT", 600, minimum=0)  # requests per minute per token
 PHAROS_METRICS_TOKEN = env_str("PHAROS_METRICS_TOKEN")
+# Who hears about Pharos itself (a stuck pipeline, incidents that reached nobody): these
+# addresses, else every active superuser with an email address (config.operators).
+PHAROS_OPERATOR_EMAIL = env_list("PHAROS_OPERATOR_EMAIL", [], allow_empty=True)
 PHAROS_LOG_JSON = env_bool("PHAROS_LOG_JSON", False)
 PHAROS_SMS_API_URL = env_str("PHAROS_SMS_API_URL", "https://api.twilio.com")
 # Alert delivery (alerts/): provider endpoints are settings so tests point them at loopback.
@@ -111,9 +114,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": database_from_url(env_str("DATABASE_URL"), sqlite_default_path=BASE_DIR / "pharos.sqlite3")
-}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), sqlite_default_path=BASE_DIR / "pharos.sqlite3")}
 # Persistent connections: the ping endpoint and the workers would otherwise pay a
 # connection set-up per request/task.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("PHAROS_DB_CONN_MAX_AGE", 60, minimum=0)
@@ -151,7 +152,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pharos <pharos@localhost>")
 
 # --- REST framework ----------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
