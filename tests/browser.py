@@ -38,9 +38,14 @@ def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[object]:
-    """One headless Chromium for the session; each test opens its own context."""
+    """A headless Chromium for one test.
+
+    Per test, not per session: while Playwright's sync API is active it keeps an event loop
+    running on the main thread, and every later test that starts an asyncio loop of its own
+    (the probes, the log tests) would fail with "cannot be called from a running event loop".
+    """
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium (deploy/local/ensure-browser.sh)"
