@@ -8,36 +8,40 @@ and handshake phases a check reports are real.
 
 import asyncio
 import socket
+import ssl
+from collections.abc import Callable, Sequence
+from typing import cast
 
 from probes.failures import TargetDown
+from probes.timing import Trace
 from probes.tls import record_certificate
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, loop):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.transport = None
+        self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.closed = False
-        self.waiter = None
+        self.waiter: asyncio.Future[None] | None = None
 
     # asyncio.Protocol ---------------------------------------------------------------
-    def connection_made(self, transport):
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a stream transport: create_connection made it
 
-    def data_received(self, data):
+    def data_received(self, data: bytes) -> None:
         self.buffer += data
         self._wake()
 
-    def eof_received(self):
+    def eof_received(self) -> None:
         self.closed = True
         self._wake()
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._wake()
 
-    def _wake(self):
+    def _wake(self) -> None:
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
@@ -45,7 +49,7 @@ class Connection(asyncio.Protocol):
                 waiter.set_result(None)
 
     # reading ------------------------------------------------------------------------
-    async def wait_for_data(self):
+    async def wait_for_data(self) -> bool:
         """Wait until unread bytes are buffered; False when the peer closed first."""
         while not self.buffer:
             if self.closed:
@@ -54,14 +58,14 @@ class Connection(asyncio.Protocol):
             await self.waiter
         return True
 
-    async def _fill(self):
+    async def _fill(self) -> bool:
         if self.closed:
             return False
         self.waiter = self.loop.create_future()
         await self.waiter
         return True
 
-    async def read_until(self, separator, *, limit, what="response"):
+    async def read_until(self, separator: bytes, *, limit: int, what: str = "response") -> bytes:
         """Bytes up to and including ``separator``, consumed from the buffer."""
         start = 0
         while True:
@@ -77,7 +81,7 @@ class Connection(asyncio.Protocol):
             if not await self._fill():
                 raise TargetDown(f"Connection closed before the {what} was complete", excerpt=bytes(self.buffer))
 
-    async def read_exactly(self, count, *, what="response"):
+    async def read_exactly(self, count: int, *, what: str = "response") -> bytes:
         while len(self.buffer) < count:
             if not await self._fill():
                 raise TargetDown(f"Connection closed before the {what} was complete", excerpt=bytes(self.buffer))
@@ -85,7 +89,7 @@ class Connection(asyncio.Protocol):
         del self.buffer[:count]
         return chunk
 
-    async def read_to_end(self, *, limit):
+    async def read_to_end(self, *, limit: int) -> tuple[bytes, bool]:
         """Everything until the peer closes, or the first ``limit`` bytes; (bytes, truncated)."""
         while len(self.buffer) < limit and await self._fill():
             pass
@@ -95,17 +99,26 @@ class Connection(asyncio.Protocol):
         return chunk, truncated
 
     # writing and closing ------------------------------------------------------------
-    def write(self, data):
+    def write(self, data: bytes) -> None:
+        assert self.transport is not None, "write before the connection was made"
         self.transport.write(data)
 
-    def close(self):
+    def close(self) -> None:
         # abort(), not close(): the check has what it needs, and a graceful TLS shutdown
         # would keep the socket (and CPU) busy for a close_notify exchange nobody reads.
         if self.transport is not None:
             self.transport.abort()
 
 
-async def open_connection(loop, addresses, port, trace, *, ssl_context=None, server_hostname=None):
+async def open_connection(
+    loop: asyncio.AbstractEventLoop,
+    addresses: Sequence[str],
+    port: int,
+    trace: Trace,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+) -> Connection:
     """Connect to the first of ``addresses`` that accepts, then handshake TLS if asked.
 
     ``addresses`` come from ``guard.resolve``, already judged; the probe never connects
@@ -118,8 +131,8 @@ async def open_connection(loop, addresses, port, trace, *, ssl_context=None, ser
     trace.enter("connect")
     if ssl_context is None:
         return await _connect_plain(loop, addresses, port, trace)
-    last_error = None
-    sock = None
+    last_error: OSError | None = None
+    sock: socket.socket | None = None
     for address in addresses:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -136,7 +149,7 @@ async def open_connection(loop, addresses, port, trace, *, ssl_context=None, ser
         trace.remote_ip = address
         break
     if sock is None:
-        raise last_error
+        raise last_error or OSError("no address to connect to")
     connection = Connection(loop)
     trace.enter("tls_handshake")
     try:
@@ -144,21 +157,29 @@ async def open_connection(loop, addresses, port, trace, *, ssl_context=None, ser
     except BaseException:
         sock.close()
         raise
+    assert connection.transport is not None  # set by create_connection before it returns
     record_certificate(trace, connection.transport.get_extra_info("ssl_object"))
     return connection
 
 
-async def _connect_plain(loop, addresses, port, trace):
+async def _connect_plain(
+    loop: asyncio.AbstractEventLoop, addresses: Sequence[str], port: int, trace: Trace
+) -> Connection:
     # Without TLS the event loop may create and connect the socket itself (in C, for
     # uvloop): a Python socket object per check costs more than the rest of the connect.
-    last_error = None
+    last_error: OSError | None = None
     for address in addresses:
         connection = Connection(loop)
         try:
-            await loop.create_connection(lambda connection=connection: connection, address, port)
+            await loop.create_connection(factory_of(connection), address, port)
         except OSError as exc:
             last_error = exc
             continue
         trace.remote_ip = address
         return connection
-    raise last_error
+    raise last_error or OSError("no address to connect to")
+
+
+def factory_of(connection: Connection) -> Callable[[], Connection]:
+    """The protocol factory that hands asyncio this one, already built, connection."""
+    return lambda: connection

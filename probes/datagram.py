@@ -2,30 +2,43 @@
 
 import asyncio
 import socket
+from collections.abc import Callable
+
+from probes.timing import Trace
+
+Accept = Callable[[bytes], bool]
 
 
 class ReplyProtocol(asyncio.DatagramProtocol):
     """Keeps the first datagram whose ``accept`` predicate holds, or the first error."""
 
-    def __init__(self, loop, accept=None):
-        self.reply = loop.create_future()
+    def __init__(self, loop: asyncio.AbstractEventLoop, accept: Accept | None = None) -> None:
+        self.reply: asyncio.Future[bytes] = loop.create_future()
         self.accept = accept
 
-    def datagram_received(self, data, addr):
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         if not self.reply.done() and (self.accept is None or self.accept(data)):
             self.reply.set_result(data)
 
-    def error_received(self, exc):
+    def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable arrives as ConnectionRefusedError on a connected socket.
         if not self.reply.done():
             self.reply.set_exception(exc)
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         if not self.reply.done():
             self.reply.set_exception(exc or ConnectionResetError("socket closed"))
 
 
-async def exchange(loop, address, port, payload, trace, *, accept=None):
+async def exchange(
+    loop: asyncio.AbstractEventLoop,
+    address: str,
+    port: int,
+    payload: bytes,
+    trace: Trace,
+    *,
+    accept: Accept | None = None,
+) -> bytes:
     """Send ``payload`` to (address, port) and return the first accepted reply.
 
     Records connect (socket set-up) and processing (send to first reply); the caller's

@@ -32,7 +32,7 @@ NETWORK_CAUSES = {
 class ProbeFailure(Exception):
     status = DOWN
 
-    def __init__(self, cause, *, excerpt=b""):
+    def __init__(self, cause: str, *, excerpt: bytes | str = b"") -> None:
         super().__init__(cause)
         self.cause = cause
         self.excerpt = excerpt
@@ -46,11 +46,11 @@ class ProbeError(ProbeFailure):
     status = ERROR
 
 
-def timeout_cause(seconds):
+def timeout_cause(seconds: float) -> str:
     return f"Timeout after {seconds:g} s"
 
 
-def classify(exc):
+def classify(exc: BaseException) -> tuple[str, str]:
     """(status, cause) for an exception raised by the network layer."""
     if isinstance(exc, ProbeFailure):
         return exc.status, exc.cause

@@ -1,9 +1,12 @@
 """Reading hosts and ports out of a spec's ``target`` for the non-HTTP monitor types."""
 
+from collections.abc import Sequence
+
 from probes.failures import ProbeError
+from probes.spec import CheckSpec
 
 
-def split_host_port(target):
+def split_host_port(target: str) -> tuple[str, int | None]:
     """(host, port or None) from ``host``, ``host:port``, ``[v6]:port``, bare v6 or a URL."""
     text = target.strip()
     if "://" in text:
@@ -23,7 +26,7 @@ def split_host_port(target):
     return host, parse_port(port, target) if port else None
 
 
-def parse_port(value, target=""):
+def parse_port(value: object, target: str = "") -> int:
     try:
         port = int(str(value).strip())
     except ValueError:
@@ -33,10 +36,10 @@ def parse_port(value, target=""):
     return port
 
 
-def ports_of(spec, *, default=None):
+def ports_of(spec: CheckSpec, *, default: int | None = None) -> tuple[str, list[int]]:
     """The ports to check: ``spec.ports`` (ints, or strings such as "25,465"), else the
     port in the target, else ``default``."""
-    ports = []
+    ports: list[int] = []
     for item in spec.ports:
         for piece in str(item).split(","):
             if piece.strip():
@@ -51,5 +54,5 @@ def ports_of(spec, *, default=None):
     return host, ports
 
 
-def port_cause(cause, port, ports):
+def port_cause(cause: str, port: int, ports: Sequence[int]) -> str:
     return f"Port {port}: {cause}" if len(ports) > 1 else cause

@@ -5,14 +5,20 @@ two once — verifying and not verifying — and every check shares them. Sessio
 resumed (asyncio does not reuse them unless asked), so each check's handshake is fresh.
 """
 
+from __future__ import annotations
+
 import functools
 import math
 import ssl
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from probes.failures import TargetDown
+
+if TYPE_CHECKING:
+    from probes.timing import Trace
 
 
 def client_context(*, verify, ca_file=None):
@@ -34,7 +40,7 @@ def default_ca_file():
     return certifi.where()
 
 
-def record_certificate(trace, ssl_object):
+def record_certificate(trace: Trace, ssl_object: ssl.SSLObject | None) -> None:
     """Note the peer certificate's expiry and issuer on ``trace``.
 
     Read from the DER form so a check with ``verify_ssl`` off (where ``getpeercert()``
@@ -47,7 +53,7 @@ def record_certificate(trace, ssl_object):
 
 
 @functools.lru_cache(maxsize=4096)
-def certificate_facts(der):
+def certificate_facts(der: bytes) -> tuple[datetime, str, str]:
     """(not_after, its ISO text, issuer) of a DER certificate. Cached by the certificate's
     bytes: a site shows every check the same certificate, and parsing costs ~60 us."""
     certificate = x509.load_der_x509_certificate(der)

@@ -119,11 +119,11 @@ def line_server(server_loop):
 
 @pytest.fixture
 def udp_server(server_loop):
-    """udp_server(answer) -> DatagramServer; ``answer(data)`` returns the reply or None."""
+    """udp_server(answer, host=, port=0) -> DatagramServer; ``answer(data)`` returns the reply or None."""
     started = []
 
-    def start(answer, host="127.0.0.1"):
-        server = DatagramServer(server_loop, answer, host=host)
+    def start(answer, host="127.0.0.1", port=0):
+        server = DatagramServer(server_loop, answer, host=host, port=port)
         started.append(server)
         return server
 

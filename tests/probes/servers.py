@@ -199,13 +199,15 @@ class LineServer:
 class DatagramServer(asyncio.DatagramProtocol):
     """UDP server: ``answer(data) -> bytes | None`` (None: stay silent)."""
 
-    def __init__(self, server_loop, answer, host="127.0.0.1"):
+    def __init__(self, server_loop, answer, host="127.0.0.1", port=0):
         self.server_loop = server_loop
         self.answer = answer
         self.received = []
 
         async def start():
-            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: self, local_addr=(host, 0))
+            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: self, local_addr=(host, port)
+            )
             return transport
 
         self.transport = server_loop.call(start())
@@ -268,9 +270,12 @@ class DnsZone:
 
 
 class TcpDnsServer:
-    """DNS over TCP (two-byte length prefix) for ``zone``, on ``port``."""
+    """DNS over TCP (two-byte length prefix) for ``zone``, on ``port`` (0: a free one).
 
-    def __init__(self, server_loop, zone, port, host="127.0.0.1"):
+    Start it before the UDP side and give that its ``port``: a free UDP port number may
+    be a busy TCP one on a machine full of loopback connections."""
+
+    def __init__(self, server_loop, zone, port=0, host="127.0.0.1"):
         self.server_loop = server_loop
         self.zone = zone
         self.queries = 0
@@ -279,6 +284,7 @@ class TcpDnsServer:
             return await asyncio.start_server(self._handle, host, port)
 
         self.server = server_loop.call(start())
+        self.port = self.server.sockets[0].getsockname()[1]
 
     async def _handle(self, reader, writer):
         try:
