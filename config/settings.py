@@ -48,6 +48,9 @@ PHAROS_BATCH_SIZE = env_int("PHAROS_BATCH_SIZE", 100, minimum=1)
 PHAROS_QUARANTINE_TARGETS = env_int("PHAROS_QUARANTINE_TARGETS", 10, minimum=1)
 PHAROS_CANARY_URLS = env_list("PHAROS_CANARY_URLS", [], allow_empty=True)
 PHAROS_TRUSTED_PROXIES = env_list("PHAROS_TRUSTED_PROXIES", [], allow_empty=True)
+# Per team, so that no team can fill the scheduler and the region workers for all (teams.limits).
+PHAROS_TEAM_MAX_MONITORS = env_int("PHAROS_TEAM_MAX_MONITORS", 10_000, minimum=0)
+PHAROS_TEAM_MAX_HEARTBEATS = env_int("PHAROS_TEAM_MAX_HEARTBEATS", 10_000, minimum=0)
 PHAROS_API_RATE_LIMIT = env_int("PHAROS_API_RATE_LIMIT", 600, minimum=0)  # requests per minute per token
 PHAROS_METRICS_TOKEN = env_str("PHAROS_METRICS_TOKEN")
 # Who hears about Pharos itself (a stuck pipeline, incidents that reached nobody): these
