@@ -110,6 +110,12 @@ def scheduled_epoch(spec: CheckSpec) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+def team_of(spec: CheckSpec) -> int | str | None:
+    """The team whose share a check counts against; anything odd in a spec shares one queue."""
+    team = spec.team_id
+    return team if isinstance(team, (int, str)) and not isinstance(team, bool) else None
+
+
 def utc_now_iso():
     return datetime.now(UTC).isoformat()
 
@@ -132,8 +138,9 @@ class Runner:
             return self.not_run(spec.monitor_id, spec.scheduled_at, WITHDRAWN)
         # The deadline starts when the check gets its slot, not while it queues for one:
         # queueing is the worker's delay, not the target's.
+        team = team_of(spec)
         try:
-            granted = await self.slots.acquire(spec.team_id, start_by=start_by)
+            granted = await self.slots.acquire(team, start_by=start_by)
         except asyncio.CancelledError:
             # Cancelled while still queued for a slot: the worker is stopping, or the
             # monitor was withdrawn.
@@ -145,9 +152,11 @@ class Runner:
                 return self.not_run(spec.monitor_id, spec.scheduled_at, WITHDRAWN)
             return await self._run(spec)
         finally:
-            self.slots.release(spec.team_id)
+            self.slots.release(team)
 
     def is_withdrawn(self, spec):
+        if not self.withdrawn or not isinstance(spec.monitor_id, int):
+            return False
         withdrawn_at = self.withdrawn.get(spec.monitor_id)
         if withdrawn_at is None:
             return False

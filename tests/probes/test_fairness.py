@@ -180,3 +180,15 @@ def test_an_engine_gives_a_batchs_checks_until_its_expiry_to_find_a_slot(authori
     outcomes = {o["monitor_id"]: o for message in messages for o in message["outcomes"]}
     assert (outcomes[2]["status"], outcomes[2]["cause"]) == (ERROR, OVERLOADED)
     assert outcomes[1]["cause"] == "Timeout after 1 s"
+
+
+def test_a_spec_with_an_odd_team_shares_one_queue_instead_of_failing_its_batch(probe_context, http_server):
+    fine = http_server.route("/fine")
+    odd = make_spec(monitor_id=1, target=fine).to_dict() | {"team_id": ["not", "a", "team"]}
+
+    async def main():
+        return await Runner(probe_context, concurrency=2).run_batch(
+            [odd, make_spec(monitor_id=2, target=fine).to_dict()]
+        )
+
+    assert [o.status for o in run_on_worker_loop(main())] == [UP, UP]
