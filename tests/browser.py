@@ -38,9 +38,14 @@ def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    """One headless Chromium for the session; each test opens its own context."""
+    """One headless Chromium per test module; each test opens its own context.
+
+    Per module, not per session: while Playwright's sync API is open, its event loop
+    counts as running on the test thread, and every later test that runs a coroutine with
+    asyncio.run / asyncio.Runner (the probe tests) would fail with "cannot be called from
+    a running event loop"."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium (deploy/local/ensure-browser.sh)"
