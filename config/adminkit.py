@@ -31,7 +31,13 @@ def status_badge(value):
 def pause(modeladmin, request, queryset):
     now = timezone.now()
     # Only rows not already paused: pausing twice must not move paused_at.
-    count = queryset.filter(paused_at__isnull=True).update(paused_at=now, status="paused", updated_at=now)
+    ids = list(queryset.filter(paused_at__isnull=True).values_list("pk", flat=True))
+    count = queryset.model.objects.filter(pk__in=ids, paused_at__isnull=True).update(
+        paused_at=now, status="paused", updated_at=now
+    )
+    after_pause = getattr(modeladmin, "after_pause", None)
+    if after_pause is not None:
+        after_pause(ids, now=now)
     modeladmin.message_user(request, f"Paused {count}.", messages.SUCCESS)
 
 

@@ -13,11 +13,16 @@ The services form checks, each bounded by a short timeout:
    their check frequencies (at least ``STALE_FLOOR`` seconds) and no result is that recent.
    A region with no monitors, or only brand-new ones, is healthy but says why;
 4. the aggregator: how many outcome batches wait in ``results`` and how long the oldest
-   has waited.
+   has waited;
+5. the rest of the pipeline (config.pipeline): the scheduler's lag (beat stopped, ticks
+   late), the heartbeat sweep's lag, notifications due and undelivered, and the share of
+   recent rounds that closed inconclusive for lack of results.
 
 It answers 200 when all pass, 503 otherwise, and ``failing`` names the parts that failed
-(``database``, ``broker``, ``region:eu``, ``aggregator``). Error details go to the log, not
-to the response: the endpoint is public and exception texts name hosts.
+(``database``, ``broker``, ``region:eu``, ``aggregator``, ``scheduler``, ``sweep``,
+``delivery``, ``rounds``). Error details go to the log, not to the response: the endpoint
+is public and exception texts name hosts. The watchdog process (config.watchdog) reads
+the same report.
 """
 
 import logging
@@ -34,6 +39,7 @@ from django.views.decorators.http import require_GET
 
 from config import broker as broker_names
 from config.broker_stats import Broker, newest_checked_at
+from config.pipeline import PIPELINE_CHECKS
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +82,8 @@ def services_report(*, now):
         checks["aggregator"] = check_aggregator(now=now)
     else:
         checks["aggregator"] = {"ok": False, "detail": "unknown: the broker is unavailable"}
+    for name, check in PIPELINE_CHECKS:
+        checks[name] = _pipeline_check(name, check, now=now, database_ok=checks["database"]["ok"])
 
     failing = [name for name in ("database", "broker") if not checks[name]["ok"]]
     # Regions whose state is unknown only because the database is down are not named:
@@ -84,7 +92,20 @@ def services_report(*, now):
         failing += [f"region:{region}" for region, state in checks["regions"].items() if not state["ok"]]
     if checks["broker"]["ok"] and not checks["aggregator"]["ok"]:
         failing.append("aggregator")
+    if checks["database"]["ok"]:
+        failing += [name for name, _ in PIPELINE_CHECKS if not checks[name]["ok"]]
     return {"status": "failing" if failing else "ok", "failing": failing, "checks": checks}
+
+
+def _pipeline_check(name, check, *, now, database_ok):
+    if not database_ok:
+        return {"ok": False, "detail": "unknown: the database is unavailable"}
+    try:
+        return check(now=now)
+    except Exception as error:  # noqa: BLE001 - e.g. a database not migrated yet
+        log.warning("health check %s failed: %s", name, error, exc_info=True)
+        connection.close_if_unusable_or_obsolete()
+        return {"ok": False, "detail": f"unknown: unreadable ({type(error).__name__})"}
 
 
 def _timed(check):

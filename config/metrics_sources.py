@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 
 from config import broker as broker_names
+from config import pipeline
 from config.broker_stats import Broker, newest_checked_at
 from config.metrics import COUNTER_HELP, KEY_PREFIX, Family
 
@@ -61,17 +62,14 @@ def database_families(*, now):
 
     # The tick claims monitors whose next_check_at has passed; the oldest one still
     # unclaimed says how far behind the scheduler is (0 when it keeps up).
-    oldest_due = Monitor.objects.filter(paused_at__isnull=True, next_check_at__lte=now).aggregate(
-        oldest=Min("next_check_at")
-    )["oldest"]
-    lag = max(0.0, (now - oldest_due).total_seconds()) if oldest_due else 0.0
     families.append(
         Family(
             "pharos_scheduler_lag_seconds",
             "gauge",
             "How long the most overdue active monitor has waited to be dispatched.",
-        ).add(lag)
+        ).add(pipeline.scheduler_lag(now=now))
     )
+    families += pipeline_families(now=now)
 
     monitors = Family("pharos_monitors", "gauge", "Monitors by status.")
     for row in Monitor.objects.order_by().values("status").annotate(n=Count("id")):
@@ -101,6 +99,51 @@ def database_families(*, now):
         pings.add(row["n"], kind=row["kind"])
     families.append(pings)
     return families
+
+
+def pipeline_families(*, now):
+    """The figures config.pipeline judges the pipeline by (the scheduler's is above)."""
+    delivery = pipeline.delivery_figures(now=now)
+    rounds = pipeline.round_figures(now=now)
+    return [
+        Family(
+            "pharos_heartbeat_sweep_lag_seconds",
+            "gauge",
+            "How long the most overdue heartbeat has stayed up past its deadline (0: the sweep keeps up).",
+        ).add(pipeline.sweep_lag(now=now)),
+        Family("pharos_delivery_backlog", "gauge", "Notifications due and not yet delivered.").add(delivery.backlog),
+        Family(
+            "pharos_delivery_lag_seconds", "gauge", "How long the oldest notification due has waited for delivery."
+        ).add(delivery.lag),
+        Family(
+            "pharos_rounds_inconclusive_ratio",
+            "gauge",
+            f"Share of the rounds dispatched in the last {pipeline.RECENT_ROUNDS_WINDOW} s and closed that were "
+            "inconclusive for lack of results.",
+        ).add(rounds.inconclusive_ratio),
+    ]
+
+
+def health_families(*, now):
+    """The services report of /api/healthcheck?services=true, one gauge per check."""
+    from config.health import services_report
+
+    report = services_report(now=now)
+    ok = Family(
+        "pharos_health_check_ok",
+        "gauge",
+        "Whether each part of the services health check passes (1) or fails (0); failing parts are named "
+        "in /api/healthcheck?services=true.",
+    )
+    names = ["database", "broker", "aggregator"] + [name for name, _ in pipeline.PIPELINE_CHECKS]
+    for name in names:
+        ok.add(int(name not in report["failing"]), check=name)
+    ages = Family("pharos_region_last_result_age_seconds", "gauge", "Age of the newest check result of each region.")
+    for region, state in report["checks"]["regions"].items():
+        ok.add(int(f"region:{region}" not in report["failing"]), check=f"region:{region}")
+        if state.get("last_result_age") is not None:
+            ages.add(state["last_result_age"], region=region)
+    return [ok, ages]
 
 
 def _notification_model():
@@ -164,4 +207,5 @@ COLLECTORS = (
     ("database", database_families),
     ("broker", broker_families),
     ("counters", counter_families),
+    ("health", health_families),
 )

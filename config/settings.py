@@ -48,11 +48,24 @@ PHAROS_BATCH_SIZE = env_int("PHAROS_BATCH_SIZE", 100, minimum=1)
 PHAROS_QUARANTINE_TARGETS = env_int("PHAROS_QUARANTINE_TARGETS", 10, minimum=1)
 PHAROS_CANARY_URLS = env_list("PHAROS_CANARY_URLS", [], allow_empty=True)
 PHAROS_TRUSTED_PROXIES = env_list("PHAROS_TRUSTED_PROXIES", [], allow_empty=True)
+# Per team, so that no team can fill the scheduler and the region workers for all (teams.limits).
+PHAROS_TEAM_MAX_MONITORS = env_int("PHAROS_TEAM_MAX_MONITORS", 10_000, minimum=0)
+PHAROS_TEAM_MAX_HEARTBEATS = env_int("PHAROS_TEAM_MAX_HEARTBEATS", 10_000, minimum=0)
 PHAROS_API_RATE_LIMIT = env_int("PHAROS_API_RATE_LIMIT", 600, minimum=0)  # requests per minute per token
 PHAROS_METRICS_TOKEN = env_str("PHAROS_METRICS_TOKEN")
 # Who hears about Pharos itself (a stuck pipeline, incidents that reached nobody): these
 # addresses, else every active superuser with an email address (config.operators).
 PHAROS_OPERATOR_EMAIL = env_list("PHAROS_OPERATOR_EMAIL", [], allow_empty=True)
+# Pharos watching itself (config.pipeline, config.watchdog): when a part of the pipeline
+# counts as stuck, and the watchdog process that mails the operators and pings an outside
+# dead man's switch while everything is healthy.
+PHAROS_WATCH_SCHEDULER_LAG = env_float("PHAROS_WATCH_SCHEDULER_LAG", 30.0, minimum=1)  # seconds
+PHAROS_WATCH_SWEEP_LAG = env_float("PHAROS_WATCH_SWEEP_LAG", 60.0, minimum=1)  # seconds
+PHAROS_WATCH_DELIVERY_LAG = env_float("PHAROS_WATCH_DELIVERY_LAG", 120.0, minimum=1)  # seconds
+PHAROS_WATCH_INCONCLUSIVE_RATIO = env_float("PHAROS_WATCH_INCONCLUSIVE_RATIO", 0.2, minimum=0.01)
+PHAROS_WATCHDOG_URL = env_str("PHAROS_WATCHDOG_URL", "")
+PHAROS_WATCHDOG_INTERVAL = env_float("PHAROS_WATCHDOG_INTERVAL", 15.0, minimum=0.1)  # seconds
+PHAROS_WATCHDOG_PING_INTERVAL = env_float("PHAROS_WATCHDOG_PING_INTERVAL", 60.0, minimum=0.1)  # seconds
 PHAROS_LOG_JSON = env_bool("PHAROS_LOG_JSON", False)
 PHAROS_SMS_API_URL = env_str("PHAROS_SMS_API_URL", "https://api.twilio.com")
 # Alert delivery (alerts/): provider endpoints are settings so tests point them at loopback.

@@ -3,7 +3,8 @@
 1. Write ``.env`` with a generated SECRET_KEY on first start (quick start needs no setup).
 2. Migrate, collect static files, create an admin user on first start (password printed once).
 3. Start web (gunicorn), beat, the aggregator (``results``), the alert worker (``alerts``,
-   ``default``) and one region worker per region in PHAROS_REGIONS (``probe.<region>``).
+   ``default``), the watchdog (``manage.py watchdog``: Pharos watching itself) and one
+   region worker per region in PHAROS_REGIONS (``probe.<region>``).
 4. Prefix each process's output with its name; restart a process that dies, the way systemd
    or Kubernetes would; stop everything with a non-zero exit when one keeps crashing.
 5. One Ctrl-C or SIGTERM stops them all.
@@ -162,6 +163,8 @@ def processes(regions, port):
                 *quiet,
             ],
         ),
+        # Pharos watching itself from outside the parts that can get stuck (config.watchdog).
+        Process("watchdog", [python, "manage.py", "watchdog"]),
     ]
     for region in regions:
         procs.append(

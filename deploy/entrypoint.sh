@@ -8,6 +8,7 @@
 #   beat        the Celery beat ticks (run exactly one)
 #   aggregator  the worker on `results`
 #   alerts      the worker on `alerts` and `default`
+#   watchdog    Pharos watching itself: mails the operators, pings PHAROS_WATCHDOG_URL (run exactly one)
 #   probe       a region worker on `probe.$PHAROS_REGION` (needs only REDIS_URL + PHAROS_REGION)
 #
 # PHAROS_ENTRYPOINT_DRY_RUN=1 prints the command instead of running it (used by the tests).
@@ -54,6 +55,9 @@ case "$role" in
         # shellcheck disable=SC2086
         run celery -A config.celery worker -Q alerts,default -n "alerts@%h" \
             --concurrency "$CONCURRENCY" --loglevel "${LOG_LEVEL:-INFO}" $QUIET "$@"
+        ;;
+    watchdog)
+        run python manage.py watchdog "$@"
         ;;
     probe)
         : "${PHAROS_REGION:?PHAROS_REGION must name this worker's region, e.g. eu}"

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from config.adminkit import pause, resume, status_badge
 from heartbeats.models import Heartbeat, Ping
 from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron, validate_timezone
+from teams.limits import LimitReached, claim_room
 
 RECENT_PINGS_SHOWN = 25
 BODY_PREVIEW_CHARS = 4000
@@ -46,6 +47,22 @@ class HeartbeatForm(forms.ModelForm):
     class Meta:
         model = Heartbeat
         fields = "__all__"
+
+    def clean_team(self):
+        team = self.cleaned_data.get("team")
+        if team is not None and (self.instance.pk is None or self.instance.team_id != team.pk):
+            # The admin saves inside a transaction: the team's row stays locked until then.
+            try:
+                claim_room(
+                    team,
+                    Heartbeat.objects.filter(team=team),
+                    limit=settings.PHAROS_TEAM_MAX_HEARTBEATS,
+                    what="heartbeats",
+                    setting="PHAROS_TEAM_MAX_HEARTBEATS",
+                )
+            except LimitReached as error:
+                raise forms.ValidationError(f"The team is full: {error}.") from None
+        return team
 
     def clean_period(self):
         period = self.cleaned_data.get("period")

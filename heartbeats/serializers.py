@@ -1,4 +1,5 @@
-"""The ``heartbeat`` resource of API.md; ``url`` is the ping URL the job calls."""
+"""The ``heartbeat`` resource of API.md; ``url`` is the ping URL the job calls. A team at
+``PHAROS_TEAM_MAX_HEARTBEATS`` gets a 422 on create (teams.limits)."""
 
 from django.conf import settings
 from django.utils import timezone
@@ -17,6 +18,7 @@ from config.jsonapi.timestamps import TimestampField
 from heartbeats.maintenance import shown_status
 from heartbeats.models import Heartbeat, HeartbeatStatus
 from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron
+from teams.limits import LimitReached, claim_room
 
 
 class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
@@ -66,6 +68,17 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         return validate_team_policy(self.team, policy_id)
 
     def validate(self, attrs):
+        if self.instance is None:
+            try:
+                claim_room(
+                    self.team,
+                    Heartbeat.objects.filter(team=self.team),
+                    limit=settings.PHAROS_TEAM_MAX_HEARTBEATS,
+                    what="heartbeats",
+                    setting="PHAROS_TEAM_MAX_HEARTBEATS",
+                )
+            except LimitReached as error:
+                raise serializers.ValidationError({"base": [str(error)]}) from None
         errors = self.maintenance_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)

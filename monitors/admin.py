@@ -1,3 +1,5 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
@@ -13,6 +15,9 @@ from monitors.models import (
     ResultRollup,
     Round,
 )
+from monitors.types import REGISTRY, bounded_timeout, converted_timeout, timeout_error
+from monitors.withdrawal import withdraw_monitors
+from teams.limits import LimitReached, claim_room
 
 
 class RequestHeaderInline(admin.TabularInline):
@@ -36,8 +41,50 @@ class RecentResultInline(admin.TabularInline):
         return super().get_queryset(request).filter(scheduled_at__gte=since)
 
 
+class MonitorForm(forms.ModelForm):
+    """The API's rules for what the admin writes (monitors.types for the timeout)."""
+
+    class Meta:
+        model = Monitor
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        team = cleaned.get("team")
+        if team is not None and (self.instance.pk is None or self.instance.team_id != team.pk):
+            # The admin saves inside a transaction: the team's row stays locked until then.
+            try:
+                claim_room(
+                    team,
+                    Monitor.objects.filter(team=team),
+                    limit=settings.PHAROS_TEAM_MAX_MONITORS,
+                    what="monitors",
+                    setting="PHAROS_TEAM_MAX_MONITORS",
+                )
+            except LimitReached as full:
+                self.add_error("team", f"The team is full: {full}.")
+        monitor_type, frequency = cleaned.get("monitor_type"), cleaned.get("check_frequency")
+        if monitor_type not in REGISTRY or not frequency:
+            return cleaned
+        if "request_timeout" in self.changed_data and cleaned.get("request_timeout") is not None:
+            problem = timeout_error(monitor_type, cleaned["request_timeout"], frequency)
+            if problem:
+                self.add_error("request_timeout", f"The request timeout {problem}.")
+            return cleaned
+        # Left as it was (or at the form's initial value): like a timeout an API client did
+        # not send, it takes the type's default and follows a lower frequency down.
+        stored = None
+        if self.instance.pk is not None and self.instance.monitor_type in REGISTRY:
+            stored = converted_timeout(
+                self.instance.request_timeout, from_type=self.instance.monitor_type, to_type=monitor_type
+            )
+        cleaned["request_timeout"] = bounded_timeout(monitor_type, stored, frequency)
+        return cleaned
+
+
 @admin.register(Monitor)
 class MonitorAdmin(admin.ModelAdmin):
+    form = MonitorForm
     list_display = [
         "__str__",
         "coloured_status",
@@ -118,6 +165,10 @@ class MonitorAdmin(admin.ModelAdmin):
     @admin.display(description="regions")
     def region_list(self, monitor):
         return ", ".join(monitor.effective_regions)
+
+    def after_pause(self, monitor_ids, *, now):
+        # Their checks already queued in the regions are not started (monitors.withdrawal).
+        withdraw_monitors(monitor_ids, now=now, paused=True)
 
     def resume_one(self, monitor, *, now):
         # Back to pending with a fresh due time: the first round after a pause decides the state.

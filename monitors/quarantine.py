@@ -5,7 +5,12 @@ A region is quarantined — its DOWN votes count as ERROR — when
 - one of the operator's canary targets (``PHAROS_CANARY_URLS``, monitored as ordinary
   monitors with those URLs) fails from it while another region reaches it, or
 - it alone fails at least ``PHAROS_QUARANTINE_TARGETS`` distinct targets (hosts) that the
-  other regions reach in the same rounds, within ``LONE_FAILURE_WINDOW``.
+  other regions reach in the same rounds, within ``LONE_FAILURE_WINDOW`` — counted so
+  that no single team can get there on its own while other teams have monitors in that
+  region: each team contributes at most half the threshold (rounded up). A team whose
+  targets answer one region differently (they can read ``X-Pharos-Region``) could
+  otherwise blind that region for everybody. With one team in the region (a
+  single-tenant Pharos) every target counts, as do canaries always.
 
 Quarantined regions always stay a minority of ``PHAROS_REGIONS``: when most regions fail,
 believe them. A quarantine ends after ``QUIET_PERIOD`` with no lone failure from the
@@ -13,8 +18,10 @@ region. Both transitions raise an OperatorEvent, never a customer incident.
 """
 
 import logging
+import math
 import time
 import zlib
+from collections import defaultdict
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -22,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from alerts.models import OperatorEvent
-from monitors.models import LoneFailure, RegionQuarantine
+from monitors.models import LoneFailure, Monitor, RegionQuarantine
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +81,40 @@ def record_lone_failures(failures, *, now):
         if canaries:
             reason, details = RegionQuarantine.Reason.CANARY, {"canaries": canaries}
         else:
-            targets = (
-                LoneFailure.objects.filter(region=region, at__gte=now - LONE_FAILURE_WINDOW)
-                .values("target")
-                .distinct()
-                .count()
-            )
+            targets, teams = counted_lone_failures(region, since=now - LONE_FAILURE_WINDOW)
             if targets < settings.PHAROS_QUARANTINE_TARGETS:
                 continue
-            reason, details = RegionQuarantine.Reason.LONE_FAILURES, {"targets": targets}
+            reason, details = RegionQuarantine.Reason.LONE_FAILURES, {"targets": targets, "teams": teams}
         if quarantine(region, reason=reason, details=details, now=now):
             newly.append(region)
     return newly
+
+
+def counted_lone_failures(region, *, since):
+    """``(targets, teams)``: the distinct targets that failed alone from ``region`` since
+    ``since`` as the threshold counts them, and how many teams' monitors they came from.
+
+    Each team contributes at most ``ceil(PHAROS_QUARANTINE_TARGETS / 2)`` targets while
+    more than one team has active monitors checked from the region; a target several
+    teams monitor counts once.
+    """
+    by_team = defaultdict(set)
+    for team_id, target in (
+        LoneFailure.objects.filter(region=region, at__gte=since).values_list("monitor__team_id", "target").distinct()
+    ):
+        by_team[team_id].add(target)
+    distinct = len(set().union(*by_team.values())) if by_team else 0
+    if len(teams_checked_from(region)) <= 1:
+        return distinct, len(by_team)
+    cap = math.ceil(settings.PHAROS_QUARANTINE_TARGETS / 2)
+    return min(distinct, sum(min(cap, len(targets)) for targets in by_team.values())), len(by_team)
+
+
+def teams_checked_from(region):
+    """Teams with active monitors checked from ``region`` (an empty list: every region)."""
+    # A few rows however many monitors: monitors share a handful of region lists.
+    pairs = Monitor.objects.filter(paused_at__isnull=True).order_by().values_list("team_id", "regions").distinct()
+    return {team_id for team_id, regions in pairs if not regions or region in regions}
 
 
 def _serialize_decisions():

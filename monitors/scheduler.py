@@ -31,7 +31,7 @@ from alerts.maintenance import is_in_maintenance
 from config.broker import RUN_BATCH_TASK, probe_queue
 from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus, Round
 from monitors.specs import UnbuildableMonitor, build_spec
-from monitors.types import timeout_seconds
+from monitors.types import check_timeout_seconds
 from probes.spec import batch_message
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,11 @@ def round_times(due, frequency, *, now):
 
 
 def round_deadline(monitor, *, dispatched_at):
-    timeout = timedelta(seconds=timeout_seconds(monitor.monitor_type, monitor.request_timeout))
+    # The same bounded timeout the spec carries (monitors.specs): the deadline waits for
+    # exactly the check the region runs.
+    timeout = timedelta(
+        seconds=check_timeout_seconds(monitor.monitor_type, monitor.request_timeout, monitor.check_frequency)
+    )
     return dispatched_at + QUEUE_SLACK + timeout + RETURN_SLACK
 
 
@@ -138,6 +142,7 @@ def schedule_newcomers(*, now, limit=5000):
 # model instances (building 10,000 instances per tick cost more than the query).
 DUE_FIELDS = (
     "id",
+    "team_id",
     "url",
     "monitor_type",
     "expected_status_codes",

@@ -2,8 +2,9 @@
 
 Every rule that makes a monitor unrunnable is a 422 naming the attribute: the target per
 monitor type (monitors.validation), a type outside the registry, regions that are not
-configured, a frequency under ``PHAROS_MIN_CHECK_FREQUENCY``, a quorum larger than the
-regions, a policy of another team. Checks that involve several attributes run on the
+configured, a frequency under ``PHAROS_MIN_CHECK_FREQUENCY``, a timeout outside its
+type's range or above the frequency (monitors.types), a quorum larger than the regions, a
+policy of another team, a team at ``PHAROS_TEAM_MAX_MONITORS``. Checks that involve several attributes run on the
 values the monitor will have after the write, so a PATCH cannot sneak an inconsistent
 combination past them.
 """
@@ -27,8 +28,19 @@ from config.jsonapi.serializers import (
 )
 from config.jsonapi.timestamps import TimestampField
 from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus
-from monitors.types import ALERT_DAYS, DEFAULT_PORTS, HTTP_METHODS, MONITOR_TYPES
+from monitors.types import (
+    ALERT_DAYS,
+    DEFAULT_PORTS,
+    HTTP_METHODS,
+    MONITOR_TYPES,
+    REGISTRY,
+    bounded_timeout,
+    converted_timeout,
+    timeout_error,
+)
 from monitors.validation import InvalidTarget, needs_keyword, needs_port, parse_ports, validate_target
+from monitors.withdrawal import withdraw_monitors
+from teams.limits import LimitReached, claim_room
 
 # Named once for the OpenAPI document (ssl_expiration and domain_expiration share it).
 ALERT_DAY_CHOICES = [(days, f"{days} days") for days in ALERT_DAYS]
@@ -106,7 +118,14 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     ip_version = serializers.ChoiceField(choices=["ipv4", "ipv6"], allow_null=True, required=False)
     port = PortField(required=False, allow_null=True)
     check_frequency = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, required=False)
-    request_timeout = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, required=False)
+    request_timeout = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_DB_INTEGER,
+        required=False,
+        help_text="Seconds (2-60) for HTTP types; milliseconds (500-5000) for tcp, udp, ping, dns, smtp, pop, imap. "
+        "Never more than check_frequency; when omitted it defaults to 30 s / 5000 ms and follows a lower "
+        "check_frequency down.",
+    )
     regions = serializers.ListField(child=serializers.CharField(max_length=32), required=False, max_length=100)
     quorum = serializers.IntegerField(min_value=1, max_value=100, allow_null=True, required=False)
     confirmation_period = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
@@ -161,6 +180,17 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
 
     def validate(self, attrs):
         errors = {}
+        if self.instance is None:
+            try:
+                claim_room(
+                    self.team,
+                    Monitor.objects.filter(team=self.team),
+                    limit=settings.PHAROS_TEAM_MAX_MONITORS,
+                    what="monitors",
+                    setting="PHAROS_TEAM_MAX_MONITORS",
+                )
+            except LimitReached as error:
+                raise serializers.ValidationError({"base": [str(error)]}) from None
         monitor_type = self.current(attrs, "monitor_type", "status")
         if "url" in attrs or "monitor_type" in attrs:
             try:
@@ -176,6 +206,11 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
             errors["required_keyword"] = [f"is required for {monitor_type} monitors"]
         if monitor_type == "expected_status_code" and not self.current(attrs, "expected_status_codes", []):
             errors["expected_status_codes"] = ["must list at least one status code for expected_status_code monitors"]
+        timeout = self.request_timeout_after_write(attrs, monitor_type)
+        if isinstance(timeout, str):
+            errors["request_timeout"] = [timeout]
+        elif timeout is not None:
+            attrs["request_timeout"] = timeout
         regions = self.current(attrs, "regions", []) or settings.PHAROS_REGIONS
         quorum = self.current(attrs, "quorum", None)
         if quorum is not None and quorum > len(regions):
@@ -188,6 +223,22 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         if "port" in attrs and attrs["port"] is None:
             attrs["port"] = ""
         return attrs
+
+    def request_timeout_after_write(self, attrs, monitor_type):
+        """The timeout to store (an int), an error message (a str), or None to leave the
+        stored one alone. A timeout that was sent must keep the rule; one that was not
+        (omitted on create, stored, or stored in the unit of the type a PATCH replaces)
+        follows the frequency down instead of failing the write."""
+        frequency = self.current(attrs, "check_frequency", Monitor._meta.get_field("check_frequency").default)
+        if "request_timeout" in attrs:
+            return timeout_error(monitor_type, attrs["request_timeout"], frequency) or attrs["request_timeout"]
+        stored = None
+        if self.instance is not None and self.instance.monitor_type in REGISTRY:
+            stored = converted_timeout(
+                self.instance.request_timeout, from_type=self.instance.monitor_type, to_type=monitor_type
+            )
+        timeout = bounded_timeout(monitor_type, stored, frequency)
+        return None if self.instance is not None and timeout == self.instance.request_timeout else timeout
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -219,6 +270,7 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         if paused and monitor.paused_at is None:
             monitor.paused_at, monitor.status = now, MonitorStatus.PAUSED
             changed |= {"paused_at", "status"}
+            withdraw_monitors([monitor.pk], now=now, paused=True)
         elif resumed:
             monitor.paused_at, monitor.status = None, MonitorStatus.PENDING
             monitor.failing_since = monitor.passing_since = None

@@ -1,10 +1,12 @@
 """Monitor row → probes.spec.CheckSpec, the only shape a region worker understands.
 
 Units are converted here (``request_timeout`` is seconds for HTTP types and
-milliseconds for the others, per monitors.types) so no region worker has to know.
+milliseconds for the others, per monitors.types) so no region worker has to know, and the
+timeout is held to its type's range and the check frequency (monitors.types) whatever
+the row says.
 """
 
-from monitors.types import DEFAULT_PORTS, REGISTRY, timeout_seconds
+from monitors.types import DEFAULT_PORTS, REGISTRY, check_timeout_seconds
 from probes.spec import CheckSpec
 
 
@@ -43,7 +45,8 @@ def build_spec(monitor, *, region, scheduled_at, headers=None):
         type=monitor.monitor_type,
         target=monitor.url,
         region=region,
-        timeout=timeout_seconds(monitor.monitor_type, monitor.request_timeout),
+        team_id=monitor.team_id,
+        timeout=check_timeout_seconds(monitor.monitor_type, monitor.request_timeout, monitor.check_frequency),
         method=(monitor.http_method or "get").upper(),
         headers=tuple((name, value) for name, value in headers),
         # For dns the name to resolve travels in the body (the target is the server).

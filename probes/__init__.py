@@ -4,6 +4,8 @@ Never imports Django or another app: a region worker has no database credentials
 
     spec.py       the contract with the scheduler and the aggregator (CheckSpec, Outcome, messages)
     runner.py     the registry of probes by monitor type, per-check deadline, concurrency bound
+    fairness.py   the worker's slots shared fairly between teams; checks that would start too late
+    withdrawn.py  paused and deleted monitors, written by the control plane, read by the worker
     engine.py     one event loop per worker process: admits batches, publishes their outcomes
     worker.py     the Celery app of `celery -A probes.worker worker -Q probe.<region>`
     http.py       status / expected_status_code / keyword / keyword_absence, redirects, cookies

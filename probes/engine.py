@@ -8,7 +8,12 @@ pool or ``--concurrency`` the worker was started with.
 
 Admission blocks while the process already holds ``max_pending`` checks (backpressure:
 the broker keeps the rest), and a batch that expired before it was admitted is dropped,
-not run late: its checks would land in rounds the aggregator already closed.
+not run late: its checks would land in rounds the aggregator already closed. For the
+same reason a check of an admitted batch that finds no free slot before the batch's
+expiry is not run either (probes.fairness): it reports the worker overloaded.
+
+With ``withdrawn`` (a probes.withdrawn.WithdrawnCache), a thread refreshes the paused and
+deleted monitors every second and the runner cuts their checks short.
 """
 
 import asyncio
@@ -17,7 +22,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from probes.runner import LagMeter, ProbeContext, Runner
+from probes.runner import OVERLOADED, WITHDRAWN, LagMeter, ProbeContext, Runner
 from probes.spec import results_message
 
 logger = logging.getLogger(__name__)
@@ -41,7 +46,7 @@ def parse_expiry(text):
 
 
 class Engine:
-    def __init__(self, *, region, concurrency, publish, max_pending=None, **context_options):
+    def __init__(self, *, region, concurrency, publish, max_pending=None, withdrawn=None, **context_options):
         """``publish(message)`` sends one results message; it is called from a
         dedicated thread, one message at a time, never from the event loop."""
         self.region = region
@@ -56,6 +61,17 @@ class Engine:
         self.publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pharos-publish")
         self.thread = threading.Thread(target=self._serve, name="pharos-probe-loop", daemon=True)
         self.thread.start()
+        self.stopping = threading.Event()
+        self.withdrawn = withdrawn
+        if withdrawn is not None:
+            threading.Thread(target=self._follow_withdrawals, name="pharos-withdrawn", daemon=True).start()
+
+    def _follow_withdrawals(self):
+        # Off the loop: a slow broker must never stall the checks.
+        while not self.stopping.wait(self.withdrawn.interval / 2):
+            entries = self.withdrawn.refresh()
+            if entries is not None:
+                self.loop.call_soon_threadsafe(self.runner.withdraw, entries)
 
     def _serve(self):
         asyncio.set_event_loop(self.loop)
@@ -86,21 +102,42 @@ class Engine:
                 self._send(results_message(region=self.region, outcomes=[], dropped=len(specs)))
                 return False
             self.pending += len(specs)
-        asyncio.run_coroutine_threadsafe(self._run(specs), self.loop)
+        asyncio.run_coroutine_threadsafe(self._run(specs, expires_at), self.loop)
         return True
 
-    async def _run(self, specs):
+    async def _run(self, specs, expires_at=None):
         started = self.loop.time()
+        start_by = None
+        if expires_at is not None:
+            start_by = started + (expires_at - datetime.now(UTC)).total_seconds()
         message = None
         try:
-            outcomes = await self.runner.run_batch(specs)
+            outcomes = await self.runner.run_batch(specs, start_by=start_by)
             message = results_message(
                 region=self.region, outcomes=outcomes, loop_lag=self.lag.worst_between(started, self.loop.time())
             )
+            self._log_not_run(outcomes)
         finally:
             # The checks stay counted as pending until their message is out, so drain()
             # and admission see a batch as done only once the aggregator can have it.
             self._send(message, release=len(specs))
+
+    def _log_not_run(self, outcomes):
+        overloaded = sum(1 for outcome in outcomes if outcome.cause == OVERLOADED)
+        withdrawn = sum(1 for outcome in outcomes if outcome.cause == WITHDRAWN)
+        if overloaded:
+            logger.warning(
+                "%d checks of a batch found no free slot before their rounds' deadline (%d waiting)",
+                overloaded,
+                self.runner.slots.waiting_count(),
+                extra={"region": self.region, "overloaded": overloaded},
+            )
+        if withdrawn:
+            logger.info(
+                "%d checks of paused or deleted monitors not run",
+                withdrawn,
+                extra={"region": self.region, "withdrawn": withdrawn},
+            )
 
     def _send(self, message, *, release=0):
         self.publisher.submit(self._publish_safely, message, release)
@@ -138,6 +175,7 @@ class Engine:
 
     def close(self):
         """Stop the loop thread (after ``drain``, or abandoning what still runs)."""
+        self.stopping.set()
         self.publisher.shutdown(wait=True)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)

@@ -1,17 +1,21 @@
-"""Running checks: the registry of probes, the per-check deadline, bounded concurrency.
+"""Running checks: the registry of probes, the per-check deadline, bounded concurrency
+shared fairly between teams (probes.fairness).
 
 ``Runner.run_check(spec)`` always returns an Outcome, never raises: whatever happens to
-one check (its deadline, a refused address, a bug) is that check's outcome and must not
-take the rest of its batch down.
+one check (its deadline, a refused address, a bug, no slot before its round's deadline,
+its monitor paused or deleted meanwhile) is that check's outcome and must not take the
+rest of its batch down.
 """
 
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from probes import dns, http, icmp, mail, tcp, udp
 from probes.failures import ProbeError, ProbeFailure, classify, timeout_cause
+from probes.fairness import FairSlots
 from probes.guard import AddressPolicy
 from probes.spec import DOWN, ERROR, UP, CheckSpec, Outcome
 from probes.timing import Trace, total_of
@@ -22,7 +26,15 @@ logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 500
 SHUTTING_DOWN = "Probe cancelled: worker shutting down"
+OVERLOADED = "Not run: the region worker was overloaded (no free slot before the round's deadline)"
+WITHDRAWN = "Not run: the monitor was paused or deleted"
 DEFAULT_TIMEOUT = 30.0  # seconds, for a spec that carries no usable deadline
+# The longest a check may run whatever its spec says: a spec from an old control plane
+# could carry a request_timeout of 2^31 s and hold a slot for ever. The control plane's
+# own ranges (monitors.types: HTTP types up to 60 s, the others up to 5 s) stay within
+# these; tests/probes/test_timeouts.py holds the two to each other.
+HTTP_TIMEOUT_CEILING = 60.0
+OTHER_TIMEOUT_CEILING = 5.0
 
 # One entry per monitor type of API.md; monitors/types.py validates against the same names.
 PROBES = {
@@ -77,12 +89,31 @@ class ProbeContext:
         return self.verified_context if verify else self.unverified_context
 
 
-def deadline_of(spec):
-    """Every check is bounded: a missing, zero or negative timeout means the default."""
+def timeout_ceiling(monitor_type: str) -> float:
+    return HTTP_TIMEOUT_CEILING if PROBES.get(monitor_type) is http.probe_http else OTHER_TIMEOUT_CEILING
+
+
+def deadline_of(spec: CheckSpec) -> float:
+    """Every check is bounded: a missing, zero or negative timeout means the default, and
+    no timeout exceeds its type's ceiling."""
     timeout = spec.timeout
-    if isinstance(timeout, (int, float)) and timeout > 0:
-        return timeout
-    return DEFAULT_TIMEOUT
+    if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0):
+        timeout = DEFAULT_TIMEOUT
+    return min(float(timeout), timeout_ceiling(spec.type))
+
+
+def scheduled_epoch(spec: CheckSpec) -> float | None:
+    try:
+        moment = datetime.fromisoformat(str(spec.scheduled_at).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def team_of(spec: CheckSpec) -> int | str | None:
+    """The team whose share a check counts against; anything odd in a spec shares one queue."""
+    team = spec.team_id
+    return team if isinstance(team, (int, str)) and not isinstance(team, bool) else None
 
 
 def utc_now_iso():
@@ -93,18 +124,57 @@ class Runner:
     def __init__(self, context, *, concurrency):
         self.context = context
         self.concurrency = concurrency
-        self.slots = asyncio.Semaphore(concurrency)
-        self.running = set()  # check tasks, so a stopping worker can cut them short
+        self.slots = FairSlots(concurrency)
+        self.running = {}  # check task -> its spec, so a stopping worker can cut them short
+        self.cut_short = {}  # check task -> why it was cancelled (default: shutting down)
+        # monitor id -> epoch seconds it was paused or deleted (probes.withdrawn): checks
+        # of rounds scheduled until then are not started, and cut short if running.
+        self.withdrawn: Mapping[int, float] = {}
 
-    async def run_check(self, spec):
-        # The deadline starts when the check gets a slot, not while it queues for one:
+    async def run_check(self, spec, *, start_by=None):
+        """One check's outcome. ``start_by`` (loop time): the latest moment it may still
+        get a slot; later, it is not run and says the worker was overloaded."""
+        if self.is_withdrawn(spec):
+            return self.not_run(spec.monitor_id, spec.scheduled_at, WITHDRAWN)
+        # The deadline starts when the check gets its slot, not while it queues for one:
         # queueing is the worker's delay, not the target's.
+        team = team_of(spec)
         try:
-            async with self.slots:
-                return await self._run(spec)
+            granted = await self.slots.acquire(team, start_by=start_by)
         except asyncio.CancelledError:
-            # Cancelled while still queued for a slot: the worker is stopping.
-            return self.not_run(spec.monitor_id, spec.scheduled_at, SHUTTING_DOWN)
+            # Cancelled while still queued for a slot: the worker is stopping, or the
+            # monitor was withdrawn.
+            return self.not_run(spec.monitor_id, spec.scheduled_at, self._cancel_cause())
+        if not granted:
+            return self.not_run(spec.monitor_id, spec.scheduled_at, OVERLOADED)
+        try:
+            if self.is_withdrawn(spec):
+                return self.not_run(spec.monitor_id, spec.scheduled_at, WITHDRAWN)
+            return await self._run(spec)
+        finally:
+            self.slots.release(team)
+
+    def is_withdrawn(self, spec):
+        if not self.withdrawn or not isinstance(spec.monitor_id, int):
+            return False
+        withdrawn_at = self.withdrawn.get(spec.monitor_id)
+        if withdrawn_at is None:
+            return False
+        scheduled = scheduled_epoch(spec)
+        # A round scheduled after the withdrawal belongs to a monitor resumed since.
+        return scheduled is None or scheduled <= withdrawn_at
+
+    def withdraw(self, withdrawn):
+        """Adopt a new set of withdrawn monitors and cut their checks short, waiting or
+        running (each ends as a "not run" ERROR outcome). Call on the loop."""
+        self.withdrawn = withdrawn
+        for task, spec in list(self.running.items()):
+            if not task.done() and self.is_withdrawn(spec):
+                self.cut_short[task] = WITHDRAWN
+                task.cancel()
+
+    def _cancel_cause(self):
+        return self.cut_short.pop(asyncio.current_task(), SHUTTING_DOWN)
 
     async def _run(self, spec):
         outcome = Outcome(
@@ -124,8 +194,9 @@ class Runner:
             outcome.status, outcome.cause = failure.status, failure.cause
             excerpt = failure.excerpt
         except asyncio.CancelledError:
-            # The worker is stopping: say so rather than vote against the target.
-            outcome.status, outcome.cause = ERROR, SHUTTING_DOWN
+            # The worker is stopping (or the monitor was withdrawn): say so rather than
+            # vote against the target.
+            outcome.status, outcome.cause = ERROR, self._cancel_cause()
         except Exception as exc:
             outcome.status, outcome.cause = classify(exc)
             if outcome.status == ERROR:
@@ -148,8 +219,9 @@ class Runner:
         outcome.checked_at = utc_now_iso()
         return outcome
 
-    async def run_batch(self, spec_dicts):
-        """Outcomes for a batch's specs (plain dicts), run concurrently within the bound."""
+    async def run_batch(self, spec_dicts, *, start_by=None):
+        """Outcomes for a batch's specs (plain dicts), run concurrently within the bound;
+        ``start_by`` as for ``run_check``."""
         checks = []
         outcomes = []
         for data in spec_dicts:
@@ -158,12 +230,16 @@ class Runner:
             except (TypeError, ValueError, AttributeError) as exc:
                 outcomes.append(self.malformed(data, exc))
                 continue
-            task = asyncio.ensure_future(self.run_check(spec))
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+            task = asyncio.ensure_future(self.run_check(spec, start_by=start_by))
+            self.running[task] = spec
+            task.add_done_callback(self._forget_task)
             checks.append(task)
         outcomes.extend(await asyncio.gather(*checks))
         return outcomes
+
+    def _forget_task(self, task):
+        self.running.pop(task, None)
+        self.cut_short.pop(task, None)
 
     def cancel_all(self):
         """Cut every running check short: each ends as an ERROR outcome ("worker shutting

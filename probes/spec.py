@@ -37,6 +37,9 @@ class CheckSpec:
     target: str  # URL, host or host:port; for dns the server to ask
     region: str = ""
     timeout: float = 30.0  # whole-check deadline in seconds (units already converted)
+    # The monitor's team: a region worker shares its slots fairly between teams
+    # (probes.fairness). None from a control plane that predates it: one shared queue.
+    team_id: int | None = None
     method: str = "GET"
     headers: tuple = ()  # ((name, value), …)
     body: str = ""

@@ -4,7 +4,9 @@
 
 Environment: ``PHAROS_REGION`` (required), ``REDIS_URL`` (unset: the on-disk broker of
 the quick start), and optionally ``PHAROS_PROBE_CONCURRENCY`` (checks in flight, default
-100) and ``PHAROS_ALLOW_PRIVATE_TARGETS``. It consumes ``probes.run_batch`` messages
+100, shared fairly between teams: probes.fairness) and ``PHAROS_ALLOW_PRIVATE_TARGETS``.
+It also follows the monitors paused or deleted meanwhile (probes.withdrawn) and does not
+start their queued checks. It consumes ``probes.run_batch`` messages
 from ``probe.<region>`` and publishes one ``monitors.record_outcomes`` message per batch
 to ``results``.
 
@@ -22,6 +24,7 @@ from config import broker
 from config.logging import route_celery_logs_through_json
 from probes.engine import Engine
 from probes.spec import results_message
+from probes.withdrawn import WithdrawnCache, WithdrawnMonitors
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,14 @@ def engine():
     """This process's engine, built on first use (after any fork of a prefork pool)."""
     global _engine
     if _engine is None:
-        _engine = Engine(region=REGION, concurrency=probe_concurrency(), publish=publish_outcomes)
+        settings = broker.broker_settings()
+        withdrawn = WithdrawnMonitors.for_broker(settings["broker_url"], settings["broker_transport_options"])
+        _engine = Engine(
+            region=REGION,
+            concurrency=probe_concurrency(),
+            publish=publish_outcomes,
+            withdrawn=WithdrawnCache(withdrawn),
+        )
     return _engine
 
 

@@ -69,3 +69,34 @@ def test_a_spec_survives_the_json_round_trip_of_a_task_payload(team):
     spec = build_spec(monitor, region="us", scheduled_at=KEY)
     assert CheckSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     assert spec.headers == (("X-Token", "abc"),)
+
+
+def test_a_spec_names_the_monitors_team_so_region_workers_can_share_fairly():
+    spec = build_spec(Monitor(pk=7, team_id=42, url="https://example.com"), region="eu", scheduled_at=KEY, headers=[])
+    assert spec.team_id == 42
+    assert CheckSpec.from_dict(json.loads(json.dumps(spec.to_dict()))).team_id == 42
+
+
+def test_a_stored_timeout_beyond_its_range_is_held_to_it_in_the_spec():
+    # Rows written around the API (the ORM, an older admin, a restored backup).
+    assert spec_of(url="https://example.com", monitor_type="status", request_timeout=2**31 - 1).timeout == 60
+    assert spec_of(url="db.example.com", monitor_type="tcp", port="22", request_timeout=30).timeout == 0.5
+    assert spec_of(url="db.example.com", monitor_type="tcp", port="22", request_timeout=10**9).timeout == 5
+
+
+def test_a_stored_timeout_never_outlasts_the_check_frequency_in_the_spec():
+    spec = spec_of(url="https://example.com", check_frequency=20, request_timeout=60)
+    assert spec.timeout == 20
+
+
+def test_the_round_deadline_allows_for_the_bounded_timeout_not_the_stored_one():
+    from datetime import datetime, timedelta
+
+    from monitors.scheduler import QUEUE_SLACK, RETURN_SLACK, round_deadline
+
+    dispatched = datetime(2026, 11, 28, 12, 0, 0)
+    monitor = Monitor(pk=7, url="https://example.com", check_frequency=180, request_timeout=2**31 - 1)
+    assert (
+        round_deadline(monitor, dispatched_at=dispatched)
+        == dispatched + QUEUE_SLACK + timedelta(seconds=60) + RETURN_SLACK
+    )

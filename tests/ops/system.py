@@ -166,7 +166,8 @@ class PharosSystem:
         return pid
 
     def all_roles_running(self):
-        markers = ["gunicorn", " beat", "-Q results", "-Q alerts,default"] + [f"-Q probe.{r}" for r in self.regions]
+        markers = ["gunicorn", " beat", "-Q results", "-Q alerts,default", "manage.py watchdog"]
+        markers += [f"-Q probe.{r}" for r in self.regions]
         return all(self.role_pid(marker) for marker in markers)
 
     # --- its web ------------------------------------------------------------------------

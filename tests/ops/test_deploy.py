@@ -53,7 +53,7 @@ def test_the_dockerfile_is_multi_stage_and_runs_as_a_non_root_user():
     assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in lines
 
 
-@pytest.mark.parametrize("role", ["aggregator", "alerts", "beat"])
+@pytest.mark.parametrize("role", ["aggregator", "alerts", "beat", "watchdog"])
 def test_each_control_plane_role_runs_the_command_make_run_runs(role):
     expected = supervisor_commands()[role]
     actual = entrypoint_command(role)
@@ -119,13 +119,16 @@ def test_compose_runs_every_part_of_pharos(compose):
         "beat",
         "aggregator",
         "alerts",
+        "watchdog",
         "probe-us",
         "probe-eu",
         "probe-as",
     }
 
 
-@pytest.mark.parametrize("service", ["web", "beat", "aggregator", "alerts", "probe-us", "probe-eu", "probe-as"])
+@pytest.mark.parametrize(
+    "service", ["web", "beat", "aggregator", "alerts", "watchdog", "probe-us", "probe-eu", "probe-as"]
+)
 def test_every_pharos_service_uses_the_one_image_with_its_role_as_command(compose, service):
     spec = compose["services"][service]
     assert spec["build"]["dockerfile"] == "deploy/Dockerfile"
@@ -142,12 +145,12 @@ def test_compose_region_workers_get_only_the_broker_and_their_region(compose, re
 
 def test_compose_web_migrates_on_start_and_the_others_wait_for_it(compose):
     assert compose["services"]["web"]["environment"]["PHAROS_MIGRATE_ON_START"] == "1"
-    for service in ("beat", "aggregator", "alerts"):
+    for service in ("beat", "aggregator", "alerts", "watchdog"):
         assert compose["services"][service]["depends_on"]["web"]["condition"] == "service_healthy"
 
 
 def test_compose_control_plane_knows_every_region_it_runs_a_worker_for(compose):
-    for service in ("web", "beat", "aggregator", "alerts"):
+    for service in ("web", "beat", "aggregator", "alerts", "watchdog"):
         assert compose["services"][service]["environment"]["PHAROS_REGIONS"] == ",".join(REGIONS)
 
 
@@ -213,22 +216,24 @@ def test_region_workers_run_as_a_non_root_user_without_privileges():
     assert container["capabilities"]["drop"] == ["ALL"]
 
 
-def test_the_control_plane_renders_web_beat_aggregator_and_alerts():
+def test_the_control_plane_renders_web_beat_aggregator_alerts_and_watchdog():
     workloads = deployments(kustomize("control-plane"))
-    assert set(workloads) == {"pharos-web", "pharos-beat", "pharos-aggregator", "pharos-alerts"}
+    assert set(workloads) == {"pharos-web", "pharos-beat", "pharos-aggregator", "pharos-alerts", "pharos-watchdog"}
     roles = {name: doc["spec"]["template"]["spec"]["containers"][0]["args"] for name, doc in workloads.items()}
     assert roles == {
         "pharos-web": ["web"],
         "pharos-beat": ["beat"],
         "pharos-aggregator": ["aggregator"],
         "pharos-alerts": ["alerts"],
+        "pharos-watchdog": ["watchdog"],
     }
 
 
-def test_there_is_never_more_than_one_beat():
-    beat = deployments(kustomize("control-plane"))["pharos-beat"]["spec"]
-    assert beat["replicas"] == 1
-    assert beat["strategy"]["type"] == "Recreate"
+@pytest.mark.parametrize("name", ["pharos-beat", "pharos-watchdog"])
+def test_there_is_never_more_than_one_beat_or_watchdog(name):
+    workload = deployments(kustomize("control-plane"))[name]["spec"]
+    assert workload["replicas"] == 1
+    assert workload["strategy"]["type"] == "Recreate"
 
 
 def test_web_migrates_first_and_is_probed_on_the_healthcheck():
@@ -262,6 +267,12 @@ def test_the_region_worker_unit_is_a_template_whose_instance_is_the_region():
 def test_control_plane_units_run_the_make_run_workers(name, queues):
     service = unit(name)["Service"]
     assert queues in service["ExecStart"] and "-A config.celery worker" in service["ExecStart"]
+    assert service["EnvironmentFile"] == "/etc/pharos/control-plane.env"
+
+
+def test_the_watchdog_unit_runs_the_watchdog_of_make_run():
+    service = unit("pharos-watchdog.service")["Service"]
+    assert service["ExecStart"].endswith("python manage.py watchdog")
     assert service["EnvironmentFile"] == "/etc/pharos/control-plane.env"
 
 

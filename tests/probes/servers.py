@@ -8,7 +8,7 @@ import asyncio
 import socket
 import struct
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class ServerLoop:
@@ -45,6 +45,8 @@ class Route:
     hang: bool = False  # accept, read the request, never answer
     chunked: bool = False
     close_without_answer: bool = False
+    # Status by the X-Pharos-Region the probe sends: a target that answers one region badly.
+    region_status: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +123,9 @@ class HttpServer:
                 await asyncio.sleep(route.delay)
             if route.close_without_answer:
                 return
+            region_status = route.region_status.get(headers.get("x-pharos-region", ""))
+            if region_status is not None:
+                route = replace(route, status=region_status)
             writer.write(self._answer(route, method))
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):

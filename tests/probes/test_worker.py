@@ -187,3 +187,62 @@ def test_a_batch_celery_expired_in_the_queue_is_counted_as_dropped_too(
 
     assert (task, message["dropped"], message["outcomes"]) == (RECORD_OUTCOMES_TASK, 2, [])
     assert http_server.requests == []
+
+
+def wait_until(predicate, *, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_the_region_worker_does_not_let_one_teams_never_answering_targets_hold_back_another_team(
+    region_worker, redis_client, sender, http_server
+):
+    never = http_server.route("/never", hang=True)
+    fine = http_server.route("/fine")
+    # More never-answering checks than the worker has slots (20), all of one team.
+    send_batch(sender, [make_spec(monitor_id=300 + i, team_id=2, target=never, timeout=3.0) for i in range(30)])
+    wait_until(lambda: len(http_server.requests) >= 18, timeout=30, what="the slow team's checks to start")
+    send_batch(sender, [make_spec(monitor_id=400 + i, team_id=1, target=fine) for i in range(20)])
+
+    messages = [next_results_message(redis_client, region_worker)[1] for _ in range(2)]
+
+    outcomes = [o for message in messages for o in message["outcomes"]]
+    good = [o for o in outcomes if o["monitor_id"] >= 400]
+    slow = [o for o in outcomes if o["monitor_id"] < 400]
+    assert len(good) == 20 and {o["status"] for o in good} == {"up"}
+    # The well-behaved team's batch was answered before the first never-answering check
+    # timed out: its checks found free slots instead of waiting for those timeouts.
+    assert max(o["checked_at"] for o in good) < min(o["checked_at"] for o in slow)
+
+
+def test_the_region_worker_stops_the_checks_of_a_withdrawn_monitor_and_runs_its_rounds_after_a_resume(
+    region_worker, redis_client, sender, http_server, redis_url
+):
+    from probes.runner import WITHDRAWN
+    from probes.withdrawn import RedisWithdrawn
+
+    never = http_server.route("/never", hang=True)
+    ids = [500 + i for i in range(30)]
+    scheduled = datetime.now(UTC).isoformat()
+    # A deleted team's backlog: 30 never-answering checks, more than the worker's slots.
+    send_batch(
+        sender,
+        [make_spec(monitor_id=pk, team_id=9, scheduled_at=scheduled, target=never, timeout=5.0) for pk in ids],
+    )
+    wait_until(lambda: len(http_server.requests) >= 18, timeout=30, what="the backlog's checks to start")
+    RedisWithdrawn(redis_url).withdraw(ids, at=time.time())
+
+    _, message = next_results_message(redis_client, region_worker)
+
+    assert {(o["status"], o["cause"]) for o in message["outcomes"]} == {("error", WITHDRAWN)}
+    assert len(message["outcomes"]) == 30
+    assert len(http_server.requests) < 30  # the waiting ones were never started
+
+    fine = http_server.route("/fine")
+    later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    send_batch(sender, [make_spec(monitor_id=ids[0], team_id=9, scheduled_at=later, target=fine)])
+    _, message = next_results_message(redis_client, region_worker)
+    assert [(o["monitor_id"], o["status"]) for o in message["outcomes"]] == [(ids[0], "up")]

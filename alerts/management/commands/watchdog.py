@@ -1,0 +1,26 @@
+"""``manage.py watchdog``: Pharos watching itself (config.watchdog). Run exactly one."""
+
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from config.watchdog import Watchdog
+
+
+class Command(BaseCommand):
+    help = "Evaluate Pharos's own health every PHAROS_WATCHDOG_INTERVAL seconds; mail the operators and ping PHAROS_WATCHDOG_URL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="evaluate once, print what failed, and exit")
+
+    def handle(self, *args, once=False, **options):
+        watchdog = Watchdog()
+        if once:
+            step = watchdog.step()
+            self.stdout.write("failing: " + (", ".join(step.failing) or "nothing"))
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        watchdog.run(stop)
