@@ -32,6 +32,9 @@ def pause(modeladmin, request, queryset):
     now = timezone.now()
     # Only rows not already paused: pausing twice must not move paused_at.
     count = queryset.filter(paused_at__isnull=True).update(paused_at=now, status="paused", updated_at=now)
+    if any(field.name == "paused_with_group" for field in queryset.model._meta.fields):
+        # Paused by hand now: it stays paused when its group resumes (alerts.source_groups).
+        queryset.filter(paused_with_group=True).update(paused_with_group=False)
     modeladmin.message_user(request, f"Paused {count}.", messages.SUCCESS)
 
 

@@ -17,8 +17,8 @@ from alerts.api import IncidentViewSet, PolicyViewSet
 from alerts.channel_api import ChannelViewSet
 from config.jsonapi.everywhere import unknown_endpoint
 from config.jsonapi.routers import ResourceRouter
-from heartbeats.api import HeartbeatViewSet
-from monitors.api import MonitorViewSet
+from heartbeats.api import HeartbeatGroupViewSet, HeartbeatViewSet
+from monitors.api import MonitorGroupViewSet, MonitorViewSet
 
 SWAGGER_ASSETS = (
     Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"
@@ -28,6 +28,8 @@ v2 = ResourceRouter()
 v2.register("monitors", MonitorViewSet, basename="monitor")
 v2.register("heartbeats", HeartbeatViewSet, basename="heartbeat")
 v2.register("incidents", IncidentViewSet, basename="incident-v2")
+v2.register("monitor-groups", MonitorGroupViewSet, basename="monitor-group")
+v2.register("heartbeat-groups", HeartbeatGroupViewSet, basename="heartbeat-group")
 
 v3 = ResourceRouter()
 v3.register("incidents", IncidentViewSet, basename="incident")

@@ -55,7 +55,7 @@ class JsonErrorsUnderApi:
             # the rest (health, schema, docs) change nothing. The CSRF check protects
             # nothing here and would only answer a POST to a GET-only view with a 403
             # instead of its 405. A view that ever uses the session belongs elsewhere.
-            request.csrf_processing_done = True  # type: ignore[attr-defined]
+            request.csrf_processing_done = True
         response = self.get_response(request)
         if not under_api or response.status_code < 400:
             return response

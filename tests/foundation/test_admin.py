@@ -7,12 +7,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Channel, EscalationPolicy, Incident, IncidentEvent, Notification, OperatorEvent
-from heartbeats.models import Heartbeat, Ping
+from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
 from monitors.models import (
     CheckResult,
     DomainRegistration,
     LoneFailure,
     Monitor,
+    MonitorGroup,
     MonitorRequestHeader,
     RegionQuarantine,
     ResultRollup,
@@ -73,6 +74,10 @@ def one_of_everything(team, on_call_user):
     RegionQuarantine.objects.create(region="as", reason="lone_failures", started_at=now)
     LoneFailure.objects.create(region="as", target="example.com", monitor=monitor, at=now)
     DomainRegistration.objects.create(domain="example.com", expires_at=now, checked_at=now, next_lookup_at=now)
+    # Groups, on-call calendars, urgencies, policy groups (issue #13).
+    monitor.monitor_group = MonitorGroup.objects.create(team=team, name="Production")
+    monitor.save(update_fields=["monitor_group"])
+    HeartbeatGroup.objects.create(team=team, name="Nightly")
     return monitor
 
 
