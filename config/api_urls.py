@@ -15,10 +15,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alerts.api import IncidentViewSet, PolicyViewSet
 from alerts.channel_api import ChannelViewSet
+from alerts.urgency_api import PolicyGroupViewSet, UrgencyViewSet
 from config.jsonapi.everywhere import unknown_endpoint
 from config.jsonapi.routers import ResourceRouter
 from heartbeats.api import HeartbeatGroupViewSet, HeartbeatViewSet
 from monitors.api import MonitorGroupViewSet, MonitorViewSet
+from teams.api import OnCallCalendarViewSet
 
 SWAGGER_ASSETS = (
     Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"
@@ -30,6 +32,9 @@ v2.register("heartbeats", HeartbeatViewSet, basename="heartbeat")
 v2.register("incidents", IncidentViewSet, basename="incident-v2")
 v2.register("monitor-groups", MonitorGroupViewSet, basename="monitor-group")
 v2.register("heartbeat-groups", HeartbeatGroupViewSet, basename="heartbeat-group")
+v2.register("urgencies", UrgencyViewSet, basename="urgency")
+v2.register("policy-groups", PolicyGroupViewSet, basename="policy-group")
+v2.register("on-calls", OnCallCalendarViewSet, basename="on-call")
 
 v3 = ResourceRouter()
 v3.register("incidents", IncidentViewSet, basename="incident")
