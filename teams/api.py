@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -88,6 +88,8 @@ class CalendarDocumentSerializer(serializers.Serializer):
     included = OnCallUserSerializer(many=True)
 
 
+# many=False: one object, though it answers a list action (drf-spectacular would wrap it).
+@extend_schema_serializer(many=False)
 class CalendarListSerializer(serializers.Serializer):
     data = CalendarResourceSerializer(many=True)
     included = OnCallUserSerializer(many=True)
@@ -181,6 +183,7 @@ class OnCallCalendarViewSet(ResourceViewSet):
         return Response({"data": data[0], "included": included}, status=status_code)
 
     def list(self, request, *args, **kwargs):
+        default_calendar(self.team)  # every team has one, as in Better Stack
         page = self.paginate_queryset(self.get_queryset())
         return self.calendars_answer(list(page), at=timezone.now(), paginated=True)
 
