@@ -102,7 +102,8 @@ class OnCallCalendarAdmin(admin.ModelAdmin):
     search_fields = ["name", "team__name"]
     list_select_related = ["team", "rotation"]
     fields = ["team", "name", "is_default", "timezone", "feed", "this_week"]
-    readonly_fields = ["feed", "this_week"]
+    # One default per team (a unique index): it is made on first use, never ticked here.
+    readonly_fields = ["is_default", "feed", "this_week"]
     inlines = [RotationInline, EventInline]
     actions = ["reset_feed_url"]
 
