@@ -108,8 +108,14 @@ def find_calendar(team_id: int, calendar_id: int | None = None) -> OnCallCalenda
 
 
 def on_call_at(team_id: int, *, at: datetime, calendar_id: int | None = None, roster: Roster | None = None) -> OnCall:
-    """Who the team's calendar (its default one unless ``calendar_id``) names at ``at``."""
+    """Who the team's calendar (its default one unless ``calendar_id``) names at ``at``.
+
+    A ``calendar_id`` that names no calendar of the team (deleted since a policy named it)
+    asks the default calendar instead.
+    """
     calendar = find_calendar(team_id, calendar_id)
+    if calendar is None and calendar_id is not None:
+        calendar = find_calendar(team_id)
     events = list(calendar.events.filter(ends_at__gt=at, starts_at__lte=at)) if calendar is not None else []
     return on_duty(at=at, calendar=calendar, events=events, roster=roster or Roster.of(team_id))
 

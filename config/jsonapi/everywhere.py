@@ -7,7 +7,10 @@ Django's own 400/404/500 pages — is rewritten here into ``{"errors": "<reason>
 the same status and headers (``Allow``, ``Retry-After``, ``WWW-Authenticate`` survive).
 
 Successful answers are never touched: the docs page (``/api/docs/``) is HTML on purpose,
-and the schema is YAML unless ``?format=json``. A HEAD answer keeps an empty body.
+and the schema is YAML unless ``?format=json``. A HEAD answer keeps an empty body. A
+plain-text error keeps its text as the message. The heartbeat ping URL
+(``/api/v1/heartbeat/…``) is left as it is: its answers are a plain-text protocol for
+``curl`` in a crontab, and its lean route (heartbeats.wsgi) skips all middleware anyway.
 """
 
 from collections.abc import Callable
@@ -19,6 +22,8 @@ from django.views.decorators.csrf import csrf_exempt
 from config.jsonapi.errors import NOT_FOUND_MESSAGE
 
 API_PREFIX = "/api/"
+PING_PREFIX = "/api/v1/heartbeat/"
+MAX_TEXT_MESSAGE = 500
 JSON_TYPES = ("application/json", "application/vnd.api+json", "application/problem+json")
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
 
@@ -49,7 +54,7 @@ class JsonErrorsUnderApi:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        under_api = request.path.startswith(API_PREFIX)
+        under_api = request.path.startswith(API_PREFIX) and not request.path.startswith(PING_PREFIX)
         if under_api:
             # Nothing under /api/ reads the session: resources authenticate by bearer token,
             # the rest (health, schema, docs) change nothing. The CSRF check protects
@@ -62,7 +67,12 @@ class JsonErrorsUnderApi:
         content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type in JSON_TYPES:
             return response
-        replacement = JsonResponse({"errors": error_reason(response.status_code)}, status=response.status_code)
+        message = error_reason(response.status_code)
+        if content_type == "text/plain" and not getattr(response, "streaming", False):
+            text = response.content.decode("utf-8", "replace").strip()
+            if text and len(text) <= MAX_TEXT_MESSAGE:
+                message = text
+        replacement = JsonResponse({"errors": message}, status=response.status_code)
         for header in KEPT_HEADERS:
             if header in response:
                 replacement[header] = response[header]

@@ -71,3 +71,10 @@ def test_the_docs_page_is_still_html(db, strict_client):
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_the_heartbeat_ping_url_keeps_its_plain_text_answers(db, strict_client):
+    response = strict_client.post("/api/v1/heartbeat/not-a-token-of-ours")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/plain")

@@ -122,6 +122,16 @@ def test_another_calendar_is_asked_by_its_id(team, people, calendar):
     assert ask(team, T0 + H, calendar_id=tier_two.pk).user_ids == (bo.pk,)
 
 
+def test_a_calendar_that_no_longer_exists_falls_back_to_the_default_one(team, people, calendar):
+    ana = people("ana")
+    weekly(calendar, ana)
+    gone = OnCallCalendar.objects.create(team=team, name="Gone")
+    gone_id = gone.pk
+    gone.delete()
+
+    assert ask(team, T0 + H, calendar_id=gone_id).user_ids == (ana.pk,)
+
+
 def test_the_default_calendar_is_made_once(team):
     first = default_calendar(team)
 
