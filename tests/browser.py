@@ -38,9 +38,12 @@ def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps its event loop current on the
+# test thread while it runs, and a later test's asyncio.run() then fails with "cannot be
+# called from a running event loop" (tests/ops/test_log_context.py did, after a browser test).
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    """One headless Chromium for the session; each test opens its own context."""
+    """One headless Chromium per test module; each test opens its own context."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium (deploy/local/ensure-browser.sh)"
