@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from alerts import incidents
 from alerts.escalation import validate_policy_steps
-from alerts.models import Escalation, EscalationPolicy, Incident, IncidentEvent, OperatorEvent
+from alerts.models import Escalation, EscalationPolicy, Incident, IncidentEvent, OperatorEvent, PolicyGroup, Urgency
 from config.adminkit import status_badge
 
 
@@ -15,7 +15,8 @@ class IncidentEventInline(admin.TabularInline):
     max_num = 0
     fields = ["at", "kind", "message", "actor"]
     readonly_fields = fields
-    verbose_name_plural = "timeline"
+    # Comments (the API's /comments) are timeline events of kind "comment".
+    verbose_name_plural = "timeline and comments"
 
 
 class EscalationInline(admin.StackedInline):
@@ -60,6 +61,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "acknowledged_by",
         "resolved_at",
         "resolved_by",
+        "deleted_at",
         "regions",
         "response_content",
         "response_options",
@@ -121,8 +123,9 @@ class EscalationPolicyForm(forms.ModelForm):
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(admin.ModelAdmin):
     form = EscalationPolicyForm
-    list_display = ["name", "team", "step_count", "repeat_count", "repeat_delay", "updated_at"]
-    list_filter = ["team"]
+    list_display = ["name", "team", "policy_group", "step_count", "repeat_count", "repeat_delay", "updated_at"]
+    list_filter = ["team", "policy_group"]
+    readonly_fields = ["incident_token"]
     search_fields = ["name"]
 
     @admin.display(description="steps")
@@ -143,3 +146,17 @@ class OperatorEventAdmin(admin.ModelAdmin):
 
 # Channels and the notification outbox (issue #6) live in their own module.
 from alerts import admin_outbox  # noqa: E402,F401
+
+
+@admin.register(Urgency)
+class UrgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "call", "sms", "email", "push", "critical_alert", "team"]
+    list_filter = ["team"]
+    search_fields = ["name"]
+
+
+@admin.register(PolicyGroup)
+class PolicyGroupAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "sort_index", "team"]
+    list_filter = ["team"]
+    search_fields = ["name"]

@@ -5,16 +5,29 @@ resolving a second time loses the conditional UPDATE there and answers 409 here.
 """
 
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
-from alerts.incidents import Alerting, IncidentFacts, acknowledge_incident, open_incident, resolve_incident
-from alerts.models import EscalationPolicy, Incident, IncidentSource
+from alerts.incident_tokens import HasTeamOrIncidentToken, IncidentTokenGrant, TeamOrIncidentTokenAuthentication
+from alerts.incidents import (
+    Alerting,
+    IncidentFacts,
+    acknowledge_incident,
+    comment_on_incident,
+    delete_incident,
+    open_incident,
+    resolve_incident,
+)
+from alerts.models import EscalationPolicy, Incident, IncidentEvent, IncidentSource
 from alerts.serializers import (
     AcknowledgeSerializer,
+    IncidentCommentSerializer,
     IncidentRelationshipsSerializer,
     IncidentSerializer,
     ManualIncidentSerializer,
@@ -22,7 +35,7 @@ from alerts.serializers import (
     ResolveSerializer,
 )
 from config.jsonapi.errors import BadRequest, Conflict
-from config.jsonapi.pagination import IncidentPagination
+from config.jsonapi.pagination import IncidentPagination, Pagination
 from config.jsonapi.ranges import parse_day
 from config.jsonapi.schema import document_resource, error_responses
 from config.jsonapi.serializers import envelope_serializers
@@ -31,6 +44,7 @@ from config.jsonapi.views import ResourceViewSet
 _, IncidentDocument, IncidentListDocument = envelope_serializers(
     IncidentSerializer, "incident", IncidentRelationshipsSerializer
 )
+_, CommentDocument, CommentListDocument = envelope_serializers(IncidentCommentSerializer, "incident_comment")
 BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -85,15 +99,25 @@ LIST_PARAMETERS = [
     resolve=extend_schema(
         request=ResolveSerializer, responses={200: IncidentDocument, **error_responses(400, 404, 409, 422)}
     ),
+    destroy=extend_schema(responses={204: None, **error_responses(404)}),
 )
 @extend_schema(tags=["Incidents"])
 class IncidentViewSet(ResourceViewSet):
-    """Incidents of monitors, heartbeats and people; acknowledge and resolve them here."""
+    """Incidents of monitors, heartbeats and people; acknowledge, resolve, comment and delete them here.
 
-    queryset = Incident.objects.select_related("team")
+    ``POST`` also accepts a policy's ``incident_token`` as the bearer token (alerts.incident_tokens).
+    """
+
+    queryset = Incident.objects.not_deleted().select_related("team")
     serializer_class = IncidentSerializer
     pagination_class = IncidentPagination
-    http_method_names = ["get", "post"]
+    http_method_names = ["get", "post", "delete"]
+    authentication_classes = [TeamOrIncidentTokenAuthentication]
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [HasTeamOrIncidentToken()]
+        return super().get_permissions()
 
     def filter_queryset(self, queryset):
         return queryset.filter(**incident_filters(self.request.query_params)).order_by("-started_at", "-id")
@@ -101,7 +125,13 @@ class IncidentViewSet(ResourceViewSet):
     def create(self, request, *args, **kwargs):
         serializer = ManualIncidentSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        attrs = serializer.validated_data
+        attrs = dict(serializer.validated_data)
+        if isinstance(request.auth, IncidentTokenGrant):
+            # The token is the policy's: the incident escalates by that policy and no other.
+            policy_id = request.auth.policy.pk
+            if attrs.get("policy_id") not in (None, policy_id):
+                raise ValidationError({"policy_id": ["must be the incident token's own policy or left out"]})
+            attrs["policy_id"] = policy_id
         facts = IncidentFacts(
             cause=attrs.get("summary") or attrs.get("name"),
             name=attrs.get("name") or attrs.get("summary"),
@@ -152,6 +182,47 @@ class IncidentViewSet(ResourceViewSet):
         if not resolve_incident(incident.pk, by=by, now=timezone.now()):
             raise Conflict("Incident is already resolved")
         return self.document(self.reload(incident))
+
+    def destroy(self, request, *args, **kwargs):
+        incident = self.get_object()
+        if not delete_incident(incident.pk, by=self.actor(), now=timezone.now()):
+            raise Http404  # deleted by someone else meanwhile
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("page", int, description="Page number, from 1."),
+            OpenApiParameter("per_page", int, description="Items per page (default 50, at most 250)."),
+        ],
+        responses={200: CommentListDocument, **error_responses(400, 404)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=IncidentCommentSerializer,
+        responses={201: CommentDocument, **error_responses(400, 404, 422)},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=Pagination)
+    def comments(self, request, pk=None):
+        incident = self.get_object()
+        context = self.get_serializer_context()
+        if request.method == "POST":
+            body = IncidentCommentSerializer(data=request.data, context=context)
+            body.is_valid(raise_exception=True)
+            comment = comment_on_incident(
+                incident.pk, content=body.validated_data["message"], by=self.actor(), now=timezone.now()
+            )
+            return Response(
+                {"data": IncidentCommentSerializer(context=context).as_resource(comment)},
+                status=status.HTTP_201_CREATED,
+            )
+        comments = IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.COMMENT).select_related(
+            "user"
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(comments.order_by("at", "id"), request, view=self)
+        serializer = IncidentCommentSerializer(context=context)
+        return paginator.get_paginated_response([serializer.as_resource(comment) for comment in page])
 
 
 @document_resource(PolicySerializer, "policy", tags=["Escalation policies"])

@@ -39,6 +39,7 @@ def availability_of(*, source_type, source_id, start, end, existed_since, now):
     spans = [
         (max(started, start), min(resolved or now, end))
         for started, resolved in Incident.objects.for_source(source_type, source_id)
+        .not_deleted()  # a deleted incident (often a false alarm) no longer counts as downtime
         .filter(started_at__lt=end)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
         .order_by("started_at")

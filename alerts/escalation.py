@@ -13,7 +13,13 @@ next and when it is due. The plan is derived, never stored, so it follows the in
   repeat. People in policy steps are reached over the incident's flags (email when no
   flag is set): the policy decides who and when, the flags how.
 
-With nobody on call, ``current_on_call`` means the whole team: somebody must hear.
+``current_on_call`` pages whoever the team's on-call calendar names when the step fires
+(teams.oncall: an override event, else the rotation, else the team's fallback); a member
+``{"type": "current_on_call", "id": <calendar>}`` asks that calendar instead of the
+default one. With nobody on call, it means the whole team: somebody must hear.
+
+A policy step with an ``urgency_id`` reaches people over that urgency's channels (call,
+sms, email, push, critical_alert) instead of the incident's flags.
 """
 
 import logging
@@ -31,6 +37,7 @@ from alerts.models import (
     Notification,
     NotificationEvent,
     NotificationStatus,
+    Urgency,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,7 @@ class Step:
     key: str
     offset: int
     members: tuple
+    urgency_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,9 @@ def plan_for(incident):
         for number, step in enumerate(policy_steps, start=1):
             offset += max(int(step.get("wait_before") or 0), 0)
             key = f"step-{number}" + (f"/repeat-{repeat}" if repeat else "")
-            steps.append(Step(key, offset, tuple(step.get("step_members") or ())))
+            urgency = step.get("urgency_id")
+            urgency_id = int(urgency) if str(urgency or "").isdigit() else None
+            steps.append(Step(key, offset, tuple(step.get("step_members") or ()), urgency_id))
             if len(steps) >= MAX_PLANNED_STEPS:
                 return steps
     return steps
@@ -124,27 +134,55 @@ def person_kinds(incident):
     return kinds, push
 
 
+def urgency_kinds(urgency):
+    """How people are reached at a step with this urgency: its own channels, nothing else."""
+    return [kind for kind in ("email", "sms", "call") if getattr(urgency, kind)], urgency.push or urgency.critical_alert
+
+
 class Directory:
-    """The team's members and channels, read once per escalation and reused for each step."""
+    """The team's members and channels, read once per escalation and reused for each step.
 
-    def __init__(self, incident):
+    ``now`` is when the steps fire: ``current_on_call`` is whoever is on call then.
+    """
+
+    def __init__(self, incident, *, now):
+        from teams.models import Membership
+        from teams.oncall import Roster
+
         self.incident = incident
-        self.memberships = list(incident.team.memberships.select_related("user").order_by("id"))
+        self.now = now
+        self.memberships = list(
+            Membership.objects.filter(team_id=incident.team_id).select_related("user").order_by("id")
+        )
+        self.roster = Roster(self.memberships)
         self.channels = list(Channel.objects.filter(team_id=incident.team_id, enabled=True).order_by("id"))
-        self.kinds, self.push = person_kinds(incident)
+        self.kinds, self.push = self.incident_kinds = person_kinds(incident)
+        self._on_call = {}
 
-    def targets(self, members):
+    def targets(self, members, *, urgency=None):
+        self.kinds, self.push = urgency_kinds(urgency) if urgency is not None else self.incident_kinds
         found = []
         for member in members:
             found.extend(self._targets_of(member if isinstance(member, dict) else {}))
         return found
+
+    def on_call(self, calendar_id):
+        """Memberships of whoever the calendar (default when None) names now; cached per step run."""
+        if calendar_id not in self._on_call:
+            from teams.oncall import on_call_at
+
+            answer = on_call_at(self.incident.team_id, at=self.now, calendar_id=calendar_id, roster=self.roster)
+            by_user = {m.user_id: m for m in self.memberships}
+            self._on_call[calendar_id] = [by_user[uid] for uid in answer.user_ids if uid in by_user]
+        return self._on_call[calendar_id]
 
     def _targets_of(self, member):
         kind = member.get("type")
         if kind == "entire_team":
             return self._people(self.memberships)
         if kind == "current_on_call":
-            on_call = [m for m in self.memberships if m.on_call]
+            calendar = member.get("id")
+            on_call = self.on_call(int(calendar) if str(calendar or "").isdigit() else None)
             return self._people(on_call or self.memberships)
         if kind == "user":
             return self._people([m for m in self.memberships if str(m.user_id) == str(member.get("id"))])
@@ -219,11 +257,15 @@ def send_due_steps(incident, escalation, *, now):
         due.append(plan[position])
         position += 1
     if due:
-        directory = Directory(incident)
+        directory = Directory(incident, now=now)
+        wanted = {step.urgency_id for step in due if step.urgency_id is not None}
+        # Only the team's own urgencies; one that was deleted leaves the incident's flags.
+        urgencies = Urgency.objects.in_bulk(wanted) if wanted else {}
+        urgencies = {pk: u for pk, u in urgencies.items() if u.team_id == incident.team_id}
         seen = set()
         for step in due:
             targets = []
-            for target in directory.targets(step.members):
+            for target in directory.targets(step.members, urgency=urgencies.get(step.urgency_id)):
                 if (target.recipient, target.kind) not in seen:
                     seen.add((target.recipient, target.kind))
                     targets.append(target)

@@ -172,3 +172,31 @@ def _announce(incident, transition, *, now):
     from alerts import outbox
 
     outbox.record_transition(incident, transition, now=now)
+
+
+def delete_incident(incident_id, *, by, now):
+    """Delete an incident: resolve it first if open (its recovery goes out as usual), then
+    hide it from the API and from availability figures. Returns False if it was already
+    deleted.
+
+    The row stays (``deleted_at``) so that the recovery notifications written by the
+    resolve — rows that belong to the incident — are still delivered, and the timeline
+    records who deleted it.
+    """
+    with transaction.atomic():
+        resolve_incident(incident_id, by=by, now=now)
+        # Conditional: of two deletes racing, one records the deletion, the other finds it gone.
+        claimed = Incident.objects.filter(pk=incident_id, deleted_at__isnull=True).update(
+            deleted_at=now, updated_at=now
+        )
+        if not claimed:
+            return False
+        IncidentEvent.objects.create(incident_id=incident_id, at=now, kind=IncidentEvent.Kind.DELETED, actor=by[:254])
+    return True
+
+
+def comment_on_incident(incident_id, *, content, by, now, user=None):
+    """Add a comment to the incident's timeline; returns the timeline event."""
+    return IncidentEvent.objects.create(
+        incident_id=incident_id, at=now, kind=IncidentEvent.Kind.COMMENT, message=content, actor=by[:254], user=user
+    )

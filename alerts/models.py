@@ -1,6 +1,52 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+def new_incident_token():
+    # 144 random bits, URL- and header-safe: the only secret a POST /api/v3/incidents with
+    # this token needs (alerts.incident_tokens).
+    return secrets.token_urlsafe(18)
+
+
+class PolicyGroup(models.Model):
+    """Escalation policies organised together (``/api/v2/policy-groups``)."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="policy_groups")
+    name = models.CharField(max_length=200, blank=True)
+    sort_index = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = [models.F("sort_index").asc(nulls_last=True), "id"]
+
+    def __str__(self):
+        return self.name or f"policy group #{self.pk}"
+
+
+class Urgency(models.Model):
+    """A named way of paging people (Better Stack's severities): the channels a policy step
+    with this ``urgency_id`` uses instead of the incident's own flags."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="urgencies")
+    name = models.CharField(max_length=200)
+    call = models.BooleanField(default=False)
+    sms = models.BooleanField(default=False)
+    email = models.BooleanField(default=True)
+    push = models.BooleanField(default=True)
+    critical_alert = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "urgencies"
+
+    def __str__(self):
+        return self.name
 
 
 class EscalationPolicy(models.Model):
@@ -15,11 +61,16 @@ class EscalationPolicy(models.Model):
     repeat_count = models.PositiveIntegerField(default=0)
     repeat_delay = models.PositiveIntegerField(default=0)
     steps = models.JSONField(default=list, blank=True)
+    policy_group = models.ForeignKey(
+        PolicyGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="policies"
+    )
+    incident_token = models.CharField(max_length=64, default=new_incident_token, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "escalation policies"
+        constraints = [models.UniqueConstraint(fields=["incident_token"], name="policy_incident_token_unique")]
 
     def __str__(self):
         return self.name
@@ -41,6 +92,9 @@ class IncidentStatus(models.TextChoices):
 class IncidentQuerySet(models.QuerySet):
     def open(self):
         return self.filter(resolved_at__isnull=True)
+
+    def not_deleted(self):
+        return self.filter(deleted_at__isnull=True)
 
     def for_source(self, source_type, source_id):
         return self.filter(source_type=source_type, source_id=source_id)
@@ -80,6 +134,9 @@ class Incident(models.Model):
     acknowledged_by = models.CharField(max_length=254, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=254, blank=True)
+    # Deleted through the API: gone from the API and from availability figures, but the row
+    # stays until its recovery notifications have gone out (alerts.incident_removal).
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,6 +159,10 @@ class Incident(models.Model):
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(status="Resolved"),
                 name="incident_resolved_status_matches",
+            ),
+            models.CheckConstraint(
+                condition=Q(deleted_at__isnull=True) | Q(resolved_at__isnull=False),
+                name="incident_deleted_is_resolved",
             ),
         ]
         indexes = [
@@ -129,12 +190,17 @@ class IncidentEvent(models.Model):
         NOTIFIED = "notified"
         ESCALATED = "escalated"
         COMMENT = "comment"
+        DELETED = "deleted"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     message = models.TextField(blank=True)
     actor = models.CharField(max_length=254, blank=True)
+    # A comment's author when a person wrote it (the admin); API comments name the token in actor.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["at", "id"]

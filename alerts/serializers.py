@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from alerts.escalation import validate_policy_steps
-from alerts.models import Channel, EscalationPolicy, IncidentSource, IncidentStatus
+from alerts.models import Channel, EscalationPolicy, IncidentSource, IncidentStatus, PolicyGroup, Urgency
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
     AttributesSerializer,
@@ -126,17 +126,25 @@ class StepMemberSerializer(StrictSerializer):
 class StepSerializer(StrictSerializer):
     type = serializers.CharField(max_length=32, required=False, default="escalation")
     wait_before = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False, default=0)
+    urgency_id = IdField(required=False, allow_null=True)
     step_members = StepMemberSerializer(many=True, max_length=100)
 
 
 class PolicySerializer(AttributesSerializer):
-    """An escalation policy (API.md, Escalation policies)."""
+    """An escalation policy (API.md, Escalation policies).
+
+    Steps read back as they were sent: a member or step keeps exactly the keys it was
+    given (ids as strings of digits), with only a step's ``type`` and ``wait_before``
+    defaults filled in.
+    """
 
     resource_type = "policy"
 
     name = serializers.CharField(max_length=200)
     repeat_count = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
     repeat_delay = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
+    incident_token = serializers.CharField(read_only=True)
+    policy_group_id = IdField(allow_null=True, required=False)
     steps = StepSerializer(many=True, max_length=100)
     created_at = TimestampField(read_only=True)
     updated_at = TimestampField(read_only=True)
@@ -159,8 +167,9 @@ class PolicySerializer(AttributesSerializer):
             {
                 "type": step.get("type", "escalation"),
                 "wait_before": step.get("wait_before", 0),
+                **({"urgency_id": _id_string(step["urgency_id"])} if "urgency_id" in step else {}),
                 "step_members": [
-                    {"type": member["type"], **({"id": member["id"]} if member.get("id") is not None else {})}
+                    {"type": member["type"], **({"id": _id_string(member["id"])} if "id" in member else {})}
                     for member in step["step_members"]
                 ],
             }
@@ -173,16 +182,41 @@ class PolicySerializer(AttributesSerializer):
         return steps
 
     def _foreign_members(self, steps):
-        """Members that name someone or something outside this team."""
-        user_ids = {m["id"] for s in steps for m in s["step_members"] if m["type"] == "user" and "id" in m}
-        channel_ids = {m["id"] for s in steps for m in s["step_members"] if m["type"] != "user" and "id" in m}
+        """Members, calendars and urgencies that name something outside this team."""
+        from teams.models import OnCallCalendar
+
+        def ids(*types, negate=False):
+            return {
+                int(m["id"])
+                for s in steps
+                for m in s["step_members"]
+                if (m["type"] in types) != negate and m.get("id") is not None
+            }
+
+        user_ids = ids("user")
+        calendar_ids = ids("current_on_call")
+        channel_ids = ids("user", "current_on_call", negate=True)
+        urgency_ids = {int(s["urgency_id"]) for s in steps if s.get("urgency_id") is not None}
         own_users = set(
             get_user_model().objects.filter(pk__in=user_ids, memberships__team=self.team).values_list("pk", flat=True)
         )
         own_channels = set(Channel.objects.filter(pk__in=channel_ids, team=self.team).values_list("pk", flat=True))
+        own_calendars = set(
+            OnCallCalendar.objects.filter(pk__in=calendar_ids, team=self.team).values_list("pk", flat=True)
+        )
+        own_urgencies = set(Urgency.objects.filter(pk__in=urgency_ids, team=self.team).values_list("pk", flat=True))
         errors = [f"user {pk} is not a member of this team" for pk in sorted(user_ids - own_users)]
         errors += [f"channel {pk} is not a channel of this team" for pk in sorted(channel_ids - own_channels)]
+        errors += [
+            f"on-call calendar {pk} is not a calendar of this team" for pk in sorted(calendar_ids - own_calendars)
+        ]
+        errors += [f"urgency {pk} is not an urgency of this team" for pk in sorted(urgency_ids - own_urgencies)]
         return errors
+
+    def validate_policy_group_id(self, group_id):
+        if group_id is not None and not PolicyGroup.objects.filter(pk=group_id, team=self.team).exists():
+            raise serializers.ValidationError("is not a policy group of this team")
+        return group_id
 
     def validate(self, attrs):
         steps = self.current(attrs, "steps", [])
@@ -200,3 +234,35 @@ class PolicySerializer(AttributesSerializer):
             setattr(policy, name, value)
         policy.save(update_fields=[*validated, "updated_at"])
         return policy
+
+    def to_representation(self, policy):
+        data = super().to_representation(policy)
+        data["policy_group_id"] = None if policy.policy_group_id is None else str(policy.policy_group_id)
+        # As stored, which is as sent: the nested serializers would add "id": null and
+        # "urgency_id": null to members and steps that never had them.
+        data["steps"] = [step for step in policy.steps or [] if isinstance(step, dict)]
+        return data
+
+
+def _id_string(value):
+    return None if value is None else str(value)
+
+
+class IncidentCommentSerializer(AttributesSerializer):
+    """A comment on an incident's timeline (``/api/v3/incidents/{id}/comments``)."""
+
+    resource_type = "incident_comment"
+
+    content = serializers.CharField(max_length=10_000, source="message")
+    user_id = IdField(read_only=True, allow_null=True)
+    user_email = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="actor", read_only=True)
+    created_at = TimestampField(source="at", read_only=True)
+
+    def get_user_email(self, comment) -> str | None:
+        return comment.user.email if comment.user_id is not None and comment.user.email else None
+
+    def validate_content(self, content):
+        if "\x00" in content:
+            raise serializers.ValidationError("must not contain NUL characters")
+        return content

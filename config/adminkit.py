@@ -35,6 +35,9 @@ def pause(modeladmin, request, queryset):
     count = queryset.model.objects.filter(pk__in=ids, paused_at__isnull=True).update(
         paused_at=now, status="paused", updated_at=now
     )
+    if any(field.name == "paused_with_group" for field in queryset.model._meta.fields):
+        # Paused by hand now: it stays paused when its group resumes (alerts.source_groups).
+        queryset.filter(paused_with_group=True).update(paused_with_group=False)
     after_pause = getattr(modeladmin, "after_pause", None)
     if after_pause is not None:
         after_pause(ids, now=now)

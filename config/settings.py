@@ -98,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it also sees what the CSRF check and Django's error pages answer.
+    "config.jsonapi.everywhere.JsonErrorsUnderApi",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -186,7 +188,11 @@ SPECTACULAR_SETTINGS = {
     # Served by config/api_urls.py from drf-spectacular-sidecar: the docs work offline.
     "SWAGGER_UI_DIST": "/api/docs/assets",
     "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/favicon-32x32.png",
-    "ENUM_NAME_OVERRIDES": {"AlertDaysEnum": "monitors.serializers.ALERT_DAY_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertDaysEnum": "monitors.serializers.ALERT_DAY_CHOICES",
+        "RotationIntervalEnum": "teams.models.RotationInterval",
+        "OnCallUserTypeEnum": "teams.api.USER_TYPE_CHOICES",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------

@@ -23,5 +23,8 @@ urlpatterns += [
 # The one-click acknowledge link from alert emails (issue #6).
 urlpatterns += [path("alerts/", include("alerts.urls"))]
 
+# On-call calendars as iCalendar feeds for calendar apps (issue #13).
+urlpatterns += [path("", include("teams.urls"))]
+
 # The REST API in Better Stack's dialect, its OpenAPI document and docs page (issue #7).
 urlpatterns += [path("", include("config.api_urls"))]

@@ -4,9 +4,11 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 
+from alerts.source_groups_admin import SourceGroupAdmin
 from config.adminkit import pause, resume, status_badge
-from heartbeats.models import Heartbeat, Ping
+from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
 from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron, validate_timezone
+from heartbeats.serializers import HEARTBEAT_GROUP_MEMBERS
 from teams.limits import LimitReached, claim_room
 
 RECENT_PINGS_SHOWN = 25
@@ -98,11 +100,13 @@ class HeartbeatForm(forms.ModelForm):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     form = HeartbeatForm
-    list_display = ["name", "coloured_status", "last_ping_at", "expectation", "alert_after", "team"]
-    list_filter = ["status", "team"]
+    list_display = ["name", "coloured_status", "last_ping_at", "expectation", "alert_after", "heartbeat_group", "team"]
+    list_filter = ["status", "heartbeat_group", "team"]
     search_fields = ["name", "token"]
-    list_select_related = ["team"]
+    list_select_related = ["team", "heartbeat_group"]
     readonly_fields = [
+        # Moved between groups through the API, where the group's pause follows it.
+        "heartbeat_group",
         "token",
         "ping_url",
         "status",
@@ -137,9 +141,21 @@ class HeartbeatAdmin(admin.ModelAdmin):
             )
 
     def resume_one(self, heartbeat, *, now):
+        if (
+            heartbeat.heartbeat_group_id is not None
+            and HeartbeatGroup.objects.filter(pk=heartbeat.heartbeat_group_id, paused_at__isnull=False).exists()
+        ):
+            # Its own pause is lifted; its group's still holds it (alerts.source_groups).
+            Heartbeat.objects.filter(pk=heartbeat.pk).update(paused_with_group=True)
+            return
         # Back to pending: a resumed job is not expected until it pings again.
         Heartbeat.objects.filter(pk=heartbeat.pk, paused_at__isnull=False).update(
-            paused_at=None, status="pending", alert_after=None, last_start_at=None, updated_at=now
+            paused_with_group=False,
+            paused_at=None,
+            status="pending",
+            alert_after=None,
+            last_start_at=None,
+            updated_at=now,
         )
 
 
@@ -160,3 +176,9 @@ class PingAdmin(admin.ModelAdmin):
     raw_id_fields = ["heartbeat"]
     list_select_related = ["heartbeat"]
     show_full_result_count = False
+
+
+@admin.register(HeartbeatGroup)
+class HeartbeatGroupAdmin(SourceGroupAdmin):
+    members = HEARTBEAT_GROUP_MEMBERS
+    member_count_field = "heartbeats"

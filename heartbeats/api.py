@@ -9,12 +9,13 @@ from alerts.availability import availability_of
 from alerts.incidents import resolve_open_incident
 from alerts.models import IncidentSource
 from alerts.serializers import AvailabilitySerializer
+from alerts.source_groups import GroupViewSet, members_schema
 from config.jsonapi.ranges import day_range, range_parameters
 from config.jsonapi.schema import document_resource, error_responses
 from config.jsonapi.serializers import singleton_document
 from config.jsonapi.views import ResourceViewSet
-from heartbeats.models import Heartbeat
-from heartbeats.serializers import HeartbeatRelationshipsSerializer, HeartbeatSerializer
+from heartbeats.models import Heartbeat, HeartbeatGroup
+from heartbeats.serializers import HeartbeatGroupSerializer, HeartbeatRelationshipsSerializer, HeartbeatSerializer
 
 HeartbeatAvailabilityDocument = singleton_document(
     "HeartbeatAvailability", "heartbeat_availability", AvailabilitySerializer
@@ -61,3 +62,18 @@ class HeartbeatViewSet(ResourceViewSet):
         return Response(
             {"data": {"id": str(heartbeat.pk), "type": "heartbeat_availability", "attributes": figures.as_attributes()}}
         )
+
+
+@document_resource(HeartbeatGroupSerializer, "heartbeat_group", tags=["Heartbeat groups"])
+class HeartbeatGroupViewSet(GroupViewSet):
+    """Heartbeat groups: pausing one pauses the checks and alerts of its heartbeats."""
+
+    queryset = HeartbeatGroup.objects.select_related("team")
+    serializer_class = HeartbeatGroupSerializer
+
+    @members_schema(HeartbeatViewSet.list_document_serializer, "Heartbeat groups")
+    @action(detail=True, methods=["get"])
+    def heartbeats(self, request, pk=None):
+        group = self.get_object()
+        heartbeats = HeartbeatViewSet.queryset.filter(team=self.team, heartbeat_group=group)
+        return self.member_page(heartbeats, HeartbeatSerializer(context=self.get_serializer_context()))

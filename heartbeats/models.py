@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from alerts.source_groups import SourceGroup
+
 
 def new_heartbeat_token():
     # 24 random bytes = 192 bits, URL-safe: unguessable, and short enough for a crontab line.
@@ -16,6 +18,13 @@ class HeartbeatStatus(models.TextChoices):
     DOWN = "down"
     PAUSED = "paused"
     MAINTENANCE = "maintenance"
+
+
+class HeartbeatGroup(SourceGroup):
+    """Heartbeats organised together; pausing the group pauses them (alerts.source_groups)."""
+
+    class Meta(SourceGroup.Meta):
+        indexes = [models.Index(fields=["team", "id"], name="heartbeat_group_team")]
 
 
 class Heartbeat(models.Model):
@@ -41,7 +50,12 @@ class Heartbeat(models.Model):
     critical_alert = models.BooleanField(default=False)
     team_wait = models.PositiveIntegerField(null=True, blank=True)
     policy = models.ForeignKey("alerts.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL)
-    heartbeat_group_id = models.BigIntegerField(null=True, blank=True)
+    # No index: every ping rewrites this row and alert_after's index keeps those updates from
+    # being HOT, so each index here is one more write per ping. A group's heartbeats are
+    # found through heartbeat_team (team, id) filtered by group.
+    heartbeat_group = models.ForeignKey(
+        HeartbeatGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="heartbeats", db_index=False
+    )
     sort_index = models.IntegerField(null=True, blank=True)
 
     maintenance_days = models.JSONField(default=list, blank=True)
@@ -60,6 +74,8 @@ class Heartbeat(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # paused_at was set by the group's pause, not by the heartbeat's own (alerts.source_groups).
+    paused_with_group = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]

@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from alerts.serializers import validate_team_policy
+from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
 from config.jsonapi.fields import MaintenanceWindowSerializer, TimeZoneField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
@@ -16,7 +17,7 @@ from config.jsonapi.serializers import (
 )
 from config.jsonapi.timestamps import TimestampField
 from heartbeats.maintenance import shown_status
-from heartbeats.models import Heartbeat, HeartbeatStatus
+from heartbeats.models import Heartbeat, HeartbeatGroup, HeartbeatStatus
 from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron
 from teams.limits import LimitReached, claim_room
 
@@ -39,7 +40,7 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     critical_alert = serializers.BooleanField(required=False)
     team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
     policy_id = IdField(allow_null=True, required=False)
-    heartbeat_group_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
+    heartbeat_group_id = IdField(allow_null=True, required=False)
     sort_index = serializers.IntegerField(
         min_value=-MAX_DB_INTEGER, max_value=MAX_DB_INTEGER, allow_null=True, required=False
     )
@@ -67,6 +68,18 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     def validate_policy_id(self, policy_id):
         return validate_team_policy(self.team, policy_id)
 
+    def validate_heartbeat_group_id(self, group_id):
+        # Locked until the write commits, so a pause of the group cannot slip in between.
+        self._group = lock_group(HeartbeatGroup, self.team, group_id)
+        return group_id
+
+    def group_after_write(self, validated):
+        """The group the heartbeat will be in, locked (see alerts.source_groups)."""
+        if "heartbeat_group_id" in validated:
+            return getattr(self, "_group", None)
+        current = self.instance.heartbeat_group_id if self.instance is not None else None
+        return lock_group(HeartbeatGroup, self.team, current)
+
     def validate(self, attrs):
         if self.instance is None:
             try:
@@ -85,8 +98,10 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         return attrs
 
     def create(self, validated):
-        paused = validated.pop("paused", False)
-        heartbeat = Heartbeat(team=self.team, **validated)
+        paused, with_group = member_pause(
+            instance=None, paused_requested=validated.pop("paused", False), group=self.group_after_write(validated)
+        )
+        heartbeat = Heartbeat(team=self.team, paused_with_group=with_group, **validated)
         if paused:
             heartbeat.paused_at, heartbeat.status = timezone.now(), HeartbeatStatus.PAUSED
         heartbeat.save()
@@ -100,6 +115,12 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
             for name in ("period", "grace", "cron", "timezone")
         )
         changed = set(validated)
+        if paused is not None or "heartbeat_group_id" in validated:
+            # Its own pause and its group's decide together (alerts.source_groups).
+            paused, heartbeat.paused_with_group = member_pause(
+                instance=heartbeat, paused_requested=paused, group=self.group_after_write(validated)
+            )
+            changed.add("paused_with_group")
         for name, value in validated.items():
             setattr(heartbeat, name, value)
         if paused and heartbeat.paused_at is None:
@@ -121,6 +142,7 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     def to_representation(self, heartbeat):
         data = super().to_representation(heartbeat)
         data["policy_id"] = None if heartbeat.policy_id is None else str(heartbeat.policy_id)
+        data["heartbeat_group_id"] = None if heartbeat.heartbeat_group_id is None else str(heartbeat.heartbeat_group_id)
         # The stored status stays up/down through a maintenance window (the sweep's index
         # relies on it); what a user is shown says maintenance, as API.md lists.
         data["status"] = shown_status(heartbeat, now=timezone.now())
@@ -132,3 +154,24 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
 
 class HeartbeatRelationshipsSerializer(serializers.Serializer):
     policy = RelationshipSerializer()
+
+
+HEARTBEAT_GROUP_MEMBERS = GroupMembers(
+    queryset=lambda group: Heartbeat.objects.filter(team_id=group.team_id, heartbeat_group=group),
+    pause=lambda now: {"paused_at": now, "status": HeartbeatStatus.PAUSED},
+    # Like a heartbeat resumed on its own: pending until its next ping arrives.
+    resume=lambda now: {
+        "paused_at": None,
+        "status": HeartbeatStatus.PENDING,
+        "alert_after": None,
+        "last_start_at": None,
+    },
+)
+
+
+class HeartbeatGroupSerializer(GroupSerializer):
+    """A heartbeat group (``/api/v2/heartbeat-groups``)."""
+
+    resource_type = "heartbeat_group"
+    group_model = HeartbeatGroup
+    members = HEARTBEAT_GROUP_MEMBERS

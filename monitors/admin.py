@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
+from alerts.source_groups_admin import SourceGroupAdmin
 from config.adminkit import pause, resume, status_badge
 from monitors import quarantine
 from monitors.models import (
@@ -10,11 +11,13 @@ from monitors.models import (
     DomainRegistration,
     LoneFailure,
     Monitor,
+    MonitorGroup,
     MonitorRequestHeader,
     RegionQuarantine,
     ResultRollup,
     Round,
 )
+from monitors.serializers import MONITOR_GROUP_MEMBERS
 from monitors.types import REGISTRY, bounded_timeout, converted_timeout, timeout_error
 from monitors.withdrawal import withdraw_monitors
 from teams.limits import LimitReached, claim_room
@@ -93,12 +96,15 @@ class MonitorAdmin(admin.ModelAdmin):
         "region_list",
         "check_frequency",
         "last_checked_at",
+        "monitor_group",
         "team",
     ]
-    list_filter = ["status", "monitor_type", "team"]
+    list_filter = ["status", "monitor_type", "monitor_group", "team"]
     search_fields = ["pronounceable_name", "url"]
-    list_select_related = ["team"]
+    list_select_related = ["team", "monitor_group"]
     readonly_fields = [
+        # Moved between groups through the API, where the group's pause follows it.
+        "monitor_group",
         "status",
         "paused_at",
         "last_checked_at",
@@ -112,7 +118,21 @@ class MonitorAdmin(admin.ModelAdmin):
     inlines = [RequestHeaderInline, RecentResultInline]
     actions = [pause, resume]
     fieldsets = [
-        (None, {"fields": ["team", "pronounceable_name", "monitor_type", "url", "port", "status", "paused_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "team",
+                    "monitor_group",
+                    "pronounceable_name",
+                    "monitor_type",
+                    "url",
+                    "port",
+                    "status",
+                    "paused_at",
+                ]
+            },
+        ),
         (
             "Request",
             {
@@ -171,9 +191,22 @@ class MonitorAdmin(admin.ModelAdmin):
         withdraw_monitors(monitor_ids, now=now, paused=True)
 
     def resume_one(self, monitor, *, now):
+        if (
+            monitor.monitor_group_id is not None
+            and MonitorGroup.objects.filter(pk=monitor.monitor_group_id, paused_at__isnull=False).exists()
+        ):
+            # Its own pause is lifted; its group's still holds it (alerts.source_groups).
+            Monitor.objects.filter(pk=monitor.pk).update(paused_with_group=True)
+            return
         # Back to pending with a fresh due time: the first round after a pause decides the state.
         Monitor.objects.filter(pk=monitor.pk, paused_at__isnull=False).update(
-            paused_at=None, status="pending", next_check_at=now, failing_since=None, passing_since=None, updated_at=now
+            paused_with_group=False,
+            paused_at=None,
+            status="pending",
+            next_check_at=now,
+            failing_since=None,
+            passing_since=None,
+            updated_at=now,
         )
 
 
@@ -257,3 +290,9 @@ class DomainRegistrationAdmin(admin.ModelAdmin):
     list_display = ["domain", "expires_at", "checked_at", "next_lookup_at", "last_error"]
     search_fields = ["domain"]
     readonly_fields = ["domain", "expires_at", "checked_at", "last_error"]
+
+
+@admin.register(MonitorGroup)
+class MonitorGroupAdmin(SourceGroupAdmin):
+    members = MONITOR_GROUP_MEMBERS
+    member_count_field = "monitors"

@@ -10,15 +10,16 @@ from alerts.availability import availability_of
 from alerts.incidents import resolve_open_incident
 from alerts.models import IncidentSource
 from alerts.serializers import AvailabilitySerializer
+from alerts.source_groups import GroupViewSet, members_schema
 from config.jsonapi.errors import BadRequest
 from config.jsonapi.ranges import day_range, range_parameters
 from config.jsonapi.schema import document_resource, error_responses
 from config.jsonapi.serializers import singleton_document
 from config.jsonapi.timestamps import TimestampField, format_timestamp
 from config.jsonapi.views import ResourceViewSet
-from monitors.models import Monitor
+from monitors.models import Monitor, MonitorGroup
 from monitors.response_times import response_times
-from monitors.serializers import MonitorRelationshipsSerializer, MonitorSerializer
+from monitors.serializers import MonitorGroupSerializer, MonitorRelationshipsSerializer, MonitorSerializer
 
 
 class ResponseTimeSerializer(serializers.Serializer):
@@ -112,3 +113,18 @@ class MonitorViewSet(ResourceViewSet):
             now=now,
         )
         return Response({"data": {"id": str(monitor.pk), "type": "monitor_sla", "attributes": figures.as_attributes()}})
+
+
+@document_resource(MonitorGroupSerializer, "monitor_group", tags=["Monitor groups"])
+class MonitorGroupViewSet(GroupViewSet):
+    """Monitor groups: pausing one pauses the checks and alerts of its monitors."""
+
+    queryset = MonitorGroup.objects.select_related("team")
+    serializer_class = MonitorGroupSerializer
+
+    @members_schema(MonitorViewSet.list_document_serializer, "Monitor groups")
+    @action(detail=True, methods=["get"])
+    def monitors(self, request, pk=None):
+        group = self.get_object()
+        monitors = MonitorViewSet.queryset.filter(team=self.team, monitor_group=group)
+        return self.member_page(monitors, MonitorSerializer(context=self.get_serializer_context()))

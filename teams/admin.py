@@ -7,7 +7,7 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-    fields = ["user", "on_call", "phone_number", "created_at"]
+    fields = ["user", "role", "on_call", "phone_number", "created_at"]
     readonly_fields = ["created_at"]
 
 
@@ -36,15 +36,15 @@ class TeamAdmin(admin.ModelAdmin):
     def members(self, team):
         return len(team.memberships.all())
 
-    @admin.display(description="on call")
+    @admin.display(description="fallback on call")
     def on_call(self, team):
         return next((str(m.user) for m in team.memberships.all() if m.on_call), "—")
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "team", "on_call", "phone_number"]
-    list_filter = ["on_call", "team"]
+    list_display = ["user", "team", "role", "on_call", "phone_number"]
+    list_filter = ["role", "on_call", "team"]
     search_fields = ["user__username", "user__email", "team__name"]
     autocomplete_fields = ["user", "team"]
 
@@ -66,3 +66,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} token(s).")
+
+
+# On-call calendars, their rotation and override events (issue #13).
+from teams import calendar_admin  # noqa: E402,F401

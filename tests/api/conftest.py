@@ -30,6 +30,9 @@ class ApiClient:
         data = json.dumps(body) if body is not None else ""
         return self.client.post(path, data, content_type=content_type, **self._headers(extra))
 
+    def put(self, path, body=None, *, content_type="application/json", **extra):
+        return self.client.put(path, json.dumps(body or {}), content_type=content_type, **self._headers(extra))
+
     def patch(self, path, body=None, *, content_type="application/json", **extra):
         return self.client.patch(path, json.dumps(body or {}), content_type=content_type, **self._headers(extra))
 

@@ -8,6 +8,7 @@ bounded by ``max_examples`` so the suite neither flakes nor grows slow.
 
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core import signals
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
@@ -24,9 +25,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from alerts.models import Channel, EscalationPolicy, Incident
-from heartbeats.models import Heartbeat
-from monitors.models import Monitor
+from alerts.models import Channel, EscalationPolicy, Incident, PolicyGroup, Urgency
+from heartbeats.models import Heartbeat, HeartbeatGroup
+from monitors.models import Monitor, MonitorGroup
+from teams.models import Membership, OnCallCalendar, OnCallRotation
 
 CHECKS = (
     not_a_server_error,
@@ -59,6 +61,23 @@ def test_the_schema_is_served_as_valid_openapi_3(db, client):
         "/api/v2/incidents",
         "/api/v3/policies",
         "/api/v3/policies/{id}",
+        # issue #13
+        "/api/v2/monitor-groups",
+        "/api/v2/monitor-groups/{id}",
+        "/api/v2/monitor-groups/{id}/monitors",
+        "/api/v2/heartbeat-groups",
+        "/api/v2/heartbeat-groups/{id}",
+        "/api/v2/heartbeat-groups/{id}/heartbeats",
+        "/api/v2/on-calls",
+        "/api/v2/on-calls/{id}",
+        "/api/v2/on-calls/{id}/events",
+        "/api/v2/on-calls/{id}/events/{event_id}",
+        "/api/v2/on-calls/{id}/rotation",
+        "/api/v2/urgencies",
+        "/api/v2/urgencies/{id}",
+        "/api/v2/policy-groups",
+        "/api/v2/policy-groups/{id}",
+        "/api/v3/incidents/{id}/comments",
     ):
         assert path in document["paths"], path
 
@@ -130,12 +149,27 @@ def existing(team, api_token):
     channel = Channel.objects.create(
         team=team, kind="webhook", name="Hook", config={"url": "https://hooks.eleva.care/x"}
     )
+    monitor_group = MonitorGroup.objects.create(team=team, name="Production")
+    heartbeat_group = HeartbeatGroup.objects.create(team=team, name="Nightly")
+    urgency = Urgency.objects.create(team=team, name="High")
+    policy_group = PolicyGroup.objects.create(team=team, name="Backend")
+    person = get_user_model().objects.create_user("ana", email="ana@eleva.care")
+    Membership.objects.create(team=team, user=person)
+    calendar = OnCallCalendar.objects.create(team=team, name="Tier 2")
+    OnCallRotation.objects.create(
+        calendar=calendar, user_ids=[person.pk], rotation_interval="week", start_rotations_at=timezone.now()
+    )
     return {
         "monitors": monitor.pk,
         "heartbeats": heartbeat.pk,
         "incidents": incident.pk,
         "policies": policy.pk,
         "channels": channel.pk,
+        "monitor-groups": monitor_group.pk,
+        "heartbeat-groups": heartbeat_group.pk,
+        "urgencies": urgency.pk,
+        "policy-groups": policy_group.pk,
+        "on-calls": calendar.pk,
     }
 
 

@@ -39,6 +39,7 @@ MONITOR_ATTRIBUTES = {
     "critical_alert",
     "team_wait",
     "policy_id",
+    "monitor_group_id",
     "maintenance_days",
     "maintenance_from",
     "maintenance_to",

@@ -1,24 +1,36 @@
 """Every changelist and change page of the admin renders for a logged-in operator."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Channel, EscalationPolicy, Incident, IncidentEvent, Notification, OperatorEvent
-from heartbeats.models import Heartbeat, Ping
+from alerts.models import (
+    Channel,
+    EscalationPolicy,
+    Incident,
+    IncidentEvent,
+    Notification,
+    OperatorEvent,
+    PolicyGroup,
+    Urgency,
+)
+from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
 from monitors.models import (
     CheckResult,
     DomainRegistration,
     LoneFailure,
     Monitor,
+    MonitorGroup,
     MonitorRequestHeader,
     RegionQuarantine,
     ResultRollup,
     Round,
 )
-from teams.models import ApiToken
+from teams.models import ApiToken, OnCallCalendar, OnCallEvent, OnCallRotation
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +85,22 @@ def one_of_everything(team, on_call_user):
     RegionQuarantine.objects.create(region="as", reason="lone_failures", started_at=now)
     LoneFailure.objects.create(region="as", target="example.com", monitor=monitor, at=now)
     DomainRegistration.objects.create(domain="example.com", expires_at=now, checked_at=now, next_lookup_at=now)
+    # Groups, on-call calendars, urgencies, policy groups (issue #13).
+    monitor.monitor_group = MonitorGroup.objects.create(team=team, name="Production")
+    monitor.save(update_fields=["monitor_group"])
+    HeartbeatGroup.objects.create(team=team, name="Nightly")
+    Urgency.objects.create(team=team, name="High", call=True)
+    PolicyGroup.objects.create(team=team, name="Backend")
+    calendar = OnCallCalendar.objects.create(team=team, is_default=True, timezone="Europe/Prague")
+    OnCallRotation.objects.create(
+        calendar=calendar,
+        user_ids=[on_call_user.pk],
+        rotation_interval="week",
+        start_rotations_at=now - timedelta(days=3),
+    )
+    OnCallEvent.objects.create(
+        calendar=calendar, user_ids=[on_call_user.pk], starts_at=now, ends_at=now + timedelta(hours=2)
+    )
     return monitor
 
 
@@ -97,7 +125,13 @@ def test_every_change_page_renders(operator_client, one_of_everything, model):
 
 
 # Shown inside their parent's page rather than on a page of their own.
-INLINE_ONLY = {"monitors.MonitorRequestHeader", "alerts.IncidentEvent", "alerts.Escalation"}
+INLINE_ONLY = {
+    "monitors.MonitorRequestHeader",
+    "alerts.IncidentEvent",
+    "alerts.Escalation",
+    "teams.OnCallRotation",
+    "teams.OnCallEvent",
+}
 
 
 def test_every_model_of_pharos_is_in_the_admin():

@@ -151,3 +151,18 @@ def test_a_whole_team_deleted_is_one_write(team, withdrawn, django_capture_on_co
     assert len(callbacks) == 1
     callbacks[0]()
     assert len(withdrawn()) == 50
+
+
+def test_pausing_a_monitor_group_withdraws_its_monitors_like_their_own_pause(
+    api, team, withdrawn, django_capture_on_commit_callbacks
+):
+    created = api.post("/api/v2/monitor-groups", {"name": "Shop"})
+    group_id = int(created.json()["data"]["id"])
+    grouped = [
+        Monitor.objects.create(team=team, url=f"https://{i}.example.com/", monitor_group_id=group_id) for i in range(2)
+    ]
+    outside = Monitor.objects.create(team=team, url="https://outside.example.com/")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.patch(f"/api/v2/monitor-groups/{group_id}", {"paused": True}).status_code == 200
+    assert sorted(withdrawn()) == sorted(m.pk for m in grouped)
+    assert outside.pk not in withdrawn()
