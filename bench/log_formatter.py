@@ -24,8 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench._handwritten_json_formatter import HandwrittenJsonFormatter  # noqa: E402
+from _handwritten_json_formatter import HandwrittenJsonFormatter  # noqa: E402
+
 from config.log_safety import OneLinePerRecord, RedactDatabaseErrors  # noqa: E402
 from config.logging import JsonFormatter  # noqa: E402
 
