@@ -38,7 +38,7 @@ DEFAULT_TIMEOUT = 30.0  # seconds, for a spec that carries no usable deadline
 HTTP_TIMEOUT_CEILING = 60.0
 OTHER_TIMEOUT_CEILING = 5.0
 
-# One entry per monitor type of API.md; monitors/types.py validates against the same names.
+# One entry per monitor type of docs/api.md; monitors/types.py validates against the same names.
 # A probe: (spec, context, trace, outcome) -> None, raising ProbeFailure or any error.
 Probe = Callable[[CheckSpec, "ProbeContext", Trace, Outcome], Awaitable[None]]
 

@@ -35,7 +35,7 @@ class CheckSpec:
 
     monitor_id: int
     scheduled_at: str  # ISO 8601 UTC; with monitor_id it names the round
-    type: str  # a monitor_type of API.md
+    type: str  # a monitor_type of docs/api.md
     target: str  # URL, host or host:port; for dns the server to ask
     region: str = ""
     timeout: float = 30.0  # whole-check deadline in seconds (units already converted)
