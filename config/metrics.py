@@ -78,6 +78,19 @@ def route_of(path: str) -> str:
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+# (route, status) -> the counter's child: labels() takes a lock and builds a key per call,
+# which was most of the counting's cost on the ping path (bench/response_counting.py).
+# A child survives a fork safely: prometheus_client re-opens its value file per process.
+_children: dict[tuple[str, str], Any] = {}
+
+
+def _count_response(route: str, status: str) -> None:
+    child = _children.get((route, status))
+    if child is None:
+        child = _children.setdefault((route, status), HTTP_RESPONSES.labels(route=route, status=status))
+    child.inc()
+
+
 def counting_responses(application: WsgiApp) -> WsgiApp:
     """``application``, counting every response it starts in ``pharos_http_responses_total``.
 
@@ -90,7 +103,7 @@ def counting_responses(application: WsgiApp) -> WsgiApp:
 
         def start_and_count(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             try:
-                HTTP_RESPONSES.labels(route=route, status=status[:3]).inc()
+                _count_response(route, status[:3])
             except Exception:  # noqa: BLE001 - counting must never cost a response
                 log.debug("counting a response failed", exc_info=True)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
