@@ -80,13 +80,29 @@ def redacted(error: BaseException) -> str:
     return " ".join(parts) + " (the database's message is not logged: it may quote the values)"
 
 
-class RedactDatabaseErrors(logging.Filter):
+class _SafetyFilter(logging.Filter):
+    """A filter that never raises (a filter's exception would reach the code that logged)
+    and, when it cannot make a record safe, logs that instead of the record."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            self.make_safe(record)
+        except Exception as error:  # noqa: BLE001 - the record may carry anything
+            record.msg = f"a log record of {record.name} could not be made safe to write ({type(error).__name__})"
+            record.args, record.exc_info, record.exc_text, record.stack_info = (), None, None, None
+        return True
+
+    def make_safe(self, record: logging.LogRecord) -> None:
+        raise NotImplementedError
+
+
+class RedactDatabaseErrors(_SafetyFilter):
+    def make_safe(self, record: logging.LogRecord) -> None:
         error = record.exc_info[1] if record.exc_info else None
         in_chain = [link for link in _chain(error) if is_database_error(link)]
         in_args = _database_errors_in(record.args)
         if not in_chain and not in_args:
-            return True
+            return
         message = record.getMessage()
         for found in in_chain + in_args:
             for text in {str(found), repr(found)}:
@@ -96,7 +112,6 @@ class RedactDatabaseErrors(logging.Filter):
         if record.exc_info and error is not None:
             record.exc_text = _redacted_traceback(error)
             record.exc_info = None
-        return True
 
 
 def _database_errors_in(args: Any) -> list[BaseException]:
@@ -117,11 +132,11 @@ def _redacted_traceback(error: BaseException) -> str:
     return "".join(lines).rstrip("\n")
 
 
-class OneLinePerRecord(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+class OneLinePerRecord(_SafetyFilter):
+    def make_safe(self, record: logging.LogRecord) -> None:
         # A record passes every handler it reaches: escape and indent it once.
         if getattr(record, "_pharos_one_line", False):
-            return True
+            return
         record._pharos_one_line = True
         message = record.getMessage()
         safe = escape_controls(message)
@@ -133,7 +148,6 @@ class OneLinePerRecord(logging.Filter):
             record.exc_text = _indented(record.exc_text)
         if record.stack_info:
             record.stack_info = _indented(record.stack_info)
-        return True
 
 
 def _indented(text: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from celery import signals
 from django.db import connection, transaction
 
-from config.log_safety import escape_controls
+from config.log_safety import RedactDatabaseErrors, escape_controls
 from config.logging import protect_handler, route_celery_logs_through_json
 
 SECRET = "s3cret-webhook-token-42"
@@ -159,3 +159,20 @@ def test_celery_handlers_get_the_filters_in_plain_mode_too(monkeypatch):
     finally:
         logger.removeHandler(handler)
     assert stream.getvalue().count("\n") == 1
+
+
+def test_a_record_whose_message_cannot_be_built_is_replaced_by_a_word_about_it(captured):
+    logger, stream = captured(False)
+    logger.warning("two values: %s %s", "only one")  # the filter must not raise into the caller
+    assert "could not be made safe" in stream.getvalue()
+
+
+def test_a_connection_error_keeps_its_message():
+    import psycopg
+
+    try:
+        psycopg.connect("host=127.0.0.1 port=1 connect_timeout=2")
+    except psycopg.OperationalError as error:
+        record = logging.makeLogRecord({"msg": "connect failed: %s", "args": (error,)})
+    RedactDatabaseErrors().filter(record)
+    assert "127.0.0.1" in record.getMessage()
