@@ -1,4 +1,4 @@
-"""``/api/v3/incidents`` (also at ``/api/v2/incidents``) and ``/api/v3/policies`` (API.md).
+"""``/api/v3/incidents`` (also at ``/api/v2/incidents``) and ``/api/v3/policies`` (docs/api.md).
 
 Incident transitions go through alerts.incidents, the one door for them: acknowledging or
 resolving a second time loses the conditional UPDATE there and answers 409 here.

@@ -1,4 +1,4 @@
-"""``/api/v3/channels``: the team's notification channels (Pharos addition to API.md).
+"""``/api/v3/channels``: the team's notification channels (a Pharos addition, in docs/api.md).
 
 Attributes: ``name``, ``kind`` (one of the registry's kinds, fixed at creation),
 ``config`` (shown back), ``secrets`` (write-only: never in any response; ``secret_names``

@@ -38,7 +38,7 @@ class Message:
 
 
 def _iso(moment):
-    """API.md's timestamp shape: ISO 8601 UTC with milliseconds."""
+    """docs/api.md's timestamp shape: ISO 8601 UTC with milliseconds."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 

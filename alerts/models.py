@@ -50,7 +50,7 @@ class Urgency(models.Model):
 
 
 class EscalationPolicy(models.Model):
-    """Ordered escalation steps (API.md ``/api/v3/policies``).
+    """Ordered escalation steps (docs/api.md ``/api/v3/policies``).
 
     ``steps`` keeps the API's own shape — ``[{"type": "escalation", "wait_before": s,
     "step_members": [{"type": …, "id": …}]}]`` — validated by the policy serializer.

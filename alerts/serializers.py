@@ -34,7 +34,7 @@ class BlankAsNullCharField(serializers.CharField):
 
 
 class IncidentSerializer(AttributesSerializer):
-    """An incident's attributes (API.md, Incidents)."""
+    """An incident's attributes (docs/api.md, Incidents)."""
 
     resource_type = "incident"
 
@@ -131,7 +131,7 @@ class StepSerializer(StrictSerializer):
 
 
 class PolicySerializer(AttributesSerializer):
-    """An escalation policy (API.md, Escalation policies).
+    """An escalation policy (docs/api.md, Escalation policies).
 
     Steps read back as they were sent: a member or step keeps exactly the keys it was
     given (ids as strings of digits), with only a step's ``type`` and ``wait_before``

@@ -1,4 +1,4 @@
-"""REST API routes (API.md) and the OpenAPI document at /api/schema/, browsable at /api/docs/.
+"""REST API routes (docs/api.md) and the OpenAPI document at /api/schema/, browsable at /api/docs/.
 
 The Swagger UI's scripts and styles come from drf-spectacular-sidecar and are served from
 here, so the docs page works on a machine without internet access. New versioned endpoints

@@ -5,6 +5,7 @@ Only the standard library here: a region worker imports this without Django.
 
 import os
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -13,11 +14,11 @@ class BrokerConfigError(ValueError):
     pass
 
 
-def embedded_broker_folder():
+def embedded_broker_folder() -> Path:
     return Path(os.environ.get("PHAROS_BROKER_DIR") or PROJECT_DIR / "var" / "broker")
 
 
-def broker_settings():
+def broker_settings() -> dict[str, Any]:
     """Celery broker options: Redis when REDIS_URL is set, else an on-disk broker.
 
     The filesystem transport needs no server, so the quick start runs on a machine with
@@ -57,7 +58,7 @@ def broker_settings():
     }
 
 
-def probe_queue(region):
+def probe_queue(region: str) -> str:
     return f"probe.{region}"
 
 

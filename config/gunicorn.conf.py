@@ -15,11 +15,21 @@ Each thread holds its own persistent database connection (CONN_MAX_AGE), so the 
 tier opens up to workers × threads connections: 2 × 12 = 24 on two cores.
 
 Override with WEB_CONCURRENCY (workers; gunicorn's own variable) and PHAROS_WEB_THREADS.
+
+The workers' /metrics counters use prometheus_client's multiprocess mode: each worker
+writes to a file in ``PROMETHEUS_MULTIPROC_DIR`` (var/prometheus unless set), which the
+master empties at start; ``child_exit`` marks a dead worker's files.
 """
 
 import multiprocessing
 
 from config.env import env_int
+from config.metrics_multiprocess import choose_multiprocess_dir, prepare_multiprocess_dir, worker_exited
+
+# Set here, when gunicorn reads this file and before the application (prometheus_client
+# with it) is imported in the master (--preload) or in a worker: prometheus_client picks its
+# multiprocess mode once, at import, from this variable.
+multiprocess_dir = choose_multiprocess_dir()
 
 workers = env_int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count()), minimum=1)
 worker_class = "gthread"
@@ -27,3 +37,12 @@ threads = env_int("PHAROS_WEB_THREADS", 12, minimum=1)
 # Cron fleets reuse connections for a burst of pings; keep them a little longer than the
 # default 2 s, still short enough not to pin threads to idle clients.
 keepalive = 5
+
+
+def on_starting(server):
+    # Once per master start (not on a HUP reload, which keeps the workers' counts).
+    prepare_multiprocess_dir(multiprocess_dir)
+
+
+def child_exit(server, worker):
+    worker_exited(worker.pid)

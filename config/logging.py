@@ -1,6 +1,7 @@
-"""Structured logs: one JSON object per line when ``PHAROS_LOG_JSON`` is on.
+"""Structured logs: one JSON object per line when ``PHAROS_LOG_JSON`` is on, and what
+every line may and may not say (config/log_safety.py).
 
-Standard library only, so the Django-free region worker can use it too.
+No Django here, so the region worker can use it too.
 
 A line that concerns one monitor, region or round carries it as a field. Pass them with
 ``extra=``::
@@ -11,108 +12,104 @@ The keys in ``CONTEXT_FIELDS`` become top-level JSON fields with those names; an
 passed through ``extra=`` is kept under ``"extra"`` so a typo never overwrites a field
 the log pipeline relies on.
 
+Whatever the format, a database error never reaches a line with its parameters, and in
+plain lines text from outside (a receiver's error, a target's answer) cannot start a line
+of its own: see config/log_safety.py. Django's handlers get those filters from LOGGING.
+
 Celery installs its own handlers on the root logger when a worker or beat starts and
 ignores Django's LOGGING; ``route_celery_logs_through_json()`` connects to Celery's
-logging signals so those handlers format JSON too. config/celery.py calls it; a Celery app
+logging signals so those handlers get the same filters, and format JSON too when it is on. config/celery.py calls it; a Celery app
 that does not import config.celery (the region worker) calls it itself.
 """
 
-import json
+from __future__ import annotations
+
 import logging
 import os
-import traceback
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
+
+from config.log_safety import OneLinePerRecord, RedactDatabaseErrors
 
 CONTEXT_FIELDS = ("monitor", "region", "round", "heartbeat", "incident", "batch", "team")
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
-# Attributes every LogRecord has; anything else on a record came from ``extra=`` (or from
-# Celery's task formatter, which adds task_id / task_name).
-_STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message",
-    "asctime",
-    "taskName",
-}
-_KEPT_AS_IS = {"task_id", "task_name"}
+# The fields every line has, in this order, named as our log pipeline expects them.
+_LEADING = ("ts", "level", "logger", "message", "process")
+_RENAMED = {"levelname": "level", "name": "logger", "exc_info": "exception", "stack_info": "stack"}
+# Celery's task formatter adds these to a record; they stay top-level like the context.
+_KEPT_AS_IS = ("task_id", "task_name")
+_TOP_LEVEL = frozenset(_LEADING + CONTEXT_FIELDS + _KEPT_AS_IS + ("exception", "stack"))
 
 
-def json_logs_enabled(environ=None):
+def json_logs_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """Whether ``PHAROS_LOG_JSON`` asks for JSON lines (read from the environment so that
     processes without Django settings agree with the ones that have them)."""
     environ = os.environ if environ is None else environ
     return environ.get("PHAROS_LOG_JSON", "").strip().lower() in TRUE_WORDS
 
 
-def _plain(value):
-    """A JSON-safe rendering of an ``extra=`` value: datetimes as ISO 8601, the rest as str."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    return str(value)
+class JsonFormatter(LibraryJsonFormatter):
+    """One line of JSON per record, on python-json-logger: ts, level, logger, message,
+    process, the context fields it carries, its other extras under ``"extra"`` (so a typo
+    never overwrites a field the log pipeline relies on), and the exception if any.
 
-
-class JsonFormatter(logging.Formatter):
-    """Format a record as one line of JSON: ts, level, logger, message, process, the
-    context fields it carries, its other extras, and the exception if any.
-
-    In a region worker (``PHAROS_REGION`` set) every line concerns that region, so lines
-    that do not name a region get the worker's own.
+    The library does the record walk, the exception and stack text and the encoding
+    (datetimes as ISO 8601, anything unforeseen as its ``str``); this class only shapes
+    the line. In a region worker (``PHAROS_REGION`` set) every line concerns that region,
+    so lines that do not name a region get the worker's own.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("fmt", ["levelname", "name", "message", "process"])
+        kwargs.setdefault("rename_fields", _RENAMED)
+        kwargs.setdefault("json_ensure_ascii", False)
         super().__init__(*args, **kwargs)
         self.own_region = os.environ.get("PHAROS_REGION", "").strip() or None
 
-    def format(self, record):
-        line = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "process": record.process,
-        }
-        extras = {}
-        for key, value in vars(record).items():
-            if key in _STANDARD_ATTRIBUTES or key.startswith("_"):
-                continue
-            if key in CONTEXT_FIELDS or key in _KEPT_AS_IS:
-                line[key] = _plain(value)
-            else:
-                extras[key] = _plain(value)
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data["ts"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        line = {key: log_data.pop(key) for key in _LEADING if key in log_data}
+        extras = {key: log_data.pop(key) for key in list(log_data) if key not in _TOP_LEVEL and not key.startswith("_")}
+        line.update((key, value) for key, value in log_data.items() if not key.startswith("_"))
         if self.own_region and "region" not in line:
             line["region"] = self.own_region
         if extras:
             line["extra"] = extras
-        if record.exc_info:
-            line["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        elif record.exc_text:
-            line["exception"] = record.exc_text
-        if record.stack_info:
-            line["stack"] = record.stack_info
-        # default=str: a value _plain could not foresee must not lose the whole line.
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return line
 
 
-def _use_json_on(logger, **_ignored):
-    for handler in logger.handlers:
+def protect_handler(handler: logging.Handler, *, json_lines: bool) -> None:
+    """Give ``handler`` our filters (once), and our JSON formatter when ``json_lines``."""
+    kinds = {type(existing) for existing in handler.filters}
+    if RedactDatabaseErrors not in kinds:
+        handler.addFilter(RedactDatabaseErrors())
+    if json_lines:
         handler.setFormatter(JsonFormatter())
+    elif OneLinePerRecord not in kinds:
+        handler.addFilter(OneLinePerRecord())
 
 
-def route_celery_logs_through_json():
-    """Make Celery's own handlers (worker, beat, task loggers) write JSON lines when
-    ``PHAROS_LOG_JSON`` is on. Safe to call more than once; a no-op when it is off."""
-    if not json_logs_enabled():
-        return False
+def _protect_celery_handlers(logger: logging.Logger, **_ignored: Any) -> None:
+    for handler in logger.handlers:
+        protect_handler(handler, json_lines=json_logs_enabled())
+
+
+def route_celery_logs_through_json() -> bool:
+    """Give Celery's own handlers (worker, beat, task loggers) our filters, and make them
+    write JSON lines when ``PHAROS_LOG_JSON`` is on. Safe to call more than once; returns
+    whether the lines are JSON."""
     from celery import signals
 
     # weak=False: the receivers are module functions, but be explicit that they must live
     # as long as the process; dispatch_uid makes a second call harmless.
-    signals.after_setup_logger.connect(_use_json_on, weak=False, dispatch_uid="pharos-json-logs")
-    signals.after_setup_task_logger.connect(_use_json_on, weak=False, dispatch_uid="pharos-json-task-logs")
-    return True
+    signals.after_setup_logger.connect(_protect_celery_handlers, weak=False, dispatch_uid="pharos-json-logs")
+    signals.after_setup_task_logger.connect(_protect_celery_handlers, weak=False, dispatch_uid="pharos-json-task-logs")
+    return json_logs_enabled()

@@ -1,247 +1,164 @@
-"""Prometheus metrics for Pharos itself, at ``GET /metrics``.
+"""Prometheus metrics for Pharos itself, at ``GET /metrics``, on ``prometheus_client``.
 
 Pharos runs as several processes (web, beat, aggregator, alert worker, region workers),
-so an in-process registry would show one process's view. The page is built at scrape
-time from shared sources instead:
+often in separate containers, so no in-process registry sees the whole system. The page
+has two parts:
 
-* the database, for what its rows already say (results per region and outcome over the
-  last five minutes, scheduler lag, incidents, notifications by status, recent pings);
-* the broker, for queue depths and how long the oldest result batch has waited;
-* shared counters in Redis (``pharos:metrics:<name>``), which any process bumps with
-  :func:`count`.
+* **Figures read at scrape time** (config/metrics_sources.py): the database, for what its
+  rows already say (results per region and outcome, rounds, incidents, notifications,
+  recent pings, scheduler and sweep lag), the broker for queue depths, and the services
+  health report. Every process's work shows up there, whichever machine it ran on.
+* **Counters of the web tier** (``pharos_http_responses_total``), counted by the process
+  that answered. Under gunicorn each worker is a process of its own, so they use
+  prometheus_client's multiprocess mode (config/metrics_multiprocess.py): gunicorn points
+  ``PROMETHEUS_MULTIPROC_DIR`` at a directory it empties at start, every worker writes its
+  counts to a file there, the scrape sums the files of all workers (dead ones included, so a
+  restarted worker loses no count) and gunicorn's ``child_exit`` hook marks dead workers.
+  Without the variable (``manage.py runserver``, tests) the counts are this process's own.
 
-Access: set ``PHAROS_METRICS_TOKEN`` and scrape with ``Authorization: Bearer <token>`` or
-``?token=<token>``. Without the setting the page does not exist (404): an unprotected
+Access: set ``PHAROS_METRICS_TOKEN`` and scrape with ``Authorization: Bearer <token>``.
+A token in the query string is refused (400), never accepted: URLs land in access logs
+and proxies' histories. Without the setting the page does not exist (404): an unprotected
 page would tell anyone the names of the regions and the size of the queues.
-
-For the other parts of Pharos — counting something that happened::
-
-    from config.metrics import count
-
-    count("pings_received")
-    count("checks", region="eu", outcome="down")
-    count("round_verdicts", verdict="inconclusive")
-    count("notifications_sent", kind="email")      # or "notifications_failed"
-
-``count`` never raises and never waits on the network: it adds to an in-process tally
-that a background thread flushes to Redis (HINCRBY, one pipeline per flush). Without
-``REDIS_URL`` (the quick start) it does nothing. Each name shows up on the page as
-``pharos_<name>_total`` with its labels. It imports nothing from Django, so the region
-worker may use it too.
 """
 
-import atexit
+from __future__ import annotations
+
 import hmac
-import json
 import logging
 import os
-import re
-import threading
-import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from config.metrics_multiprocess import MULTIPROC_ENV
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from django.http import HttpRequest, HttpResponse
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "pharos:metrics:"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A counter's ``*_created`` twin (its creation time) means nothing summed over workers and
+# doubles the page; Prometheus does not need it.
+disable_created_metrics()
 
-# Help texts for the counters the other parts of Pharos are expected to bump; any other
-# name still appears, with a generic help line.
-COUNTER_HELP = {
-    "checks": "Outcomes recorded by the aggregator, by region and outcome.",
-    "round_verdicts": "Rounds closed by the aggregator, by verdict.",
-    "notifications_sent": "Notifications delivered, by kind.",
-    "notifications_failed": "Notification delivery attempts that failed, by kind.",
-    "pings_received": "Heartbeat pings received, by kind.",
-    "batches_dropped": "Probe batches a region worker dropped (expired or overloaded), by region.",
-}
+# The web tier's own counters live in this registry, not prometheus_client's global one:
+# the global one also collects process and GC figures of whichever worker answers the
+# scrape, which read as the whole tier's and are not.
+WEB_REGISTRY = CollectorRegistry()
 
-
-# --- counting from any process ------------------------------------------------------------
-
-
-class _Tally:
-    """Counts added in this process, waiting for the flusher thread to send them."""
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        """Fresh state. Also run in a forked child (gunicorn, Celery prefork): the parent's
-        thread does not exist there, a lock it held at the fork would stay held forever,
-        and counts copied from the parent would be sent twice."""
-        self.lock = threading.Lock()
-        # Held for a whole flush, so flush_counts() returns only once counts that the
-        # thread took a moment earlier have reached Redis too.
-        self.flushing = threading.Lock()
-        self.pending = {}
-        self.wake = threading.Event()
-        self.thread = None
-        self.url = None
-        self.client = None
-
-    def add(self, key, field, amount):
-        with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="pharos-metrics", daemon=True)
-                self.thread.start()
-            self.pending[(key, field)] = self.pending.get((key, field), 0) + amount
-        self.wake.set()
-
-    def _run(self):
-        while True:
-            self.wake.wait()
-            self.wake.clear()
-            if not self.flush():
-                # Redis is away: keep the tally (bounded by the number of label sets) and
-                # try again later instead of spinning.
-                time.sleep(1.0)
-                self.wake.set()
-
-    def flush(self):
-        """Send the pending counts; True when there was nothing to send or it was sent."""
-        with self.flushing:
-            return self._flush()
-
-    def _flush(self):
-        with self.lock:
-            batch, self.pending = self.pending, {}
-        if not batch:
-            return True
-        try:
-            client = self._client()
-            if client is None:
-                return True
-            with client.pipeline(transaction=False) as pipe:
-                for (key, field), amount in batch.items():
-                    pipe.hincrby(key, field, amount)
-                pipe.execute()
-            return True
-        except Exception as error:  # noqa: BLE001 - counting must never hurt the caller
-            log.debug("metrics flush failed: %s", error)
-            with self.lock:
-                for item, amount in batch.items():
-                    self.pending[item] = self.pending.get(item, 0) + amount
-            return False
-
-    def _client(self):
-        url = os.environ.get("REDIS_URL", "").strip()
-        if not url:
-            return None
-        if self.client is None or self.url != url:
-            import redis
-
-            self.url = url
-            self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        return self.client
+HTTP_RESPONSES = Counter(
+    "pharos_http_responses",
+    "HTTP responses the web tier sent, by route (ping, api, metrics, admin, other) and status code.",
+    ["route", "status"],
+    registry=WEB_REGISTRY,
+)
 
 
-_tally = _Tally()
-os.register_at_fork(after_in_child=_tally.reset)
-atexit.register(_tally.flush)
+def route_of(path: str) -> str:
+    """The route label of a request path: a handful of values, so the label set stays small
+    whatever paths clients try."""
+    if path.startswith("/api/v1/heartbeat/"):
+        return "ping"
+    if path.startswith("/api/"):
+        return "api"
+    if path == "/metrics":
+        return "metrics"
+    if path.startswith("/admin/"):
+        return "admin"
+    return "other"
 
 
-def label_field(labels):
-    """The Redis hash field for a label set: sorted JSON, so one label set is one field."""
-    return json.dumps({str(k): str(v) for k, v in sorted(labels.items())}, separators=(",", ":"))
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def count(name, amount=1, **labels):
-    """Add ``amount`` to the shared counter ``pharos_<name>_total{labels}``.
+# (route, status) -> the counter's child: labels() takes a lock and builds a key per call,
+# which was most of the counting's cost on the ping path (bench/response_counting.py).
+# A child survives a fork safely: prometheus_client re-opens its value file per process.
+_children: dict[tuple[str, str], Any] = {}
 
-    Never raises, never blocks on Redis; a no-op without REDIS_URL. ``name`` is
-    lower_snake_case; label values are turned into strings.
+
+def _count_response(route: str, status: str) -> None:
+    child = _children.get((route, status))
+    if child is None:
+        child = _children.setdefault((route, status), HTTP_RESPONSES.labels(route=route, status=status))
+    child.inc()
+
+
+def counting_responses(application: WsgiApp) -> WsgiApp:
+    """``application``, counting every response it starts in ``pharos_http_responses_total``.
+
+    At the WSGI level rather than as a middleware, so the ping route, which skips Django's
+    middleware chain, is counted too.
     """
-    try:
-        if not _NAME.match(name) or not os.environ.get("REDIS_URL"):
-            return
-        _tally.add(KEY_PREFIX + name, label_field(labels), int(amount))
-    except Exception:  # noqa: BLE001
-        log.debug("count(%r) ignored", name, exc_info=True)
+
+    def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        route = route_of(environ.get("PATH_INFO", ""))
+
+        def start_and_count(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            try:
+                _count_response(route, status[:3])
+            except Exception:  # noqa: BLE001 - counting must never cost a response
+                log.debug("counting a response failed", exc_info=True)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return application(environ, start_and_count)
+
+    return counted
 
 
-def flush_counts():
-    """Send this process's pending counts now (tests, and processes about to exit)."""
-    return _tally.flush()
+# --- the page ------------------------------------------------------------------------------------
 
 
-# --- the page ---------------------------------------------------------------------------
+class ScrapeTimeFigures:
+    """A prometheus_client collector of the figures read at scrape time, each source on its
+    own: a failing source costs only its families and shows in ``pharos_metrics_source_up``."""
+
+    def __init__(self, *, now: datetime) -> None:
+        self.now = now
+
+    def collect(self) -> Iterator[Metric]:
+        from config import metrics_sources
+
+        up = GaugeMetricFamily(
+            "pharos_metrics_source_up", "Whether a source of these metrics answered (1) or not (0).", labels=["source"]
+        )
+        for source, collector in metrics_sources.COLLECTORS:
+            try:
+                # Collected whole before the first family is yielded, so a source that fails
+                # half-way leaves no half of itself on the page.
+                families = list(collector(now=self.now))
+            except Exception as error:  # noqa: BLE001
+                log.warning("metrics source %s failed: %s", source, error, exc_info=True)
+                up.add_metric([source], 0)
+                if source == "database":
+                    from django.db import connection
+
+                    connection.close_if_unusable_or_obsolete()
+                continue
+            yield from families
+            up.add_metric([source], 1)
+        yield up
 
 
-class Family:
-    """One metric family: its samples as ``(labels dict, value)``."""
-
-    def __init__(self, name, kind, help_text):
-        self.name, self.kind, self.help = name, kind, help_text
-        self.samples = []
-
-    def add(self, value, **labels):
-        self.samples.append((labels, value))
-        return self
-
-
-def _escape(value):
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def page(*, now: datetime) -> bytes:
+    """The whole exposition: the web tier's counters and the figures read now."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get(MULTIPROC_ENV):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(WEB_REGISTRY)
+    registry.register(ScrapeTimeFigures(now=now))
+    return generate_latest(registry)
 
 
-def _number(value):
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    return repr(float(value))
-
-
-def render(families):
-    """Prometheus text exposition format (version 0.0.4)."""
-    lines = []
-    for family in families:
-        lines.append(f"# HELP {family.name} {family.help}")
-        lines.append(f"# TYPE {family.name} {family.kind}")
-        for labels, value in family.samples:
-            text = ",".join(f'{key}="{_escape(val)}"' for key, val in sorted(labels.items()))
-            lines.append(f"{family.name}{{{text}}} {_number(value)}" if text else f"{family.name} {_number(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def collect(*, now):
-    """Every family, each collector on its own: a failing source costs only its families
-    and shows up in ``pharos_metrics_source_up``."""
-    from config import metrics_sources
-
-    families = []
-    up = Family("pharos_metrics_source_up", "gauge", "Whether a source of these metrics answered (1) or not (0).")
-    for source, collector in metrics_sources.COLLECTORS:
-        try:
-            families.extend(collector(now=now))
-            up.add(1, source=source)
-        except Exception as error:  # noqa: BLE001
-            log.warning("metrics source %s failed: %s", source, error, exc_info=True)
-            up.add(0, source=source)
-            if source == "database":
-                from django.db import connection
-
-                connection.close_if_unusable_or_obsolete()
-    families.append(up)
-    # A shared counter named like a database family (count("incidents") next to
-    # pharos_incidents_total) would make the page unparseable: the first one wins.
-    seen, unique = set(), []
-    for family in families:
-        if family.name in seen:
-            log.warning("metrics family %s appears twice; keeping the first", family.name)
-            continue
-        seen.add(family.name)
-        unique.append(family)
-    return unique
-
-
-def _presented_token(request):
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.GET.get("token", "")
-
-
-def metrics_view(request):
+def metrics_view(request: HttpRequest) -> HttpResponse:
     from django.conf import settings
     from django.http import Http404, HttpResponse
     from django.utils import timezone
@@ -249,12 +166,18 @@ def metrics_view(request):
     expected = settings.PHAROS_METRICS_TOKEN
     if not expected:
         raise Http404("metrics are off: set PHAROS_METRICS_TOKEN")
-    presented = _presented_token(request)
+    if "token" in request.GET:
+        return HttpResponse(
+            "the metrics token goes in the Authorization header (Bearer), never in the URL\n",
+            status=400,
+            content_type="text/plain",
+        )
+    header = request.headers.get("Authorization", "")
+    presented = header[7:].strip() if header.lower().startswith("bearer ") else ""
     if not hmac.compare_digest(presented.encode(), expected.encode()):
         response = HttpResponse("a valid metrics token is required\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="pharos-metrics"'
         return response
-    body = render(collect(now=timezone.now()))
-    response = HttpResponse(body, content_type="text/plain; version=0.0.4; charset=utf-8")
+    response = HttpResponse(page(now=timezone.now()), content_type=CONTENT_TYPE_PLAIN_0_0_4)
     response["Cache-Control"] = "no-store"
     return response

@@ -212,7 +212,19 @@ LOGGING = {
         # One JSON object per line with monitor / region / round fields (config/logging.py).
         "json": {"()": "config.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if PHAROS_LOG_JSON else "plain"}},
+    # A database error is logged without its message (it may quote secrets); plain lines
+    # escape control characters so text from outside cannot forge a line (config/log_safety.py).
+    "filters": {
+        "database_errors": {"()": "config.log_safety.RedactDatabaseErrors"},
+        "one_line": {"()": "config.log_safety.OneLinePerRecord"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if PHAROS_LOG_JSON else "plain",
+            "filters": ["database_errors"] if PHAROS_LOG_JSON else ["database_errors", "one_line"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

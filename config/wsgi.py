@@ -12,3 +12,8 @@ application = get_wsgi_application()
 from heartbeats.wsgi import with_lean_ping_route  # noqa: E402
 
 application = with_lean_ping_route(application)
+
+# Every response, pings included, counted for /metrics (config/metrics.py).
+from config.metrics import counting_responses  # noqa: E402
+
+application = counting_responses(application)

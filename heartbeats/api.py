@@ -1,4 +1,4 @@
-"""``/api/v2/heartbeats``: the heartbeat resource and its availability (API.md)."""
+"""``/api/v2/heartbeats``: the heartbeat resource and its availability (docs/api.md)."""
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema

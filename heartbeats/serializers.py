@@ -1,4 +1,4 @@
-"""The ``heartbeat`` resource of API.md; ``url`` is the ping URL the job calls. A team at
+"""The ``heartbeat`` resource of docs/api.md; ``url`` is the ping URL the job calls. A team at
 ``PHAROS_TEAM_MAX_HEARTBEATS`` gets a 422 on create (teams.limits)."""
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from teams.limits import LimitReached, claim_room
 
 
 class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
-    """A heartbeat's attributes (API.md, Heartbeats); ``url`` is the ping URL."""
+    """A heartbeat's attributes (docs/api.md, Heartbeats); ``url`` is the ping URL."""
 
     resource_type = "heartbeat"
 
@@ -144,7 +144,7 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         data["policy_id"] = None if heartbeat.policy_id is None else str(heartbeat.policy_id)
         data["heartbeat_group_id"] = None if heartbeat.heartbeat_group_id is None else str(heartbeat.heartbeat_group_id)
         # The stored status stays up/down through a maintenance window (the sweep's index
-        # relies on it); what a user is shown says maintenance, as API.md lists.
+        # relies on it); what a user is shown says maintenance, as docs/api.md lists.
         data["status"] = shown_status(heartbeat, now=timezone.now())
         return data
 

@@ -1,4 +1,4 @@
-"""The ping URL forms of API.md; a trailing slash is accepted too (APPEND_SLASH is off).
+"""The ping URL forms of docs/api.md; a trailing slash is accepted too (APPEND_SLASH is off).
 
 The token is URL-safe base64 (letters, digits, "-" and "_"); anything else cannot be one
 of ours and falls through to the project's 404 without a query. heartbeats.wsgi matches

@@ -1,4 +1,4 @@
-"""``/api/v2/monitors``: the monitor resource, its response times and its SLA (API.md)."""
+"""``/api/v2/monitors``: the monitor resource, its response times and its SLA (docs/api.md)."""
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema

@@ -24,7 +24,7 @@ class MonitorGroup(SourceGroup):
 class Monitor(models.Model):
     """A target Pharos reaches out to, from every one of its regions, each round.
 
-    Attribute names follow API.md (Better Stack's Uptime API) so the serializer is thin.
+    Attribute names follow docs/api.md (Better Stack's Uptime API) so the serializer is thin.
     """
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="monitors")

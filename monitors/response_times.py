@@ -1,4 +1,4 @@
-"""A monitor's response times over the last 24 hours, grouped by region (API.md).
+"""A monitor's response times over the last 24 hours, grouped by region (docs/api.md).
 
 Raw results are kept for ``PHAROS_RESULT_RETENTION`` (at least an hour); hours whose raw
 results were already pruned are filled from the hourly rollups, as one point per hour

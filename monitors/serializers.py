@@ -1,4 +1,4 @@
-"""The ``monitor`` resource of API.md: attributes in Better Stack's names, validated per type.
+"""The ``monitor`` resource of docs/api.md: attributes in Better Stack's names, validated per type.
 
 Every rule that makes a monitor unrunnable is a 422 naming the attribute: the target per
 monitor type (monitors.validation), a type outside the registry, regions that are not
@@ -90,7 +90,7 @@ class RequestHeaderSerializer(StrictSerializer):
 
 
 class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
-    """A monitor's attributes (API.md, Monitors)."""
+    """A monitor's attributes (docs/api.md, Monitors)."""
 
     resource_type = "monitor"
 

@@ -1,5 +1,5 @@
 """The registry of monitor types: one entry per type, each with its probe kind and the
-range of its ``request_timeout`` (API.md: seconds for HTTP types, milliseconds otherwise).
+range of its ``request_timeout`` (docs/api.md: seconds for HTTP types, milliseconds otherwise).
 
 An unknown type fails validation here rather than becoming a monitor no probe can run.
 

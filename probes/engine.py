@@ -19,26 +19,30 @@ deleted monitors every second and the runner cuts their checks short.
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 from probes.runner import OVERLOADED, WITHDRAWN, LagMeter, ProbeContext, Runner
-from probes.spec import results_message
+from probes.spec import Outcome, results_message
+from probes.withdrawn import WithdrawnCache
 
 logger = logging.getLogger(__name__)
 
 
-def new_event_loop():
+def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop where installed (a third less CPU per check than asyncio's loop, see
     bench/probe_throughput.py), else asyncio's own: the probes work on either."""
     try:
         import uvloop
     except ImportError:
         return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
 
 
-def parse_expiry(text):
+def parse_expiry(text: str | None) -> datetime | None:
     if not text:
         return None
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -46,7 +50,16 @@ def parse_expiry(text):
 
 
 class Engine:
-    def __init__(self, *, region, concurrency, publish, max_pending=None, withdrawn=None, **context_options):
+    def __init__(
+        self,
+        *,
+        region: str,
+        concurrency: int,
+        publish: Callable[[dict[str, Any]], None],
+        max_pending: int | None = None,
+        withdrawn: WithdrawnCache | None = None,
+        **context_options: Any,
+    ) -> None:
         """``publish(message)`` sends one results message; it is called from a
         dedicated thread, one message at a time, never from the event loop."""
         self.region = region
@@ -66,26 +79,27 @@ class Engine:
         if withdrawn is not None:
             threading.Thread(target=self._follow_withdrawals, name="pharos-withdrawn", daemon=True).start()
 
-    def _follow_withdrawals(self):
+    def _follow_withdrawals(self) -> None:
+        assert self.withdrawn is not None
         # Off the loop: a slow broker must never stall the checks.
         while not self.stopping.wait(self.withdrawn.interval / 2):
             entries = self.withdrawn.refresh()
             if entries is not None:
                 self.loop.call_soon_threadsafe(self.runner.withdraw, entries)
 
-    def _serve(self):
+    def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.lag.start()
         self.loop.run_forever()
 
-    def submit(self, message, *, now=None):
+    def submit(self, message: dict[str, Any], *, now: datetime | None = None) -> bool:
         """Admit one batch message (see probes.spec.batch_message). Returns False when
         the batch was dropped because it expired, True once it is running."""
         specs = message.get("specs") or []
         expires_at = parse_expiry(message.get("expires_at"))
         with self.changed:
             while self.pending and self.pending + len(specs) > self.max_pending:
-                left = None
+                left: float | None = None
                 if expires_at is not None:
                     left = (expires_at - datetime.now(UTC)).total_seconds()
                     if left <= 0:
@@ -105,12 +119,12 @@ class Engine:
         asyncio.run_coroutine_threadsafe(self._run(specs, expires_at), self.loop)
         return True
 
-    async def _run(self, specs, expires_at=None):
+    async def _run(self, specs: list[Any], expires_at: datetime | None = None) -> None:
         started = self.loop.time()
-        start_by = None
+        start_by: float | None = None
         if expires_at is not None:
             start_by = started + (expires_at - datetime.now(UTC)).total_seconds()
-        message = None
+        message: dict[str, Any] | None = None
         try:
             outcomes = await self.runner.run_batch(specs, start_by=start_by)
             message = results_message(
@@ -122,7 +136,7 @@ class Engine:
             # and admission see a batch as done only once the aggregator can have it.
             self._send(message, release=len(specs))
 
-    def _log_not_run(self, outcomes):
+    def _log_not_run(self, outcomes: list[Outcome]) -> None:
         overloaded = sum(1 for outcome in outcomes if outcome.cause == OVERLOADED)
         withdrawn = sum(1 for outcome in outcomes if outcome.cause == WITHDRAWN)
         if overloaded:
@@ -139,16 +153,18 @@ class Engine:
                 extra={"region": self.region, "withdrawn": withdrawn},
             )
 
-    def _send(self, message, *, release=0):
+    def _send(self, message: dict[str, Any] | None, *, release: int = 0) -> None:
         self.publisher.submit(self._publish_safely, message, release)
 
-    def _publish_safely(self, message, release):
+    def _publish_safely(self, message: dict[str, Any] | None, release: int) -> None:
         try:
             if message is not None:
                 self.publish(message)
         except Exception:
             logger.exception(
-                "could not publish the outcomes of %d checks", len(message["outcomes"]), extra={"region": self.region}
+                "could not publish the outcomes of %d checks",
+                len(message["outcomes"]) if message else 0,
+                extra={"region": self.region},
             )
         finally:
             if release:
@@ -156,7 +172,7 @@ class Engine:
                     self.pending -= release
                     self.changed.notify_all()
 
-    def drain(self, timeout, *, grace=5.0):
+    def drain(self, timeout: float | None, *, grace: float = 5.0) -> None:
         """Wait (at most ``timeout`` s) for admitted batches to finish and be published.
 
         Checks still running then are cancelled, which turns them into ERROR outcomes
@@ -169,11 +185,11 @@ class Engine:
             self._wait_until_idle(grace)
         self.publisher.shutdown(wait=True)
 
-    def _wait_until_idle(self, timeout):
+    def _wait_until_idle(self, timeout: float | None) -> bool:
         with self.changed:
             return self.changed.wait_for(lambda: self.pending == 0, timeout=timeout)
 
-    def close(self):
+    def close(self) -> None:
         """Stop the loop thread (after ``drain``, or abandoning what still runs)."""
         self.stopping.set()
         self.publisher.shutdown(wait=True)

@@ -36,7 +36,7 @@ HEADROOM_FRACTION = 0.1
 @dataclass(eq=False)
 class _Waiter:
     team: Any
-    future: asyncio.Future
+    future: asyncio.Future[bool]
     timer: asyncio.TimerHandle | None = field(default=None)
 
 
@@ -45,7 +45,7 @@ class FairSlots:
         self.concurrency = concurrency
         self.headroom = int(concurrency * HEADROOM_FRACTION) if headroom is None else headroom
         self.in_use = 0
-        self.held: Counter = Counter()  # team -> slots it holds
+        self.held: Counter[Any] = Counter()  # team -> slots it holds
         # team -> its waiting checks; the dict's order is the turn order of rule 1.
         self.waiting: OrderedDict[Any, deque[_Waiter]] = OrderedDict()
 

@@ -8,9 +8,12 @@ that resolves inside (DNS rebinding) is refused too; HTTP checks pass through he
 on every redirect hop because each hop opens its own connection.
 """
 
+import asyncio
 import ipaddress
 import os
 import socket
+from collections.abc import Iterable
+from typing import cast
 
 from probes.failures import ProbeError, TargetDown
 
@@ -19,13 +22,13 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 FAMILIES = {"": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 
 
-def private_targets_allowed_by_environment():
+def private_targets_allowed_by_environment() -> bool:
     return os.environ.get("PHAROS_ALLOW_PRIVATE_TARGETS", "").strip().lower() in TRUE_WORDS
 
 
-def forbidden_reason(address):
+def forbidden_reason(address: str) -> str | None:
     """Why ``address`` may not be probed, or None when it is a public address."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6 and ip.ipv4_mapped is not None:
         # ::ffff:127.0.0.1 reaches 127.0.0.1: judge the IPv4 address it carries.
         ip = ip.ipv4_mapped
@@ -52,11 +55,11 @@ class AddressPolicy:
     operator's own service network, or the one loopback address a test server listens on.
     """
 
-    def __init__(self, *, allow_private=None, allowed_networks=()):
+    def __init__(self, *, allow_private: bool | None = None, allowed_networks: Iterable[str] = ()) -> None:
         self.allow_private = private_targets_allowed_by_environment() if allow_private is None else allow_private
         self.allowed_networks = tuple(ipaddress.ip_network(network) for network in allowed_networks)
 
-    def check(self, address):
+    def check(self, address: str) -> None:
         """Raise ProbeError when ``address`` may not be probed."""
         if self.allow_private:
             return
@@ -64,12 +67,12 @@ class AddressPolicy:
         if reason and not self._excepted(address):
             raise ProbeError(f"Target address {address} is {reason}: private targets are not allowed")
 
-    def _excepted(self, address):
+    def _excepted(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         return any(ip.version == network.version and ip in network for network in self.allowed_networks)
 
 
-def literal_address(host):
+def literal_address(host: str) -> str | None:
     """The IP address ``host`` spells (in canonical form), or None for a name."""
     text = host.strip("[]").split("%", 1)[0]
     # inet_pton rather than ipaddress: this runs for every check and is 20x cheaper.
@@ -87,7 +90,7 @@ def literal_address(host):
 HOSTNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
-def valid_hostname(host):
+def valid_hostname(host: str) -> bool:
     # Checked before asking the resolver so a malformed name fails here, without traffic.
     # Internationalised names arrive IDNA-encoded (xn--…), so ASCII is all we accept.
     if not host or len(host) > 253:
@@ -96,7 +99,15 @@ def valid_hostname(host):
     return all(0 < len(label) <= 63 and HOSTNAME_CHARACTERS.issuperset(label) for label in labels)
 
 
-async def resolve(loop, host, port, *, policy, ip_version="", kind=socket.SOCK_STREAM):
+async def resolve(
+    loop: asyncio.AbstractEventLoop,
+    host: str,
+    port: int | str | None,
+    *,
+    policy: AddressPolicy,
+    ip_version: str = "",
+    kind: int = socket.SOCK_STREAM,
+) -> list[str]:
     """The addresses to try for ``host``, in resolver order, each one allowed by the guard.
 
     Raises TargetDown("DNS lookup failed") when the name has no address of the wanted
@@ -117,7 +128,8 @@ async def resolve(loop, host, port, *, policy, ip_version="", kind=socket.SOCK_S
         infos = await loop.getaddrinfo(host, port, family=family, type=kind)
     except socket.gaierror:
         raise TargetDown("DNS lookup failed") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    # An AF_INET/AF_INET6 sockaddr starts with the address as text (typeshed allows int for AF_CAN).
+    addresses = list(dict.fromkeys(cast(str, info[4][0]) for info in infos))
     if not addresses:
         raise TargetDown("DNS lookup failed")
     for address in addresses:

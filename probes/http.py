@@ -6,9 +6,12 @@ cookies must travel across the hops of *one* check and never leak into another
 monitor's check, and the phases of all hops add up to the check's response time.
 """
 
+from __future__ import annotations
+
 import base64
 import functools
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,31 +19,36 @@ from probes.failures import ProbeError, TargetDown
 from probes.tls import check_expiry
 from probes.transport import OPTIONS, RequestOptions
 
+if TYPE_CHECKING:
+    from probes.runner import ProbeContext
+    from probes.spec import CheckSpec, Outcome
+    from probes.timing import Trace
+
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 FALLBACK_VERSION = "0.1.0"
 
 
-def pharos_version():
+def pharos_version() -> str:
     try:
         return metadata.version("pharos")
     except metadata.PackageNotFoundError:
         return FALLBACK_VERSION
 
 
-def user_agent(region):
+def user_agent(region: str) -> str:
     return f"Pharos/{pharos_version()} (region {region})"
 
 
 @functools.lru_cache(maxsize=8192)
-def target_url(target):
+def target_url(target: str) -> httpx.URL:
     """The parsed URL of a monitor's target. Cached: the same monitors come round every
     interval and parsing costs half of building a request."""
     return httpx.URL(target if "://" in target else f"http://{target}")
 
 
-def request_headers(spec, context):
-    headers = []
-    names = set()
+def request_headers(spec: CheckSpec, context: ProbeContext) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    names: set[str] = set()
     for name, value in spec.headers:
         lowered = name.lower()
         if lowered == "x-pharos-region":
@@ -59,7 +67,7 @@ def request_headers(spec, context):
     return headers
 
 
-def first_request(spec, context, trace):
+def first_request(spec: CheckSpec, context: ProbeContext, trace: Trace) -> httpx.Request:
     options = RequestOptions(trace, verify_ssl=spec.verify_ssl, ip_version=spec.ip_version)
     method = (spec.method or "GET").upper()
     content = spec.body.encode() if spec.body else None
@@ -76,7 +84,7 @@ def first_request(spec, context, trace):
     )
 
 
-def redirect_request(request, response):
+def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
     """The next hop's request, as browsers build it (RFC 9110 §15.4)."""
     try:
         url = request.url.join(response.headers["location"])
@@ -85,7 +93,7 @@ def redirect_request(request, response):
     if url.scheme not in ("http", "https"):
         raise TargetDown(f"Redirect to an unsupported URL scheme {url.scheme!r}")
     method = request.method
-    content = request.content
+    content: bytes | None = request.content
     if (response.status_code == 303 and method != "HEAD") or (response.status_code in (301, 302) and method == "POST"):
         method, content = "GET", None
     same_origin = (url.scheme, url.host, url.port) == (request.url.scheme, request.url.host, request.url.port)
@@ -98,7 +106,7 @@ def redirect_request(request, response):
     return httpx.Request(method, url, headers=headers, content=content or None, extensions=request.extensions)
 
 
-async def probe_http(spec, context, trace, outcome):
+async def probe_http(spec: CheckSpec, context: ProbeContext, trace: Trace, outcome: Outcome) -> None:
     request = first_request(spec, context, trace)
     cookies = httpx.Cookies() if spec.remember_cookies else None
     redirects = 0
@@ -128,7 +136,7 @@ async def probe_http(spec, context, trace, outcome):
     check_expiry(trace, spec.ssl_expiration_days)
 
 
-def judge(spec, status_code, body):
+def judge(spec: CheckSpec, status_code: int, body: bytes) -> None:
     """Raise TargetDown unless the response meets the monitor's expectation.
 
     ``status`` wants any 2xx; the other types want one of ``expected_status_codes`` when

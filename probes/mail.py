@@ -5,37 +5,45 @@ IMAPS, 995 POP3S); the certificate is then recorded and judged like an HTTPS one
 the greeting the probe says goodbye politely so the server does not log an abort.
 """
 
-import asyncio
+from __future__ import annotations
 
-from probes.connection import open_connection
+import asyncio
+from typing import TYPE_CHECKING
+
+from probes.connection import Connection, open_connection
 from probes.failures import TargetDown, classify
 from probes.guard import literal_address, resolve
 from probes.spec import DOWN
 from probes.targets import port_cause, ports_of
 from probes.tls import check_expiry
 
+if TYPE_CHECKING:
+    from probes.runner import ProbeContext
+    from probes.spec import CheckSpec, Outcome
+    from probes.timing import Trace
+
 IMPLICIT_TLS_PORTS = frozenset({465, 993, 995})
 GREETING_LIMIT = 4096
 
 
 class Protocol:
-    def __init__(self, name, default_port, goodbye):
+    def __init__(self, name: str, default_port: int, goodbye: bytes) -> None:
         self.name = name
         self.default_port = default_port
         self.goodbye = goodbye
 
-    def greeted(self, line):
+    def greeted(self, line: bytes) -> bool:
         raise NotImplementedError
 
-    async def read_greeting(self, connection):
+    async def read_greeting(self, connection: Connection) -> bytes:
         return await connection.read_until(b"\n", limit=GREETING_LIMIT, what="greeting")
 
 
 class Smtp(Protocol):
-    def greeted(self, line):
+    def greeted(self, line: bytes) -> bool:
         return line.startswith(b"220")
 
-    async def read_greeting(self, connection):
+    async def read_greeting(self, connection: Connection) -> bytes:
         # A multi-line greeting is "220-…" lines closed by one "220 …" line (RFC 5321 §4.2).
         lines = [await super().read_greeting(connection)]
         while lines[-1][3:4] == b"-" and sum(map(len, lines)) < GREETING_LIMIT:
@@ -44,23 +52,23 @@ class Smtp(Protocol):
 
 
 class Pop(Protocol):
-    def greeted(self, line):
+    def greeted(self, line: bytes) -> bool:
         return line.startswith(b"+OK")
 
 
 class Imap(Protocol):
-    def greeted(self, line):
+    def greeted(self, line: bytes) -> bool:
         return line.startswith((b"* OK", b"* PREAUTH"))
 
 
-PROTOCOLS = {
+PROTOCOLS: dict[str, Protocol] = {
     "smtp": Smtp("SMTP", 25, b"QUIT\r\n"),
     "pop": Pop("POP3", 110, b"QUIT\r\n"),
     "imap": Imap("IMAP", 143, b"a1 LOGOUT\r\n"),
 }
 
 
-async def probe_mail(spec, context, trace, outcome):
+async def probe_mail(spec: CheckSpec, context: ProbeContext, trace: Trace, outcome: Outcome) -> None:
     protocol = PROTOCOLS[spec.type]
     host, ports = ports_of(spec, default=protocol.default_port)
     loop = asyncio.get_running_loop()

@@ -9,9 +9,11 @@ rest of its batch down.
 
 import asyncio
 import logging
+import ssl
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from probes import dns, http, icmp, mail, tcp, udp
 from probes.failures import ProbeError, ProbeFailure, classify, timeout_cause
@@ -36,8 +38,11 @@ DEFAULT_TIMEOUT = 30.0  # seconds, for a spec that carries no usable deadline
 HTTP_TIMEOUT_CEILING = 60.0
 OTHER_TIMEOUT_CEILING = 5.0
 
-# One entry per monitor type of API.md; monitors/types.py validates against the same names.
-PROBES = {
+# One entry per monitor type of docs/api.md; monitors/types.py validates against the same names.
+# A probe: (spec, context, trace, outcome) -> None, raising ProbeFailure or any error.
+Probe = Callable[[CheckSpec, "ProbeContext", Trace, Outcome], Awaitable[None]]
+
+PROBES: dict[str, Probe] = {
     "status": http.probe_http,
     "expected_status_code": http.probe_http,
     "keyword": http.probe_http,
@@ -65,13 +70,13 @@ class ProbeContext:
     def __init__(
         self,
         *,
-        region,
-        allow_private_targets=None,
-        allowed_networks=(),
-        ca_file=None,
-        body_limit=BODY_LIMIT,
-        implicit_tls_ports=mail.IMPLICIT_TLS_PORTS,
-    ):
+        region: str,
+        allow_private_targets: bool | None = None,
+        allowed_networks: Iterable[str] = (),
+        ca_file: str | None = None,
+        body_limit: int = BODY_LIMIT,
+        implicit_tls_ports: Iterable[int] = mail.IMPLICIT_TLS_PORTS,
+    ) -> None:
         self.region = region
         self.address_policy = AddressPolicy(allow_private=allow_private_targets, allowed_networks=allowed_networks)
         self.user_agent = http.user_agent(region)
@@ -85,7 +90,7 @@ class ProbeContext:
         )
         self.implicit_tls_ports = frozenset(implicit_tls_ports)
 
-    def ssl_context(self, *, verify):
+    def ssl_context(self, *, verify: bool) -> ssl.SSLContext:
         return self.verified_context if verify else self.unverified_context
 
 
@@ -116,22 +121,26 @@ def team_of(spec: CheckSpec) -> int | str | None:
     return team if isinstance(team, (int, str)) and not isinstance(team, bool) else None
 
 
-def utc_now_iso():
+def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
 class Runner:
-    def __init__(self, context, *, concurrency):
+    def __init__(self, context: ProbeContext, *, concurrency: int) -> None:
         self.context = context
         self.concurrency = concurrency
         self.slots = FairSlots(concurrency)
-        self.running = {}  # check task -> its spec, so a stopping worker can cut them short
-        self.cut_short = {}  # check task -> why it was cancelled (default: shutting down)
+        self.running: dict[
+            asyncio.Future[Outcome], CheckSpec
+        ] = {}  # check task -> its spec, so a stopping worker can cut them short
+        self.cut_short: dict[
+            asyncio.Future[Any] | None, str
+        ] = {}  # check task -> why it was cancelled (default: shutting down)
         # monitor id -> epoch seconds it was paused or deleted (probes.withdrawn): checks
         # of rounds scheduled until then are not started, and cut short if running.
         self.withdrawn: Mapping[int, float] = {}
 
-    async def run_check(self, spec, *, start_by=None):
+    async def run_check(self, spec: CheckSpec, *, start_by: float | None = None) -> Outcome:
         """One check's outcome. ``start_by`` (loop time): the latest moment it may still
         get a slot; later, it is not run and says the worker was overloaded."""
         if self.is_withdrawn(spec):
@@ -154,7 +163,7 @@ class Runner:
         finally:
             self.slots.release(team)
 
-    def is_withdrawn(self, spec):
+    def is_withdrawn(self, spec: CheckSpec) -> bool:
         if not self.withdrawn or not isinstance(spec.monitor_id, int):
             return False
         withdrawn_at = self.withdrawn.get(spec.monitor_id)
@@ -164,7 +173,7 @@ class Runner:
         # A round scheduled after the withdrawal belongs to a monitor resumed since.
         return scheduled is None or scheduled <= withdrawn_at
 
-    def withdraw(self, withdrawn):
+    def withdraw(self, withdrawn: Mapping[int, float]) -> None:
         """Adopt a new set of withdrawn monitors and cut their checks short, waiting or
         running (each ends as a "not run" ERROR outcome). Call on the loop."""
         self.withdrawn = withdrawn
@@ -173,15 +182,15 @@ class Runner:
                 self.cut_short[task] = WITHDRAWN
                 task.cancel()
 
-    def _cancel_cause(self):
+    def _cancel_cause(self) -> str:
         return self.cut_short.pop(asyncio.current_task(), SHUTTING_DOWN)
 
-    async def _run(self, spec):
+    async def _run(self, spec: CheckSpec) -> Outcome:
         outcome = Outcome(
             monitor_id=spec.monitor_id, scheduled_at=spec.scheduled_at, region=self.context.region, status=UP
         )
         trace = Trace()
-        excerpt = b""
+        excerpt: bytes | str = b""
         probe = PROBES.get(spec.type)
         try:
             if probe is None:
@@ -219,11 +228,11 @@ class Runner:
         outcome.checked_at = utc_now_iso()
         return outcome
 
-    async def run_batch(self, spec_dicts, *, start_by=None):
+    async def run_batch(self, spec_dicts: Iterable[Any], *, start_by: float | None = None) -> list[Outcome]:
         """Outcomes for a batch's specs (plain dicts), run concurrently within the bound;
         ``start_by`` as for ``run_check``."""
-        checks = []
-        outcomes = []
+        checks: list[asyncio.Future[Outcome]] = []
+        outcomes: list[Outcome] = []
         for data in spec_dicts:
             try:
                 spec = CheckSpec.from_dict(data)
@@ -237,17 +246,17 @@ class Runner:
         outcomes.extend(await asyncio.gather(*checks))
         return outcomes
 
-    def _forget_task(self, task):
+    def _forget_task(self, task: asyncio.Future[Outcome]) -> None:
         self.running.pop(task, None)
         self.cut_short.pop(task, None)
 
-    def cancel_all(self):
+    def cancel_all(self) -> None:
         """Cut every running check short: each ends as an ERROR outcome ("worker shutting
         down") and its batch is still published."""
         for task in list(self.running):
             task.cancel()
 
-    def malformed(self, data, exc):
+    def malformed(self, data: Any, exc: Exception) -> Outcome:
         data = data if isinstance(data, dict) else {}
         logger.error(
             "malformed check spec %r: %s",
@@ -257,7 +266,7 @@ class Runner:
         )
         return self.not_run(data.get("monitor_id"), data.get("scheduled_at", ""), f"Malformed check spec: {exc}")
 
-    def not_run(self, monitor_id, scheduled_at, cause):
+    def not_run(self, monitor_id: Any, scheduled_at: str, cause: str) -> Outcome:
         return Outcome(
             monitor_id=monitor_id,
             scheduled_at=scheduled_at,
@@ -275,30 +284,30 @@ class LagMeter:
     reported next to a batch says how much of its timings may be the worker's own queueing.
     """
 
-    def __init__(self, loop, *, interval=0.05, keep=1200):
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, interval: float = 0.05, keep: int = 1200) -> None:
         self.loop = loop
         self.interval = interval
-        self.samples = deque(maxlen=keep)  # (loop time, lag seconds)
-        self.expected = None
-        self.handle = None
+        self.samples: deque[tuple[float, float]] = deque(maxlen=keep)  # (loop time, lag seconds)
+        self.expected = 0.0
+        self.handle: asyncio.TimerHandle | None = None
 
-    def start(self):
+    def start(self) -> None:
         self.expected = self.loop.time() + self.interval
         self.handle = self.loop.call_at(self.expected, self._tick)
 
-    def stop(self):
+    def stop(self) -> None:
         if self.handle is not None:
             self.handle.cancel()
 
-    def _tick(self):
+    def _tick(self) -> None:
         now = self.loop.time()
         self.samples.append((now, max(0.0, now - self.expected)))
         self.expected = now + self.interval
         self.handle = self.loop.call_at(self.expected, self._tick)
 
-    def worst_between(self, start, end):
+    def worst_between(self, start: float, end: float) -> float:
         """The largest lag sampled in [start, end] (loop time), or the latest sample."""
-        worst = None
+        worst: float | None = None
         for at, lag in reversed(self.samples):
             if at < start:
                 break

@@ -5,7 +5,9 @@ sends outcomes to the aggregator. Nothing here knows Django: region workers have
 database, only the broker.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 UP = "up"
 DOWN = "down"
@@ -33,7 +35,7 @@ class CheckSpec:
 
     monitor_id: int
     scheduled_at: str  # ISO 8601 UTC; with monitor_id it names the round
-    type: str  # a monitor_type of API.md
+    type: str  # a monitor_type of docs/api.md
     target: str  # URL, host or host:port; for dns the server to ask
     region: str = ""
     timeout: float = 30.0  # whole-check deadline in seconds (units already converted)
@@ -41,12 +43,12 @@ class CheckSpec:
     # (probes.fairness). None from a control plane that predates it: one shared queue.
     team_id: int | None = None
     method: str = "GET"
-    headers: tuple = ()  # ((name, value), …)
+    headers: tuple[tuple[str, str], ...] = ()  # ((name, value), …)
     body: str = ""
-    auth: tuple | None = None  # (username, password) for HTTP basic auth
-    expected_status_codes: tuple = ()  # empty: any 2xx is up
+    auth: tuple[str, str] | None = None  # (username, password) for HTTP basic auth
+    expected_status_codes: tuple[int, ...] = ()  # empty: any 2xx is up
     keyword: str = ""  # keyword / keyword_absence / udp expectation; dns: see below
-    ports: tuple = ()  # tcp/udp/smtp/pop/imap
+    ports: tuple[int | str, ...] = ()  # tcp/udp/smtp/pop/imap
     follow_redirects: bool = True
     max_redirects: int = 10
     remember_cookies: bool = True
@@ -54,13 +56,13 @@ class CheckSpec:
     ip_version: str = ""  # "", "ipv4" or "ipv6"
     ssl_expiration_days: int | None = None  # days of warning before a certificate expires
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         # Every field is immutable (str, number, tuple), so a shallow dict is a faithful
         # copy; asdict's deep copy cost ~30 us per spec on the probe path.
         return {name: getattr(self, name) for name in _SPEC_FIELDS}
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict[str, Any]) -> "CheckSpec":
         values = {k: v for k, v in data.items() if k in _SPEC_FIELDS}
         for name in ("headers", "ports", "expected_status_codes"):
             if name in values:
@@ -79,20 +81,20 @@ class Outcome:
     cause: str = ""  # human words: "Status 503", "Timeout after 5 s", "Connection refused", …
     status_code: int | None = None
     response_time: float | None = None  # seconds, the sum of the phases
-    phases: dict = field(default_factory=dict)  # PHASES → seconds
+    phases: dict[str, float] = field(default_factory=dict)  # PHASES → seconds
     remote_ip: str = ""
     tls_expires_at: str | None = None  # ISO 8601 UTC
     tls_issuer: str = ""
     response_excerpt: str = ""  # first 500 bytes of a failing response
     checked_at: str = ""  # ISO 8601 UTC, when the probe finished
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in _OUTCOME_FIELDS}
         data["phases"] = dict(self.phases)  # the one mutable field: copy, as asdict did
         return data
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict[str, Any]) -> "Outcome":
         return cls(**{k: v for k, v in data.items() if k in _OUTCOME_FIELDS})
 
 
@@ -100,12 +102,14 @@ _SPEC_FIELDS = dict.fromkeys(f.name for f in fields(CheckSpec))  # ordered, O(1)
 _OUTCOME_FIELDS = dict.fromkeys(f.name for f in fields(Outcome))
 
 
-def batch_message(*, region, specs, expires_at):
+def batch_message(*, region: str, specs: Iterable[CheckSpec], expires_at: str) -> dict[str, Any]:
     """The body of one message to ``probe.<region>``."""
     return {"region": region, "expires_at": expires_at, "specs": [s.to_dict() for s in specs]}
 
 
-def results_message(*, region, outcomes, loop_lag=None, dropped=0):
+def results_message(
+    *, region: str, outcomes: Iterable[Outcome], loop_lag: float | None = None, dropped: int = 0
+) -> dict[str, Any]:
     """The body of one message to ``results``: a batch's outcomes and the worker's health.
 
     ``loop_lag``: the worst event-loop lag (seconds) the worker measured while the batch

@@ -1,6 +1,9 @@
 """TCP monitors: every listed port must accept a connection."""
 
+from __future__ import annotations
+
 import asyncio
+from typing import TYPE_CHECKING
 
 from probes.connection import open_connection
 from probes.failures import TargetDown, classify
@@ -8,8 +11,13 @@ from probes.guard import resolve
 from probes.spec import DOWN
 from probes.targets import port_cause, ports_of
 
+if TYPE_CHECKING:
+    from probes.runner import ProbeContext
+    from probes.spec import CheckSpec, Outcome
+    from probes.timing import Trace
 
-async def probe_tcp(spec, context, trace, outcome):
+
+async def probe_tcp(spec: CheckSpec, context: ProbeContext, trace: Trace, outcome: Outcome) -> None:
     host, ports = ports_of(spec)
     loop = asyncio.get_running_loop()
     trace.enter("name_lookup")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from probes.timing import Trace
 
 
-def client_context(*, verify, ca_file=None):
+def client_context(*, verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
     if verify:
         context = ssl.create_default_context(cafile=ca_file or default_ca_file())
     else:
@@ -32,12 +32,13 @@ def client_context(*, verify, ca_file=None):
     return context
 
 
-def default_ca_file():
+def default_ca_file() -> str | None:
     try:
         import certifi
     except ImportError:  # the system store then, through create_default_context
         return None
-    return certifi.where()
+    where: str = certifi.where()
+    return where
 
 
 def record_certificate(trace: Trace, ssl_object: ssl.SSLObject | None) -> None:
@@ -61,7 +62,7 @@ def certificate_facts(der: bytes) -> tuple[datetime, str, str]:
     return not_after, not_after.isoformat(), certificate.issuer.rfc4514_string()
 
 
-def check_expiry(trace, warn_days, *, now=None):
+def check_expiry(trace: Trace, warn_days: int | None, *, now: datetime | None = None) -> None:
     """Raise TargetDown when the certificate seen has expired or expires within ``warn_days``.
 
     ``warn_days`` is the monitor's ``ssl_expiration``; None means the monitor does not

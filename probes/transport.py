@@ -13,12 +13,13 @@ the ``Trace`` to record into, whether to verify TLS, and the IP version to use.
 """
 
 import asyncio
+import ssl
 
 import httpx
 
-from probes.connection import open_connection
+from probes.connection import Connection, open_connection
 from probes.failures import TargetDown
-from probes.guard import resolve
+from probes.guard import AddressPolicy, resolve
 from probes.timing import Trace
 
 OPTIONS = "pharos.probe"
@@ -30,21 +31,28 @@ NO_BODY_STATUSES = {204, 304}
 class RequestOptions:
     __slots__ = ("trace", "verify_ssl", "ip_version")
 
-    def __init__(self, trace=None, *, verify_ssl=True, ip_version=""):
+    def __init__(self, trace: Trace | None = None, *, verify_ssl: bool = True, ip_version: str = "") -> None:
         self.trace = trace or Trace()
         self.verify_ssl = verify_ssl
         self.ip_version = ip_version
 
 
 class ProbeTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, verified_context, unverified_context, address_policy, body_limit=BODY_LIMIT):
+    def __init__(
+        self,
+        *,
+        verified_context: ssl.SSLContext,
+        unverified_context: ssl.SSLContext,
+        address_policy: AddressPolicy,
+        body_limit: int = BODY_LIMIT,
+    ) -> None:
         self.verified_context = verified_context
         self.unverified_context = unverified_context
         self.address_policy = address_policy
         self.body_limit = body_limit
 
-    async def handle_async_request(self, request):
-        options = request.extensions.get(OPTIONS) or RequestOptions()
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        options: RequestOptions = request.extensions.get(OPTIONS) or RequestOptions()
         trace = options.trace
         url = request.url
         scheme = url.scheme
@@ -91,7 +99,7 @@ class ProbeTransport(httpx.AsyncBaseTransport):
         )
 
 
-def serialize_request(request):
+def serialize_request(request: httpx.Request) -> bytes:
     url = request.url
     lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), url.raw_path)]
     has_connection = False
@@ -105,7 +113,10 @@ def serialize_request(request):
     return b"\r\n".join(lines) + b"\r\n\r\n" + request.content
 
 
-async def read_head(connection):
+Headers = list[tuple[bytes, bytes]]
+
+
+async def read_head(connection: Connection) -> tuple[int, bytes, Headers]:
     head = await connection.read_until(b"\r\n\r\n", limit=HEAD_LIMIT)
     lines = head[:-4].split(b"\r\n")
     parts = lines[0].split(b" ", 2)
@@ -113,7 +124,7 @@ async def read_head(connection):
         raise TargetDown("Invalid HTTP response", excerpt=head)
     status = int(parts[1])
     reason = parts[2] if len(parts) > 2 else b""
-    headers = []
+    headers: Headers = []
     for line in lines[1:]:
         name, separator, value = line.partition(b":")
         if not separator or not name or name != name.strip():
@@ -122,14 +133,16 @@ async def read_head(connection):
     return status, reason, headers
 
 
-def header_value(headers, wanted):
+def header_value(headers: Headers, wanted: bytes) -> bytes | None:
     for name, value in headers:
         if name.lower() == wanted:
             return value
     return None
 
 
-async def read_body(connection, method, status, headers, limit):
+async def read_body(
+    connection: Connection, method: str, status: int, headers: Headers, limit: int
+) -> tuple[bytes, bool]:
     """(body, truncated): at most ``limit`` bytes of the body, framing per RFC 9112 §6."""
     if method == "HEAD" or status in NO_BODY_STATUSES or 100 <= status < 200:
         return b"", False
@@ -140,15 +153,15 @@ async def read_body(connection, method, status, headers, limit):
     if length is not None:
         if not length.strip().isdigit():
             raise TargetDown("Invalid HTTP response: bad Content-Length")
-        length = int(length)
-        if length <= limit:
-            return await connection.read_exactly(length), False
+        size = int(length)
+        if size <= limit:
+            return await connection.read_exactly(size), False
         return await connection.read_exactly(limit), True
     return await connection.read_to_end(limit=limit)
 
 
-async def read_chunked(connection, limit):
-    parts = []
+async def read_chunked(connection: Connection, limit: int) -> tuple[bytes, bool]:
+    parts: list[bytes] = []
     size_read = 0
     while True:
         line = await connection.read_until(b"\r\n", limit=1024)

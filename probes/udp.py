@@ -1,7 +1,10 @@
 """UDP monitors: send ``request_body`` to each port, expect ``required_keyword`` back."""
 
+from __future__ import annotations
+
 import asyncio
 import socket
+from typing import TYPE_CHECKING
 
 from probes.datagram import exchange
 from probes.failures import TargetDown, classify
@@ -9,8 +12,13 @@ from probes.guard import resolve
 from probes.spec import DOWN
 from probes.targets import port_cause, ports_of
 
+if TYPE_CHECKING:
+    from probes.runner import ProbeContext
+    from probes.spec import CheckSpec, Outcome
+    from probes.timing import Trace
 
-async def probe_udp(spec, context, trace, outcome):
+
+async def probe_udp(spec: CheckSpec, context: ProbeContext, trace: Trace, outcome: Outcome) -> None:
     """Up when every port answers with a datagram containing the keyword (any datagram
     when the monitor sets none). No answer is a timeout; an ICMP port-unreachable is
     "Connection refused"."""

@@ -27,6 +27,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class WithdrawnMonitors:
         raise NotImplementedError
 
     @staticmethod
-    def for_broker(broker_url: str, transport_options: dict | None = None) -> "WithdrawnMonitors":
+    def for_broker(broker_url: str, transport_options: dict[str, Any] | None = None) -> "WithdrawnMonitors":
         if broker_url.startswith(("redis://", "rediss://", "unix://")):
             return RedisWithdrawn(broker_url)
         folder = (transport_options or {}).get("data_folder_in")
@@ -65,25 +66,27 @@ class RedisWithdrawn(WithdrawnMonitors):
 
         self.client = redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
 
-    def withdraw(self, monitor_ids, *, at):
+    def withdraw(self, monitor_ids: list[int], *, at: float) -> None:
         with self.client.pipeline(transaction=True) as pipe:
             pipe.zadd(KEY, {str(pk): at for pk in monitor_ids})
             pipe.zremrangebyscore(KEY, "-inf", at - RETENTION)
             pipe.incr(VERSION_KEY)
             pipe.execute()
 
-    def version(self):
-        return self.client.get(VERSION_KEY)
+    def version(self) -> object:
+        version: object = self.client.get(VERSION_KEY)
+        return version
 
-    def read(self):
-        return {int(member): float(score) for member, score in self.client.zrange(KEY, 0, -1, withscores=True)}
+    def read(self) -> dict[int, float]:
+        rows: list[tuple[bytes, float]] = self.client.zrange(KEY, 0, -1, withscores=True)  # type: ignore[assignment]
+        return {int(member): float(score) for member, score in rows}
 
 
 class FileWithdrawn(WithdrawnMonitors):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def withdraw(self, monitor_ids, *, at):
+    def withdraw(self, monitor_ids: list[int], *, at: float) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Web processes write concurrently: read-modify-write under an exclusive lock.
         with open(self.path.with_suffix(".lock"), "a") as lock:
@@ -94,17 +97,17 @@ class FileWithdrawn(WithdrawnMonitors):
             scratch.write_text(json.dumps({str(pk): seen for pk, seen in entries.items()}))
             os.replace(scratch, self.path)  # readers see the old file or the new one, never half
 
-    def version(self):
+    def version(self) -> object:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
             return None
         return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
-    def read(self):
+    def read(self) -> dict[int, float]:
         return self._load()
 
-    def _load(self):
+    def _load(self) -> dict[int, float]:
         try:
             raw = json.loads(self.path.read_text())
         except FileNotFoundError:

@@ -16,9 +16,10 @@ loop (see probes.engine), so one process needs no more Celery concurrency than t
 
 import logging
 import os
+from typing import Any
 
 from celery import Celery, signals
-from kombu import Queue
+from kombu.entity import Queue
 
 from config import broker
 from config.logging import route_celery_logs_through_json
@@ -34,14 +35,14 @@ DEFAULT_CONCURRENCY = 100
 DRAIN_SECONDS = 20
 
 
-def worker_region():
+def worker_region() -> str:
     region = os.environ.get("PHAROS_REGION", "").strip()
     if not region:
         raise RuntimeError("PHAROS_REGION must be set to the worker's region, e.g. PHAROS_REGION=eu")
     return region
 
 
-def probe_concurrency():
+def probe_concurrency() -> int:
     raw = os.environ.get("PHAROS_PROBE_CONCURRENCY", "").strip()
     if not raw:
         return DEFAULT_CONCURRENCY
@@ -73,10 +74,10 @@ app.conf.update(
     enable_utc=True,
 )
 
-_engine = None
+_engine: Engine | None = None
 
 
-def engine():
+def engine() -> Engine:
     """This process's engine, built on first use (after any fork of a prefork pool)."""
     global _engine
     if _engine is None:
@@ -91,12 +92,12 @@ def engine():
     return _engine
 
 
-def publish_outcomes(message):
+def publish_outcomes(message: dict[str, Any]) -> None:
     app.send_task(broker.RECORD_OUTCOMES_TASK, args=[message], queue=broker.RESULTS_QUEUE)
 
 
 @app.task(name=broker.RUN_BATCH_TASK)
-def run_batch(message):
+def run_batch(message: dict[str, Any]) -> None:
     """Run one batch (probes.spec.batch_message); its outcomes go to ``results``."""
     if message.get("region") not in (None, "", REGION):
         logger.warning(
@@ -109,7 +110,7 @@ def run_batch(message):
 
 
 @signals.task_revoked.connect
-def count_expired_batch(sender=None, request=None, expired=False, **_):
+def count_expired_batch(sender: Any = None, request: Any = None, expired: bool = False, **_: Any) -> None:
     """A batch sent with a Celery ``expires`` (as the scheduler sends them) that expired
     in the queue is discarded by Celery before ``run_batch`` sees it: count it as
     dropped all the same, so the aggregator hears the region fell behind."""
@@ -126,6 +127,6 @@ def count_expired_batch(sender=None, request=None, expired=False, **_):
 
 @signals.worker_process_shutdown.connect
 @signals.worker_shutdown.connect
-def drain_engine(**_):
+def drain_engine(**_: Any) -> None:
     if _engine is not None:
         _engine.drain(DRAIN_SECONDS)

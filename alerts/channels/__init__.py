@@ -29,7 +29,7 @@ REGISTRY = {
     )
 }
 
-# Policy step member types that name a kind of channel (API.md uses Better Stack's names);
+# Policy step member types that name a kind of channel (docs/api.md uses Better Stack's names);
 # without an ``id`` they mean every enabled team channel of that kind.
 MEMBER_TYPE_KINDS = {
     "webhook": "webhook",

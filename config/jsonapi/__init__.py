@@ -1,4 +1,4 @@
-"""The JSON:API-like plumbing every Pharos REST endpoint shares (API.md, "General").
+"""The JSON:API-like plumbing every Pharos REST endpoint shares (docs/api.md, "General").
 
 Building a new endpoint (say ``/api/v3/channels``) takes three pieces:
 
@@ -12,7 +12,7 @@ Building a new endpoint (say ``/api/v3/channels``) takes three pieces:
    scoped to the token's team through its ``team`` field — override ``scope_queryset`` when
    the path to the team differs), ``serializer_class`` and, when the defaults do not suit,
    ``pagination_class`` (``Pagination`` is 50/250; ``IncidentPagination`` 10/50). It answers
-   list/create/retrieve/partial_update/destroy with the envelope, the status codes of API.md,
+   list/create/retrieve/partial_update/destroy with the envelope, the status codes of docs/api.md,
    Bearer-token authentication, the per-token rate limit and the error shapes below; creates
    and updates run in one transaction.
 3. Decorate the viewset with ``@document_resource(Serializer, "type")`` from

@@ -68,7 +68,7 @@ def _messages(detail, path=""):
 
 
 def jsonapi_exception_handler(exc, context):
-    """DRF exception handler answering in API.md's shapes; None lets a bug be a 500."""
+    """DRF exception handler answering in docs/api.md's shapes; None lets a bug be a 500."""
     headers = {}
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response({"errors": NOT_FOUND_MESSAGE}, status=404)

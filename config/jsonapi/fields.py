@@ -35,7 +35,7 @@ class MaintenanceWindowSerializer(serializers.Serializer):
     maintenance_timezone = TimeZoneField(max_length=64, required=False)
 
     def get_fields(self):
-        # Declared on a base class, these would lead the attributes; API.md lists them just
+        # Declared on a base class, these would lead the attributes; docs/api.md lists them just
         # before ``paused``, so that is where they go.
         fields = super().get_fields()
         window = {name: fields.pop(name) for name in list(MaintenanceWindowSerializer._declared_fields)}

@@ -3,7 +3,7 @@
 ``AttributesSerializer.as_resource(instance)`` is the envelope item
 ``{"id": "<digits>", "type": …, "attributes": …, "relationships": …}``. Its fields are the
 resource's attributes; a request naming anything that is not one of them is a 422 naming
-that attribute, before any other validation (API.md: unknown attributes are an error, not
+that attribute, before any other validation (docs/api.md: unknown attributes are an error, not
 silently dropped). Read-only attributes sent back unchanged (a GET body replayed as a PATCH)
 are ignored, as they are known.
 """

@@ -1,4 +1,4 @@
-"""API.md timestamps: ISO 8601 in UTC with milliseconds, ``2026-11-28T06:17:46.000Z``."""
+"""docs/api.md timestamps: ISO 8601 in UTC with milliseconds, ``2026-11-28T06:17:46.000Z``."""
 
 from datetime import UTC
 

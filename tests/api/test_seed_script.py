@@ -1,4 +1,4 @@
-"""The seed's setup script, replayed as written, answers exactly as API.md says."""
+"""The seed's setup script, replayed as written, answers exactly as docs/api.md says."""
 
 import re
 

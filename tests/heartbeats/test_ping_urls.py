@@ -1,4 +1,4 @@
-"""The ping URL of API.md: every form, every method, the bounds of exit codes and bodies."""
+"""The ping URL of docs/api.md: every form, every method, the bounds of exit codes and bodies."""
 
 import pytest
 

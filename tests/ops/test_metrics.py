@@ -1,22 +1,23 @@
-"""GET /metrics: Prometheus text built from the database, the broker and shared counters."""
+"""GET /metrics: Prometheus text (prometheus_client) built from the database, the broker,
+the health report and the web tier's own counters. Pages are read with prometheus_client's
+own parser, so a page a Prometheus server could not read fails here."""
 
-import re
-import subprocess
-import sys
+import io
+import wsgiref.util
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.models import Incident
-from config import metrics
+from config.metrics import counting_responses
 from monitors.models import Round
 from tests.ops.helpers import closed_port, monitor_created, result, send_batch, send_outcomes
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "metrics-token-for-tests"
-SAMPLE = re.compile(r'^[a-z_][a-z0-9_]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+$')
 
 
 @pytest.fixture
@@ -33,12 +34,15 @@ def scrape(client):
 
 
 def samples(page):
-    """{'name{labels}': value} for every sample line of the page."""
+    """{'name{label="value",...}': value} for every sample of the page, labels sorted by
+    name; parsed by prometheus_client, which raises on a line Prometheus could not read."""
     found = {}
-    for line in page.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            found[key] = float(value)
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            labels = ",".join(f'{key}="{value}"' for key, value in sorted(sample.labels.items()))
+            key = f"{sample.name}{{{labels}}}" if labels else sample.name
+            assert key not in found, f"{key} appears twice"
+            found[key] = sample.value
     return found
 
 
@@ -57,18 +61,51 @@ def test_no_token_is_refused(client, metrics_on):
     assert client.get("/metrics").status_code == 401
 
 
-def test_the_token_may_be_passed_as_a_query_parameter(client, metrics_on):
-    assert client.get(f"/metrics?token={TOKEN}").status_code == 200
+def test_a_token_in_the_query_string_is_refused_even_when_it_is_right(client, metrics_on):
+    # URLs land in access logs and proxies' histories: the token must never travel there.
+    response = client.get(f"/metrics?token={TOKEN}")
+    assert response.status_code == 400
+    assert b"Authorization" in response.content
+    assert client.get(f"/metrics?token={TOKEN}", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 400
 
 
-def test_every_line_of_the_page_is_valid_exposition_format(client, team, metrics_on):
+def test_the_page_is_the_text_exposition_format_prometheus_reads(client, team, metrics_on):
     monitor = monitor_created(team, ago=timedelta(hours=1), now=timezone.now())
     result(monitor, "eu", checked_at=timezone.now(), outcome="down")
-    metrics.count("checks", region="eu", outcome='we"ird\\value')
-    metrics.flush_counts()
-    page = scrape(client)
-    for line in page.splitlines():
-        assert line.startswith("# HELP ") or line.startswith("# TYPE ") or SAMPLE.match(line), line
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    families = {family.name: family.type for family in text_string_to_metric_families(response.content.decode())}
+    assert families["pharos_check_results_recent"] == "gauge"
+    assert families["pharos_incidents"] == "counter"
+    assert families["pharos_http_responses"] == "counter"
+
+
+def _served_by_wsgi(application, path):
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO()}
+    wsgiref.util.setup_testing_defaults(environ)
+    statuses = []
+    b"".join(application(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    return statuses
+
+
+def test_every_response_of_the_web_tier_is_counted_by_route_and_status(client, metrics_on):
+    def teapot(environ, start_response):
+        start_response("418 I'm a teapot", [("Content-Type", "text/plain")])
+        return [b"short and stout"]
+
+    def counts():
+        found = samples(scrape(client))
+        return tuple(
+            found.get(f'pharos_http_responses_total{{route="{route}",status="418"}}', 0) for route in ("ping", "api")
+        )
+
+    counted = counting_responses(teapot)
+    before = counts()
+    _served_by_wsgi(counted, "/api/v1/heartbeat/some-token/fail")
+    _served_by_wsgi(counted, "/api/v2/monitors")
+    _served_by_wsgi(counted, "/api/v2/monitors")
+    after = counts()
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 2)
 
 
 def test_recent_check_results_are_counted_by_region_and_outcome(client, team, metrics_on):
@@ -138,56 +175,8 @@ def test_incidents_are_counted_by_source_open_and_total(client, team, metrics_on
     assert found['pharos_incidents_open{source="monitor"}'] == 1
 
 
-def test_counts_from_another_process_show_up_on_the_page(client, metrics_on, redis_url):
-    script = "from config.metrics import count\nfor _ in range(3): count('pings_received', kind='success')\n"
-    subprocess.run([sys.executable, "-c", script], check=True, env={"REDIS_URL": redis_url, "PATH": ""}, timeout=60)
-    found = samples(scrape(client))
-    assert found['pharos_pings_received_total{kind="success"}'] == 3
-
-
 def test_an_unreachable_database_or_broker_source_is_reported_not_fatal(client, metrics_on, settings):
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed_port()}/0"
     found = samples(scrape(client))
     assert found['pharos_metrics_source_up{source="broker"}'] == 0
     assert found['pharos_metrics_source_up{source="database"}'] == 1
-
-
-def test_count_never_raises_when_redis_is_unreachable():
-    # In a process of its own: the counts it keeps for a retry must not reach the suite's Redis.
-    script = "from config.metrics import count, flush_counts\ncount('pings_received')\nprint(flush_counts())\n"
-    env = {"REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0", "PATH": ""}
-    run = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
-    )
-    assert run.stdout.strip() == "False"
-
-
-def test_counts_made_in_a_forked_child_are_sent_once_by_the_child(client, metrics_on, redis_url):
-    script = (
-        "import os\n"
-        "from config.metrics import count, flush_counts\n"
-        "count('pings_received', kind='start')\n"
-        "flush_counts()\n"
-        "pid = os.fork()\n"
-        "if pid == 0:\n"
-        "    count('pings_received', kind='start')\n"
-        "    flush_counts()\n"
-        "    os._exit(0)\n"
-        "os.waitpid(pid, 0)\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, env={"REDIS_URL": redis_url, "PATH": ""}, timeout=60)
-    assert samples(scrape(client))['pharos_pings_received_total{kind="start"}'] == 2
-
-
-def test_count_is_a_no_op_without_redis(monkeypatch, clean_redis):
-    monkeypatch.delenv("REDIS_URL")
-    metrics.count("pings_received")
-    metrics.flush_counts()
-    assert clean_redis.keys("pharos:metrics:*") == []
-
-
-def test_a_counter_named_like_a_database_family_does_not_duplicate_it(client, metrics_on):
-    metrics.count("incidents", source="monitor")
-    metrics.flush_counts()
-    page = scrape(client)
-    assert page.count("# TYPE pharos_incidents_total ") == 1
