@@ -41,6 +41,9 @@ PHAROS_MIN_CHECK_FREQUENCY = env_int("PHAROS_MIN_CHECK_FREQUENCY", 10, minimum=1
 PHAROS_TICK_SECONDS = env_float("PHAROS_TICK_SECONDS", 1.0, minimum=0.05)
 PHAROS_ALLOW_PRIVATE_TARGETS = env_bool("PHAROS_ALLOW_PRIVATE_TARGETS", False)
 PHAROS_PING_BODY_LIMIT = env_int("PHAROS_PING_BODY_LIMIT", 100_000, minimum=0)
+# Seconds a client has to send a request body once the application starts reading it
+# (config/edge.py); past them the request is answered 408 and the connection closed.
+PHAROS_REQUEST_BODY_TIMEOUT = env_float("PHAROS_REQUEST_BODY_TIMEOUT", 30.0, minimum=0.1)
 PHAROS_PINGS_KEPT = env_int("PHAROS_PINGS_KEPT", 100, minimum=1)
 PHAROS_RESULT_RETENTION = env_int("PHAROS_RESULT_RETENTION", 48 * 3600, minimum=3600)
 PHAROS_PROBE_CONCURRENCY = env_int("PHAROS_PROBE_CONCURRENCY", 100, minimum=1)

@@ -12,3 +12,8 @@ application = get_wsgi_application()
 from heartbeats.wsgi import with_lean_ping_route  # noqa: E402
 
 application = with_lean_ping_route(application)
+
+# Outermost: body deadlines and body-less HEAD answers for every route (see config/edge.py).
+from config.edge import with_web_edge  # noqa: E402
+
+application = with_web_edge(application)
