@@ -6,6 +6,12 @@ written by a customer, and the worker sits inside our network. The guard judges 
 *resolved* address the probe is about to connect to, never the name, so a public name
 that resolves inside (DNS rebinding) is refused too; HTTP checks pass through here again
 on every redirect hop because each hop opens its own connection.
+
+Addresses that lead elsewhere are judged by where they lead: 6to4 and NAT64 addresses by
+the IPv4 address they carry; Teredo, local-use NAT64 and site-local ``fec0::/10`` are never
+public, nor is carrier-grade NAT space. Hosts that spell an IPv4 address as a number
+(``2130706433``, ``0x7f000001``, ``127.1``) are refused whatever the policy
+(``numeric_host_form``); monitors.validation and the channels refuse them at create time.
 """
 
 import ipaddress
