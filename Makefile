@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install services browser bench clean
+.PHONY: run test lint install services browser nginx bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pharos
 test: export REDIS_URL ?= redis://127.0.0.1:6379/1
 test: export SECRET_KEY ?= pharos-test-secret-key
 test: export PHAROS_IGNORE_DOTENV = 1
-test: install services browser lint
+test: install services browser nginx lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff (lint and format) and mypy; settings in pyproject.toml.
@@ -38,6 +38,9 @@ services:
 
 browser:
 	sh deploy/local/ensure-browser.sh
+
+nginx:
+	sh deploy/local/ensure-nginx.sh
 
 bench: install services
 	$(PY) bench/run_all.py

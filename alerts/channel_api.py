@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from alerts import channels as registry
 from alerts.models import Channel, ChannelKind
+from config.jsonapi.fields import NameField
 from config.jsonapi.schema import document_resource
 from config.jsonapi.serializers import AttributesSerializer, IdField
 from config.jsonapi.timestamps import TimestampField
@@ -26,7 +27,7 @@ from config.jsonapi.views import ResourceViewSet
 class ChannelSerializer(AttributesSerializer):
     resource_type = "channel"
 
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = NameField(max_length=200, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=ChannelKind.values)
     config = serializers.DictField(required=False)
     secrets = serializers.DictField(required=False, write_only=True)

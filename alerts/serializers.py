@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from alerts.escalation import validate_policy_steps
 from alerts.models import Channel, EscalationPolicy, IncidentSource, IncidentStatus, PolicyGroup, Urgency
+from config.jsonapi.fields import NameField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
     AttributesSerializer,
@@ -81,7 +82,7 @@ class IncidentRelationshipsSerializer(serializers.Serializer):
 class ManualIncidentSerializer(AttributesSerializer):
     """POST /api/v3/incidents: a person reports an outage (Better Stack's manual incident)."""
 
-    name = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    name = NameField(max_length=300, required=False, allow_blank=True)
     summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     requester_email = serializers.EmailField(max_length=254)
     call = serializers.BooleanField(required=False, default=False)
@@ -140,7 +141,7 @@ class PolicySerializer(AttributesSerializer):
 
     resource_type = "policy"
 
-    name = serializers.CharField(max_length=200)
+    name = NameField(max_length=200)
     repeat_count = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
     repeat_delay = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
     incident_token = serializers.CharField(read_only=True)

@@ -32,6 +32,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
+from config.jsonapi.fields import NameField
 from config.jsonapi.schema import error_responses
 from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer
 from config.jsonapi.timestamps import TimestampField
@@ -142,7 +143,7 @@ class GroupSerializer(AttributesSerializer):
     group_model: type[SourceGroup]
     members: GroupMembers
 
-    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    name = NameField(max_length=200, allow_blank=True, required=False)
     sort_index = serializers.IntegerField(
         min_value=-MAX_DB_INTEGER, max_value=MAX_DB_INTEGER, allow_null=True, required=False
     )

@@ -2,8 +2,10 @@
 
 GET shows the incident and a button; the button POSTs and acknowledges. Acknowledging on
 GET would let mail scanners and link previews (which fetch every link in a message)
-silence a real outage before a human read it; the page submits itself in a browser with
-JavaScript, so for a person it is still one click. The token is signed and expires
+silence a real outage before a human read it. The page has no script either, and says so
+in its Content-Security-Policy: a scanner that renders pages and runs their scripts (some
+do, in a headless browser) must not be able to press the button for us — a person
+clicks it. The token is signed and expires
 (``PHAROS_ACK_LINK_MAX_AGE``); it names the address it was sent to, which becomes
 ``acknowledged_by``. The token is the credential, so the POST needs no session or CSRF
 cookie (the link is opened from a mail client, logged out).
@@ -20,10 +22,19 @@ from alerts.incidents import acknowledge_incident
 from alerts.messages import read_acknowledgement
 from alerts.models import Incident
 
+# No script may run on the page, so nothing but a person's click can submit its form.
+NO_SCRIPTS = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def acknowledge(request, token):
+    response = _acknowledge(request, token)
+    response["Content-Security-Policy"] = NO_SCRIPTS
+    return response
+
+
+def _acknowledge(request, token):
     try:
         incident_id, actor = read_acknowledgement(token, max_age=settings.PHAROS_ACK_LINK_MAX_AGE)
     except signing.SignatureExpired:

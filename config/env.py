@@ -128,3 +128,18 @@ def without_password(url):
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+def env_proxy_ssl_header(name="PHAROS_PROXY_SSL_HEADER"):
+    """Django's SECURE_PROXY_SSL_HEADER from ``X-Forwarded-Proto: https`` (or 1/true for that
+    header; unset, empty or 0: None). Only set it behind a proxy that always writes the header."""
+    raw = (os.environ.get(name) or "").strip()
+    if raw.lower() in FALSE_WORDS:
+        return None
+    if raw.lower() in TRUE_WORDS:
+        raw = "X-Forwarded-Proto: https"
+    header, separator, value = raw.partition(":")
+    header, value = header.strip(), value.strip()
+    if not separator or not header or not value or not all(c.isalnum() or c == "-" for c in header):
+        raise ImproperlyConfigured(f'{name} must look like "X-Forwarded-Proto: https" (or be 1/0), got {raw!r}')
+    return ("HTTP_" + header.upper().replace("-", "_"), value)

@@ -19,6 +19,15 @@ Override with WEB_CONCURRENCY (workers; gunicorn's own variable) and PHAROS_WEB_
 The workers' /metrics counters use prometheus_client's multiprocess mode: each worker
 writes to a file in ``PROMETHEUS_MULTIPROC_DIR`` (var/prometheus unless set), which the
 master empties at start; ``child_exit`` marks a dead worker's files.
+
+Slow clients. A thread is held for as long as its client takes to send the request, so
+with 2 × 12 threads, 24 clients sending a byte a second would stop the web tier. The
+worker class (config.gunicorn_worker) gives each request's head PHAROS_HEADER_TIMEOUT
+seconds (gunicorn itself has no such limit), the application reads the body under
+PHAROS_REQUEST_BODY_TIMEOUT (config.edge), and idle kept-alive connections wait in the
+worker's event loop, not in a thread, for `keepalive` seconds. In production a buffering
+reverse proxy (deploy/nginx/) receives whole requests before gunicorn sees them; these
+limits are what holds without one.
 """
 
 import multiprocessing
@@ -32,11 +41,21 @@ from config.metrics_multiprocess import choose_multiprocess_dir, prepare_multipr
 multiprocess_dir = choose_multiprocess_dir()
 
 workers = env_int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count()), minimum=1)
-worker_class = "gthread"
+worker_class = "config.gunicorn_worker.DeadlineThreadWorker"  # gthread with a head deadline
 threads = env_int("PHAROS_WEB_THREADS", 12, minimum=1)
 # Cron fleets reuse connections for a burst of pings; keep them a little longer than the
 # default 2 s, still short enough not to pin threads to idle clients.
 keepalive = 5
+
+# A worker whose main loop is stuck this long is replaced (threads blocked on a client do
+# not count: the loop itself keeps running).
+timeout = 30
+graceful_timeout = 20
+# gunicorn's own defaults, stated: a request line and headers this large are refused
+# before any Python code runs for them.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 
 
 def on_starting(server):

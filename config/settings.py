@@ -1,5 +1,6 @@
 """Pharos settings: every value comes from the environment (see README.md)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -12,6 +13,7 @@ from config.env import (
     env_int,
     env_list,
     env_log_level,
+    env_proxy_ssl_header,
     env_regions,
     env_str,
 )
@@ -41,6 +43,9 @@ PHAROS_MIN_CHECK_FREQUENCY = env_int("PHAROS_MIN_CHECK_FREQUENCY", 10, minimum=1
 PHAROS_TICK_SECONDS = env_float("PHAROS_TICK_SECONDS", 1.0, minimum=0.05)
 PHAROS_ALLOW_PRIVATE_TARGETS = env_bool("PHAROS_ALLOW_PRIVATE_TARGETS", False)
 PHAROS_PING_BODY_LIMIT = env_int("PHAROS_PING_BODY_LIMIT", 100_000, minimum=0)
+# Seconds a client has to send a request body once the application starts reading it
+# (config/edge.py); past them the request is answered 408 and the connection closed.
+PHAROS_REQUEST_BODY_TIMEOUT = env_float("PHAROS_REQUEST_BODY_TIMEOUT", 30.0, minimum=0.1)
 PHAROS_PINGS_KEPT = env_int("PHAROS_PINGS_KEPT", 100, minimum=1)
 PHAROS_RESULT_RETENTION = env_int("PHAROS_RESULT_RETENTION", 48 * 3600, minimum=3600)
 PHAROS_PROBE_CONCURRENCY = env_int("PHAROS_PROBE_CONCURRENCY", 100, minimum=1)
@@ -89,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "teams",
@@ -108,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt itself.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,6 +152,36 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # Test runs that share one server pick their own database name (see tests/README.md).
 DATABASES["default"]["TEST"] = {"NAME": env_str("PHAROS_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Deployment hardening (all off by default for the quick start on http://127.0.0.1;
+# deploy/ production examples turn them on; `manage.py check --deploy` is clean with them) --
+SECURE_SSL_REDIRECT = env_bool("PHAROS_SSL_REDIRECT", False)
+# Probes from inside (compose, Kubernetes) speak plain HTTP to gunicorn: a redirect would
+# fail them. Pings skip the middleware (heartbeats.wsgi) and are never redirected either.
+SECURE_REDIRECT_EXEMPT = [r"^api/healthcheck$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("PHAROS_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PHAROS_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("PHAROS_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("PHAROS_SECURE_COOKIES", False)
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("PHAROS_PROXY_SSL_HEADER")
+
+# --- Admin login throttle (django-axes) -------------------------------------------------
+# After PHAROS_LOGIN_FAILURE_LIMIT failed logins for one username from one address, that
+# pair is locked out for PHAROS_LOGIN_LOCKOUT_MINUTES. Username and address together:
+# by username alone anyone could lock the operators out; by address alone, everyone
+# behind one NAT would share a lock. The address is the one the ping endpoint records —
+# X-Forwarded-For believed only from PHAROS_TRUSTED_PROXIES — so behind the proxy each
+# client is counted apart, and a client cannot escape its count by forging the header.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("PHAROS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PHAROS_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # its own start-up banner; lockouts are still logged at WARNING
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -17,3 +17,8 @@ application = with_lean_ping_route(application)
 from config.metrics import counting_responses  # noqa: E402
 
 application = counting_responses(application)
+
+# Outermost: body deadlines and body-less HEAD answers for every route (see config/edge.py).
+from config.edge import with_web_edge  # noqa: E402
+
+application = with_web_edge(application)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from alerts.serializers import validate_team_policy
 from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
-from config.jsonapi.fields import MaintenanceWindowSerializer, TimeZoneField
+from config.jsonapi.fields import MaintenanceWindowSerializer, NameField, TimeZoneField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
     AttributesSerializer,
@@ -27,7 +27,7 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
 
     resource_type = "heartbeat"
 
-    name = serializers.CharField(max_length=200)
+    name = NameField(max_length=200)
     url = serializers.URLField(source="ping_url", read_only=True)
     period = serializers.IntegerField(min_value=1, max_value=MAX_DB_INTEGER, required=False)
     grace = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)

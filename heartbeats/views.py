@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from heartbeats.known_tokens import is_known_token
 from heartbeats.models import PingKind
 from heartbeats.ping import PingData, record_ping
 from heartbeats.ping_batch import GROUP_COMMIT_KEY, batcher
@@ -33,6 +34,9 @@ def ping(request, token, action=None):
     if problem:
         return _answer(400, problem)
     if len(token) > MAX_TOKEN_LENGTH:
+        return _answer(404, "Not found")
+    if _has_body(request) and not is_known_token(token):
+        # Before reading a byte of the body: see heartbeats.known_tokens.
         return _answer(404, "Not found")
 
     body, truncated = read_body(request, settings.PHAROS_PING_BODY_LIMIT)
@@ -119,6 +123,8 @@ def read_body(request, limit):
 
 
 def _has_body(request):
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return True
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0) > 0
     except ValueError:

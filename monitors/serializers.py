@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from alerts.serializers import validate_team_policy
 from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
-from config.jsonapi.fields import LowerCaseChoiceField, MaintenanceWindowSerializer
+from config.jsonapi.fields import LowerCaseChoiceField, MaintenanceWindowSerializer, NameField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
     AttributesSerializer,
@@ -95,7 +95,7 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     resource_type = "monitor"
 
     url = serializers.CharField(max_length=2048)
-    pronounceable_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    pronounceable_name = NameField(max_length=200, allow_blank=True, required=False)
     monitor_type = serializers.ChoiceField(
         choices=MONITOR_TYPES,
         required=False,

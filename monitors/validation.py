@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from monitors.types import HTTP_TYPES, REGISTRY
-from probes.guard import forbidden_reason, literal_address
+from probes.guard import forbidden_reason, literal_address, numeric_host_form
 
 _http_url = URLValidator(schemes=["http", "https"])
 _hostname_label = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -41,6 +41,10 @@ def validate_target(monitor_type, target):
         if not _is_host(host):
             kind = "the DNS server's host name or IP address" if monitor_type == "dns" else "a host name or IP address"
             raise InvalidTarget(f"must be {kind} (without scheme or port) for {monitor_type} monitors")
+    if numeric_host_form(host):
+        # Refused even with private targets allowed: 2130706433 or 127.1 is an address
+        # in disguise, and no check of "a name" can judge where it really goes.
+        raise InvalidTarget("spells an IPv4 address as a number; write it as a.b.c.d")
     _refuse_private(host)
     return target
 

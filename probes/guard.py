@@ -6,11 +6,18 @@ written by a customer, and the worker sits inside our network. The guard judges 
 *resolved* address the probe is about to connect to, never the name, so a public name
 that resolves inside (DNS rebinding) is refused too; HTTP checks pass through here again
 on every redirect hop because each hop opens its own connection.
+
+Addresses that lead elsewhere are judged by where they lead: 6to4 and NAT64 addresses by
+the IPv4 address they carry; Teredo, local-use NAT64 and site-local ``fec0::/10`` are never
+public, nor is carrier-grade NAT space. Hosts that spell an IPv4 address as a number
+(``2130706433``, ``0x7f000001``, ``127.1``) are refused whatever the policy
+(``numeric_host_form``); monitors.validation and the channels refuse them at create time.
 """
 
 import asyncio
 import ipaddress
 import os
+import re
 import socket
 from collections.abc import Iterable
 from typing import cast
@@ -26,12 +33,28 @@ def private_targets_allowed_by_environment() -> bool:
     return os.environ.get("PHAROS_ALLOW_PRIVATE_TARGETS", "").strip().lower() in TRUE_WORDS
 
 
+# Special-purpose IPv6 ranges whose meaning the ipaddress module's is_global misses (it
+# calls 6to4, site-local and well-known-prefix NAT64 addresses global). Each either carries
+# an IPv4 address a relay or translator will connect to, or was never meant to leave a site.
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")  # RFC 3056: 2002:AABB:CCDD:: carries A.B.C.D
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: an operator's own translator
+TEREDO = ipaddress.ip_network("2001::/32")  # RFC 4380: a tunnel whose far end we cannot judge
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # RFC 3879: deprecated, still routed inside sites
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598: carrier-grade NAT
+
+
 def forbidden_reason(address: str) -> str | None:
     """Why ``address`` may not be probed, or None when it is a public address."""
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 reaches 127.0.0.1: judge the IPv4 address it carries.
-        ip = ip.ipv4_mapped
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            # ::ffff:127.0.0.1 reaches 127.0.0.1: judge the IPv4 address it carries.
+            ip = ip.ipv4_mapped
+        else:
+            reason = _ipv6_tunnel_reason(ip)
+            if reason is not None:
+                return reason or None
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
@@ -40,11 +63,37 @@ def forbidden_reason(address: str) -> str | None:
         return "multicast"
     if ip.is_unspecified:
         return "unspecified"
+    if ip.version == 4 and ip in SHARED_ADDRESS_SPACE:
+        return "carrier-grade NAT"
     if ip.is_private:
         return "private"
     if ip.is_reserved or not ip.is_global:
         return "reserved"
     return None
+
+
+def _ipv6_tunnel_reason(ip: ipaddress.IPv6Address) -> str | None:
+    """The verdict on an IPv6 address that tunnels or translates to somewhere else.
+
+    None when ``ip`` is none of those (judge it as it is); "" when it is one whose embedded
+    IPv4 address is public (allowed); otherwise the reason to refuse it.
+    """
+    if ip in SITE_LOCAL:
+        return "site-local"
+    if ip in TEREDO:
+        return "Teredo"
+    if ip in NAT64_LOCAL_USE:
+        return "local-use NAT64"
+    embedded: ipaddress.IPv4Address | None = None
+    if ip in SIX_TO_FOUR:
+        embedded = ip.sixtofour
+    elif ip in NAT64_WELL_KNOWN:
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if embedded is None:
+        return None
+    inner = forbidden_reason(str(embedded))
+    kind = "6to4" if ip in SIX_TO_FOUR else "NAT64"
+    return f"{inner} ({kind} for {embedded})" if inner else ""
 
 
 class AddressPolicy:
@@ -87,6 +136,29 @@ def literal_address(host: str) -> str | None:
         return None
 
 
+NUMBER_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
+CANONICAL_IPV4 = re.compile(
+    r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$"
+)
+
+
+def numeric_host_form(host: str) -> bool:
+    """True when ``host`` is a number the resolver would read as an IPv4 address, other
+    than a plain dotted quad: ``2130706433``, ``0x7f000001``, ``0177.0.0.1``, ``127.1``.
+
+    inet_aton (which getaddrinfo and browsers follow) reads decimal, octal and hex parts
+    and fills missing ones, so each of those is 127.0.0.1. A name whose last label is a
+    number cannot be a DNS name (no top-level domain is numeric), so we refuse the whole
+    family instead of chasing its spellings: a check of the name would see "a name" while
+    the connection goes to the address.
+    """
+    name = host.strip("[]").rstrip(".")
+    if not name or ":" in name:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    return bool(NUMBER_LABEL.match(last)) and not CANONICAL_IPV4.match(name)
+
+
 HOSTNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -122,6 +194,8 @@ async def resolve(
             raise TargetDown(f"DNS lookup failed (no {ip_version.replace('ip', 'IP')} address)")
         policy.check(literal)
         return [literal]
+    if numeric_host_form(host):
+        raise ProbeError(f"Target host {host} is a numeric address form; write IPv4 addresses as a.b.c.d")
     if not valid_hostname(host):
         raise TargetDown("DNS lookup failed")
     try:

@@ -5,9 +5,10 @@ saying whether trying again could help. The delivery task turns that into a retr
 backoff or a permanent failure an operator sees in the admin.
 """
 
-import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from probes.guard import forbidden_reason, literal_address, numeric_host_form
 
 
 class DeliveryError(Exception):
@@ -47,7 +48,11 @@ class Delivery:
 
 
 def names_private_host(url):
-    """True when the URL's host is literally loopback or private (names are checked at send time)."""
+    """True when the URL's host is literally loopback or private (names are checked at send time).
+
+    The rules are the probes' (probes.guard), so 6to4, NAT64, site-local and CGNAT
+    addresses are judged the same way for a channel as for a monitor.
+    """
     from django.conf import settings
 
     if settings.PHAROS_ALLOW_PRIVATE_TARGETS:
@@ -58,8 +63,14 @@ def names_private_host(url):
         return False
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    literal = literal_address(host)
+    return literal is not None and forbidden_reason(literal) is not None
+
+
+def names_numeric_host(url):
+    """True when the URL's host is an IPv4 address spelled as a number (``http://2130706433/``)."""
     try:
-        return not ipaddress.ip_address(host).is_global
+        return numeric_host_form(urlsplit(url).hostname or "")
     except ValueError:
         return False
 
@@ -102,6 +113,10 @@ class ChannelHandler:
                     errors.setdefault(f"{where}.{f.name}", []).append(f"must be a {f.type.__name__}")
                 elif f.url and not value.startswith(("http://", "https://")):
                     errors.setdefault(f"{where}.{f.name}", []).append("must be an http(s) URL")
+                elif f.url and names_numeric_host(value):
+                    errors.setdefault(f"{where}.{f.name}", []).append(
+                        "spells an IPv4 address as a number; write it as a.b.c.d"
+                    )
                 elif f.url and names_private_host(value):
                     errors.setdefault(f"{where}.{f.name}", []).append(
                         "points at a private address (allowed only with PHAROS_ALLOW_PRIVATE_TARGETS)"

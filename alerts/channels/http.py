@@ -13,7 +13,6 @@ operator's own choice and are not guarded. Redirects are not followed, so a publ
 cannot bounce a delivery to a private one.
 """
 
-import ipaddress
 import os
 import socket
 import threading
@@ -23,6 +22,7 @@ import httpx
 from django.conf import settings
 
 from alerts.channels.base import PermanentError, TransientError
+from probes.guard import forbidden_reason, numeric_host_form
 
 RETRYABLE_STATUS = {408, 425, 429}
 ERROR_BODY_LIMIT = 300
@@ -55,15 +55,18 @@ def ensure_public_url(url):
     host = urlsplit(url).hostname
     if not host:
         raise PermanentError(f"{url!r} has no host")
+    if numeric_host_form(host):
+        raise PermanentError(f"{host} spells an IPv4 address as a number; write it as a.b.c.d")
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as error:
         raise TransientError(f"cannot resolve {host}: {error}") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
+        address = info[4][0].split("%")[0]
+        reason = forbidden_reason(address)
+        if reason:
             raise PermanentError(
-                f"{host} resolves to the non-public address {address}; set PHAROS_ALLOW_PRIVATE_TARGETS to allow it"
+                f"{host} resolves to the {reason} address {address}; set PHAROS_ALLOW_PRIVATE_TARGETS to allow it"
             )
 
 

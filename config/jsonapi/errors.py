@@ -8,7 +8,7 @@ defaults.
 
 import math
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -82,6 +82,8 @@ def jsonapi_exception_handler(exc, context):
         wait = max(1, math.ceil(exc.wait or 1))
         headers["Retry-After"] = str(wait)
         return Response({"errors": f"Rate limit exceeded, retry in {wait} seconds"}, status=429, headers=headers)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"errors": str(exc) or "Request body is too large"}, status=413)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.APIException):

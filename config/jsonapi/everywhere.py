@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from config.jsonapi.errors import NOT_FOUND_MESSAGE
+from config.jsonapi.media import API_BODY_LIMIT
 
 API_PREFIX = "/api/"
 PING_PREFIX = "/api/v1/heartbeat/"
@@ -47,6 +48,24 @@ def error_reason(status: int) -> str:
         return "Error"
 
 
+def announced_too_large(request: HttpRequest) -> HttpResponse | None:
+    """The JSON 413 for a body whose Content-Length is over the API's limit, unread.
+
+    Without it a 10 MB body reached Django's DATA_UPLOAD_MAX_MEMORY_SIZE check first and
+    came back as a generic 400; and there is no reason to receive a body we will refuse.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return JsonResponse({"errors": "Content-Length is not a number"}, status=400)
+    if length <= API_BODY_LIMIT:
+        return None
+    response = JsonResponse({"errors": f"Request body is larger than {API_BODY_LIMIT} bytes"}, status=413)
+    # The unread body is still on the connection: do not keep it alive for another request.
+    response["Connection"] = "close"
+    return response
+
+
 class JsonErrorsUnderApi:
     """Outermost middleware: an error under /api/ that is not JSON becomes JSON."""
 
@@ -61,6 +80,9 @@ class JsonErrorsUnderApi:
             # nothing here and would only answer a POST to a GET-only view with a 403
             # instead of its 405. A view that ever uses the session belongs elsewhere.
             request.csrf_processing_done = True
+            too_large = announced_too_large(request)
+            if too_large is not None:
+                return too_large
         response = self.get_response(request)
         if not under_api or response.status_code < 400:
             return response

@@ -127,6 +127,18 @@ def test_a_channel_url_on_a_private_address_is_a_422_unless_allowed(api, team, s
     assert api("post", "/api/v3/channels", webhook(config={"url": "http://127.0.0.1:8080/hook"})).status_code == 201
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://2130706433/hook", "http://0x7f000001/hook", "http://[2002:7f00:1::]/hook", "http://[fec0::1]/hook"],
+)
+def test_a_channel_url_on_a_disguised_inside_address_is_a_422(api, team, settings, url):
+    settings.PHAROS_ALLOW_PRIVATE_TARGETS = False
+    answer = api("post", "/api/v3/channels", webhook(config={"url": url}))
+    assert answer.status_code == 422
+    assert "config.url" in answer.json()["errors"]
+    assert not Channel.objects.exists()
+
+
 @pytest.mark.parametrize("attribute", ["config", "secrets"])
 def test_a_nul_character_in_free_form_json_is_a_422_not_a_database_error(api, team, attribute):
     body = webhook()

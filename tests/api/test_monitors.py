@@ -15,6 +15,15 @@ INVALID_ATTRIBUTES = [
     ("url", {"url": "http://127.0.0.1/admin"}),
     ("url", {"url": "10.0.0.7", "monitor_type": "ping"}),
     ("url", {"url": "localhost", "monitor_type": "smtp"}),
+    ("url", {"url": "http://2130706433/"}),
+    ("url", {"url": "http://0x7f000001:8080/"}),
+    ("url", {"url": "127.1", "monitor_type": "ping"}),
+    ("url", {"url": "0177.0.0.1", "monitor_type": "tcp", "port": "22"}),
+    ("url", {"url": "0x7f.1", "monitor_type": "smtp"}),
+    ("url", {"url": "http://[2002:7f00:1::]/"}),
+    ("url", {"url": "64:ff9b::a00:7", "monitor_type": "ping"}),
+    ("url", {"url": "fec0::1", "monitor_type": "ping"}),
+    ("url", {"url": "100.64.0.1", "monitor_type": "ping"}),
     ("monitor_type", {"monitor_type": "carrier_pigeon"}),
     ("regions", {"regions": ["us", "mars"]}),
     ("regions", {"regions": []}),
@@ -131,6 +140,16 @@ def test_private_targets_are_allowed_when_the_operator_says_so(api, settings):
     response = api.post("/api/v2/monitors", {"url": "http://127.0.0.1:8080/health"})
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("target", ["2130706433", "127.1", "0x7f000001"])
+def test_a_numeric_host_form_is_refused_even_when_private_targets_are_allowed(api, settings, target):
+    settings.PHAROS_ALLOW_PRIVATE_TARGETS = True
+
+    response = api.post("/api/v2/monitors", {"url": target, "monitor_type": "ping"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"]["url"] == ["spells an IPv4 address as a number; write it as a.b.c.d"]
 
 
 def test_json_api_media_type_and_envelope_are_accepted(api):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -101,6 +102,12 @@ def one_of_everything(team, on_call_user):
     OnCallEvent.objects.create(
         calendar=calendar, user_ids=[on_call_user.pk], starts_at=now, ends_at=now + timedelta(hours=2)
     )
+    # The admin login throttle's records (django-axes), where operators lift a lockout.
+    attempt = {"username": "mallory", "ip_address": "203.0.113.5", "user_agent": "curl", "http_accept": "*/*"}
+    AccessAttempt.objects.create(
+        **attempt, path_info="/admin/login/", get_data="", post_data="", failures_since_start=3
+    )
+    AccessFailureLog.objects.create(**attempt, path_info="/admin/login/", locked_out=False)
     return monitor
 
 

@@ -40,8 +40,19 @@ def test_a_cron_heartbeats_ping_costs_two_statements(client, make_heartbeat, dja
 
 @pytest.mark.parametrize("suffix", ["/start", "/0"])
 def test_start_and_exit_code_zero_cost_one_statement(client, up_heartbeat, django_assert_num_queries, suffix):
+    client.post(ping_path(up_heartbeat, "/start"), data="x", content_type="text/plain")  # the token is now known
+
     with django_assert_num_queries(1):
         client.post(ping_path(up_heartbeat, suffix), data="x" * 1000, content_type="text/plain")
+
+
+def test_the_first_ping_with_a_body_costs_one_more_query_to_know_the_token(
+    client, up_heartbeat, django_assert_num_queries
+):
+    # The token is looked up before a byte of the body is read (heartbeats.known_tokens),
+    # once per process and token; a ping without a body never pays it.
+    with django_assert_num_queries(2):
+        client.post(ping_path(up_heartbeat, "/0"), data="x" * 1000, content_type="text/plain")
 
 
 def test_the_first_ping_of_a_pending_heartbeat_costs_two_statements(client, heartbeat, django_assert_num_queries):

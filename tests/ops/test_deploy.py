@@ -115,6 +115,7 @@ def test_compose_runs_every_part_of_pharos(compose):
     assert set(compose["services"]) == {
         "postgres",
         "redis",
+        "nginx",
         "web",
         "beat",
         "aggregator",
