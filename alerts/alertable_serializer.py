@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from alerts.alertable import ALERTING_FIELDS, AlertingSettings
 from alerts.models import EscalationPolicy
 from config.jsonapi.fields import DAY_NAMES, TimeZoneField
 from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdField, relationship
@@ -25,6 +26,13 @@ def validate_team_policy(team: Any, policy_id: int | None) -> int | None:
 class AlertingSerializer(AttributesSerializer):
     """``call`` … ``policy_id``; left out on create, each takes the model's default."""
 
+    # Declared on a base class these would lead the attributes; API.md lists them just
+    # before this one (None: last).
+    alerting_before: str | None = None
+    # Say the model's defaults in the request (and the OpenAPI file): for a resource that
+    # is only ever created, such as a manual incident.
+    alerting_defaults = False
+
     call = serializers.BooleanField(required=False)
     sms = serializers.BooleanField(required=False)
     email = serializers.BooleanField(required=False)
@@ -33,6 +41,14 @@ class AlertingSerializer(AttributesSerializer):
     team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
     policy_id = IdField(allow_null=True, required=False)
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        alerting = {name: fields.pop(name) for name in ALERTING_ATTRIBUTES}
+        if self.alerting_defaults:
+            for name in ("call", "sms", "email", "push", "critical_alert"):
+                alerting[name].default = AlertingSettings._meta.get_field(name).default
+        return _placed(fields, alerting, before=self.alerting_before)
+
     def validate_policy_id(self, policy_id: int | None) -> int | None:
         return validate_team_policy(self.team, policy_id)
 
@@ -40,18 +56,26 @@ class AlertingSerializer(AttributesSerializer):
         return {"policy": relationship("policy", source.policy_id)}
 
 
-ALERTING_ATTRIBUTES = tuple(AlertingSerializer._declared_fields)
+ALERTING_ATTRIBUTES = ALERTING_FIELDS
+
+
+def _placed(fields: dict[str, Any], placed: dict[str, Any], *, before: str | None) -> dict[str, Any]:
+    """``fields`` with ``placed`` inserted just before the field ``before`` (or at the end)."""
+    if before not in fields:
+        return {**fields, **placed}
+    ordered = {}
+    for name, field in fields.items():
+        if name == before:
+            ordered.update(placed)
+        ordered[name] = field
+    return ordered
 
 
 class AlertableSerializer(AlertingSerializer):
-    """The alerting attributes, the maintenance window and the pause of a monitor or heartbeat.
-
-    Declared on a base class these would lead the attributes; API.md lists the alerting
-    ones just before the resource's group (``alerting_before``), and the window, ``paused``
-    and ``paused_at`` just before ``status``, so that is where ``get_fields`` puts them.
-    """
-
-    alerting_before: str  # the attribute the alerting ones come just before
+    # The alerting attributes, the maintenance window and the pause of a monitor or
+    # heartbeat. API.md lists the alerting ones just before the resource's group
+    # (``alerting_before``), and the window, ``paused`` and ``paused_at`` just before
+    # ``status``. (A comment, not a docstring: drf-spectacular would publish a docstring.)
 
     maintenance_days = serializers.ListField(
         child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7
@@ -64,16 +88,8 @@ class AlertableSerializer(AlertingSerializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        alerting = {name: fields.pop(name) for name in ALERTING_ATTRIBUTES}
         quiet = {name: fields.pop(name) for name in _QUIET_ATTRIBUTES}
-        ordered: dict[str, serializers.Field] = {}
-        for name, field in fields.items():
-            if name == self.alerting_before:
-                ordered.update(alerting)
-            if name == "status":
-                ordered.update(quiet)
-            ordered[name] = field
-        return ordered
+        return _placed(fields, quiet, before="status")
 
     def validate_maintenance_days(self, days: list[str]) -> list[str]:
         return list(dict.fromkeys(days))

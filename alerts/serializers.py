@@ -82,6 +82,8 @@ class IncidentRelationshipsSerializer(serializers.Serializer):
 class ManualIncidentSerializer(AlertingSerializer):
     """POST /api/v3/incidents: a person reports an outage (Better Stack's manual incident)."""
 
+    alerting_defaults = True
+
     name = serializers.CharField(max_length=300, required=False, allow_blank=True)
     summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     requester_email = serializers.EmailField(max_length=254)

@@ -19,8 +19,9 @@ from teams.limits import LimitReached, claim_room
 
 
 class HeartbeatSerializer(AlertableSerializer):
-    """A heartbeat's attributes (API.md, Heartbeats); ``url`` is the ping URL. The alerting,
-    maintenance and pause ones are alerts.alertable_serializer's."""
+    """A heartbeat's attributes (API.md, Heartbeats); ``url`` is the ping URL."""
+
+    # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
 
     resource_type = "heartbeat"
     alerting_before = "heartbeat_group_id"

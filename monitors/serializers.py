@@ -89,8 +89,9 @@ class RequestHeaderSerializer(StrictSerializer):
 
 
 class MonitorSerializer(AlertableSerializer):
-    """A monitor's attributes (API.md, Monitors); the alerting, maintenance and pause ones
-    are alerts.alertable_serializer's."""
+    """A monitor's attributes (API.md, Monitors)."""
+
+    # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
 
     resource_type = "monitor"
     alerting_before = "monitor_group_id"
