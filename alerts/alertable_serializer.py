@@ -32,6 +32,8 @@ class AlertingSerializer(AttributesSerializer):
     # Say the model's defaults in the request (and the OpenAPI file): for a resource that
     # is only ever created, such as a manual incident.
     alerting_defaults = False
+    # Shown, never written: an incident's copy of its source's settings.
+    alerting_read_only = False
 
     call = serializers.BooleanField(required=False)
     sms = serializers.BooleanField(required=False)
@@ -47,6 +49,10 @@ class AlertingSerializer(AttributesSerializer):
         if self.alerting_defaults:
             for name in ("call", "sms", "email", "push", "critical_alert"):
                 alerting[name].default = AlertingSettings._meta.get_field(name).default
+        if self.alerting_read_only:
+            alerting = {
+                name: type(field)(read_only=True, allow_null=field.allow_null) for name, field in alerting.items()
+            }
         return _placed(fields, alerting, before=self.alerting_before)
 
     def validate_policy_id(self, policy_id: int | None) -> int | None:

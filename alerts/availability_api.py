@@ -21,9 +21,11 @@ from config.jsonapi.schema import error_responses
 from config.jsonapi.serializers import singleton_document
 
 
-def availability_action(*, name: str, source_type: str, resource_type: str, document: str, tag: str) -> Callable:
-    """A detail action called ``name`` for a viewset of sources of ``source_type``, whose
-    answer is a ``resource_type`` document (``document``: its name in the OpenAPI file)."""
+def availability_action(name: str, *, source_type: str) -> Callable:
+    """A detail action called ``name`` for a viewset of ``source_type`` sources (monitor,
+    heartbeat), answering a ``<source_type>_<name>`` document."""
+    resource_type = f"{source_type}_{name}"
+    document, tag = f"{source_type.title()}{name.title()}", f"{source_type.title()}s"
 
     def figures(self: Any, request: Request, pk: str | None = None) -> Response:
         source = self.get_object()

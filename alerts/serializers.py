@@ -34,10 +34,13 @@ class BlankAsNullCharField(serializers.CharField):
         return value or None
 
 
-class IncidentSerializer(AttributesSerializer):
+class IncidentSerializer(AlertingSerializer):
     """An incident's attributes (API.md, Incidents)."""
 
     resource_type = "incident"
+    # The alerting attributes: who this incident pages, copied from its source when it opened.
+    alerting_before = "metadata"
+    alerting_read_only = True
 
     name = serializers.CharField(read_only=True)
     summary = serializers.CharField(read_only=True)
@@ -55,13 +58,6 @@ class IncidentSerializer(AttributesSerializer):
     response_options = serializers.DictField(read_only=True)
     ssl_certificate_expires_at = TimestampField(read_only=True, allow_null=True)
     requester_email = BlankAsNullCharField(read_only=True, allow_null=True)
-    call = serializers.BooleanField(read_only=True)
-    sms = serializers.BooleanField(read_only=True)
-    email = serializers.BooleanField(read_only=True)
-    push = serializers.BooleanField(read_only=True)
-    critical_alert = serializers.BooleanField(read_only=True)
-    team_wait = serializers.IntegerField(read_only=True, allow_null=True)
-    policy_id = IdField(read_only=True, allow_null=True)
     metadata = serializers.DictField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 

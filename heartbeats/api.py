@@ -32,13 +32,7 @@ class HeartbeatViewSet(ResourceViewSet):
             now=timezone.now(),
         )
 
-    availability = availability_action(
-        name="availability",
-        source_type=IncidentSource.HEARTBEAT,
-        resource_type="heartbeat_availability",
-        document="HeartbeatAvailability",
-        tag="Heartbeats",
-    )
+    availability = availability_action("availability", source_type=IncidentSource.HEARTBEAT)
 
 
 @document_resource(HeartbeatGroupSerializer, "heartbeat_group", tags=["Heartbeat groups"])

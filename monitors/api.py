@@ -91,13 +91,7 @@ class MonitorViewSet(ResourceViewSet):
             {"data": {"id": str(monitor.pk), "type": "monitor_response_times", "attributes": {"regions": regions}}}
         )
 
-    sla = availability_action(
-        name="sla",
-        source_type=IncidentSource.MONITOR,
-        resource_type="monitor_sla",
-        document="MonitorSla",
-        tag="Monitors",
-    )
+    sla = availability_action("sla", source_type=IncidentSource.MONITOR)
 
 
 @document_resource(MonitorGroupSerializer, "monitor_group", tags=["Monitor groups"])
