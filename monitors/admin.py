@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
+from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
 from config.adminkit import status_badge
 from monitors import quarantine
@@ -180,6 +181,13 @@ class MonitorAdmin(AlertableAdmin):
     @admin.display(description="regions")
     def region_list(self, monitor):
         return ", ".join(monitor.effective_regions)
+
+    def save_model(self, request, monitor, form, change):
+        super().save_model(request, monitor, form, change)
+        # A new monitor is phased by the next tick; a new frequency re-phases an active
+        # one at once, as a PATCH does (alerts.pausing).
+        if change and "check_frequency" in form.changed_data:
+            reschedule(MONITOR_PAUSING, monitor, now=timezone.now())
 
 
 @admin.register(CheckResult)
