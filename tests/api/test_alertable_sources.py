@@ -141,16 +141,14 @@ def test_a_schedule_edit_leaves_alone_a_deadline_a_ping_moved_meanwhile(team):
     assert Heartbeat.objects.get(pk=heartbeat.pk).alert_after == pinged_at + timedelta(seconds=60 + 300)
 
 
-def test_the_monitor_admin_form_refuses_half_a_maintenance_window_and_an_unknown_zone(admin_client, team):
-    monitor = Monitor.objects.create(team=team, url="https://eleva.care/x")
+def admin_change(admin_client, monitor, **changes):
+    """POST the monitor's admin change form as shown, with ``changes``."""
     page = admin_client.get(f"/admin/monitors/monitor/{monitor.pk}/change/")
     form = page.context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
     data.update(
         {
-            "team": team.pk,
-            "maintenance_from": "22:00",
-            "maintenance_timezone": "Mars/Olympus_Mons",
+            "team": monitor.team_id,
             "maintenance_days": "[]",
             "regions": "[]",
             "expected_status_codes": "[]",
@@ -158,10 +156,26 @@ def test_the_monitor_admin_form_refuses_half_a_maintenance_window_and_an_unknown
             "request_headers-INITIAL_FORMS": 0,
             "results-TOTAL_FORMS": 0,
             "results-INITIAL_FORMS": 0,
+            **changes,
         }
     )
-    answer = admin_client.post(f"/admin/monitors/monitor/{monitor.pk}/change/", data)
+    return admin_client.post(f"/admin/monitors/monitor/{monitor.pk}/change/", data)
+
+
+def test_the_monitor_admin_form_refuses_half_a_maintenance_window_and_an_unknown_zone(admin_client, team):
+    monitor = Monitor.objects.create(team=team, url="https://eleva.care/x")
+    answer = admin_change(admin_client, monitor, maintenance_from="22:00", maintenance_timezone="Mars/Olympus_Mons")
     assert answer.status_code == 200  # the form again, with its errors
     errors = answer.context["adminform"].form.errors
     assert set(errors) >= {"maintenance_to", "maintenance_timezone"}, errors
     assert Monitor.objects.get(pk=monitor.pk).maintenance_from is None
+
+
+def test_a_frequency_changed_in_the_admin_re_phases_the_monitor_as_a_patch_does(admin_client, team):
+    far = timezone.now() + timedelta(days=1)
+    monitor = Monitor.objects.create(team=team, url="https://eleva.care/x", check_frequency=3600, next_check_at=far)
+    answer = admin_change(admin_client, monitor, check_frequency=60, request_timeout=30)
+    assert answer.status_code == 302, answer.context and answer.context["adminform"].form.errors
+    monitor.refresh_from_db()
+    assert monitor.check_frequency == 60
+    assert monitor.next_check_at <= timezone.now() + timedelta(seconds=60)
