@@ -38,6 +38,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "__str__",
         "coloured_status",
         "source",
+        "kind",
         "cause",
         "region_list",
         "started_at",
@@ -45,7 +46,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "resolved_at",
         "team",
     ]
-    list_filter = ["status", "source_type", "team"]
+    list_filter = ["status", "kind", "source_type", "team"]
     search_fields = ["name", "cause", "url"]
     list_select_related = ["team"]
     date_hierarchy = "started_at"
@@ -55,6 +56,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "team",
         "source_type",
         "source_id",
+        "kind",
         "status",
         "started_at",
         "acknowledged_at",

@@ -138,15 +138,7 @@ class IncidentViewSet(ResourceViewSet):
             summary=attrs.get("summary", ""),
             requester_email=attrs["requester_email"],
         )
-        alerting = Alerting(
-            call=attrs["call"],
-            sms=attrs["sms"],
-            email=attrs["email"],
-            push=attrs["push"],
-            critical_alert=attrs["critical_alert"],
-            team_wait=attrs.get("team_wait"),
-            policy_id=attrs.get("policy_id"),
-        )
+        alerting = Alerting.from_attributes(attrs)
         with transaction.atomic():
             incident = open_incident(
                 team_id=self.team.pk,

@@ -7,19 +7,24 @@ incident and one notification, never two. Callers pass ``now`` so that a whole r
 sweep uses one clock reading.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Value, When
 
-from alerts.models import Incident, IncidentEvent, IncidentStatus
+from alerts.alertable import ALERTING_FIELDS
+from alerts.models import Incident, IncidentEvent, IncidentKind, IncidentSource, IncidentStatus
 
 RESPONSE_CONTENT_LIMIT = 500
 
 
 @dataclass(frozen=True)
 class Alerting:
-    """Who to wake, as configured on the monitor or heartbeat that opened the incident."""
+    """Who to wake, as configured on the monitor or heartbeat that opened the incident.
+
+    The attributes are alerts.alertable's ``ALERTING_FIELDS``, the incident's columns too."""
 
     call: bool = False
     sms: bool = False
@@ -30,16 +35,14 @@ class Alerting:
     policy_id: int | None = None
 
     @classmethod
-    def of(cls, source):
-        return cls(
-            call=source.call,
-            sms=source.sms,
-            email=source.email,
-            push=source.push,
-            critical_alert=source.critical_alert,
-            team_wait=source.team_wait,
-            policy_id=source.policy_id,
-        )
+    def of(cls, source: Any) -> "Alerting":
+        """From anything that carries the alerting fields: a model, a row of the hot path."""
+        return cls(**{name: getattr(source, name) for name in ALERTING_FIELDS})
+
+    @classmethod
+    def from_attributes(cls, attrs: Mapping[str, Any]) -> "Alerting":
+        """From validated API attributes; what was left out keeps its default."""
+        return cls(**{name: attrs[name] for name in ALERTING_FIELDS if name in attrs})
 
 
 @dataclass
@@ -57,11 +60,13 @@ class IncidentFacts:
     requester_email: str = ""
 
 
-def open_incident(*, team_id, source_type, source_id, facts, alerting, now):
-    """Open an incident for the source, or return None when one is already open.
+def open_incident(*, team_id, source_type, source_id, facts, alerting, now, kind=None):
+    """Open an incident of ``kind`` for the source, or return None when one of that kind is
+    already open. ``kind`` defaults to an outage (manual for a source_type of manual).
 
-    Safe to race: the partial unique index ``incident_one_open_per_source`` lets exactly
-    one opener commit; the loser sees IntegrityError inside its savepoint and returns None.
+    Safe to race: the partial unique index ``incident_one_open_per_source_and_kind`` lets
+    exactly one opener commit; the loser sees IntegrityError inside its savepoint and
+    returns None.
     Only the INSERT is inside that savepoint, so an integrity error in what follows (the
     timeline, the outbox) is a real error, not mistaken for "already open".
     """
@@ -84,13 +89,8 @@ def open_incident(*, team_id, source_type, source_id, facts, alerting, now):
                     ssl_certificate_expires_at=facts.ssl_certificate_expires_at,
                     metadata=facts.metadata,
                     requester_email=facts.requester_email,
-                    call=alerting.call,
-                    sms=alerting.sms,
-                    email=alerting.email,
-                    push=alerting.push,
-                    critical_alert=alerting.critical_alert,
-                    team_wait=alerting.team_wait,
-                    policy_id=alerting.policy_id,
+                    kind=kind or _default_kind(source_type),
+                    **asdict(alerting),
                     started_at=now,
                 )
         except IntegrityError:
@@ -98,6 +98,10 @@ def open_incident(*, team_id, source_type, source_id, facts, alerting, now):
         IncidentEvent.objects.create(incident=incident, at=now, kind=IncidentEvent.Kind.STARTED, message=facts.cause)
         _announce(incident, "started", now=now)
     return incident
+
+
+def _default_kind(source_type):
+    return IncidentKind.MANUAL if source_type == IncidentSource.MANUAL else IncidentKind.OUTAGE
 
 
 def acknowledge_incident(incident_id, *, by, now):
@@ -155,12 +159,11 @@ def resolve_incident(incident_id, *, by, now):
     return True
 
 
-def resolve_open_incident(*, source_type, source_id, by, now):
-    """Resolve the source's open incident, if it has one. Returns the incident id or None."""
-    incident_id = Incident.objects.open().for_source(source_type, source_id).values_list("pk", flat=True).first()
-    if incident_id is not None and resolve_incident(incident_id, by=by, now=now):
-        return incident_id
-    return None
+def resolve_open_incident(*, source_type, source_id, by, now, kind=None):
+    """Resolve the source's open incident of ``kind`` — of every kind when None (the
+    source is going away). Returns the ids of the incidents this call resolved."""
+    open_ids = Incident.objects.open().for_source(source_type, source_id, kind=kind).values_list("pk", flat=True)
+    return [incident_id for incident_id in list(open_ids) if resolve_incident(incident_id, by=by, now=now)]
 
 
 def _announce(incident, transition, *, now):

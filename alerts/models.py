@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from alerts.alertable import AlertingSettings
+
 
 def new_incident_token():
     # 144 random bits, URL- and header-safe: the only secret a POST /api/v3/incidents with
@@ -96,20 +98,33 @@ class IncidentQuerySet(models.QuerySet):
     def not_deleted(self):
         return self.filter(deleted_at__isnull=True)
 
-    def for_source(self, source_type, source_id):
-        return self.filter(source_type=source_type, source_id=source_id)
+    def for_source(self, source_type, source_id, *, kind=None):
+        rows = self.filter(source_type=source_type, source_id=source_id)
+        return rows if kind is None else rows.filter(kind=kind)
 
 
-class Incident(models.Model):
-    """An outage of one source: a monitor, a heartbeat, or a person (manual).
+class IncidentKind(models.TextChoices):
+    """What an incident is about; each kind of a source has its own open-incident slot."""
+
+    OUTAGE = "outage"  # the source fails its check (a monitor's round, a heartbeat's ping)
+    CERTIFICATE = "certificate"  # a monitor's TLS certificate expires within ssl_expiration
+    DOMAIN = "domain"  # a monitor's domain registration expires within domain_expiration
+    MANUAL = "manual"  # a person or another system reported it (POST /api/v3/incidents)
+
+
+class Incident(AlertingSettings):
+    """An incident of one source: a monitor, a heartbeat, or a person (manual).
 
     The source is generic (type + id) so that alerts knows nothing of monitors or
-    heartbeats; at most one incident per source is open, which the database enforces.
+    heartbeats. At most one incident per source and kind is open, which the database
+    enforces: a monitor's outage and its domain warning are open side by side, never two
+    outages. The alerting fields are a copy of the source's as they were at the opening.
     """
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="incidents")
     source_type = models.CharField(max_length=16, choices=IncidentSource.choices)
     source_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=16, choices=IncidentKind.choices, default=IncidentKind.OUTAGE)
     name = models.CharField(max_length=300, blank=True)
     summary = models.TextField(blank=True)
     url = models.CharField(max_length=2048, blank=True)
@@ -122,13 +137,6 @@ class Incident(models.Model):
     ssl_certificate_expires_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     requester_email = models.EmailField(blank=True)
-    call = models.BooleanField(default=False)
-    sms = models.BooleanField(default=False)
-    email = models.BooleanField(default=True)
-    push = models.BooleanField(default=False)
-    critical_alert = models.BooleanField(default=False)
-    team_wait = models.PositiveIntegerField(null=True, blank=True)
-    policy = models.ForeignKey(EscalationPolicy, null=True, blank=True, on_delete=models.SET_NULL)
     started_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=254, blank=True)
@@ -145,12 +153,14 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
-            # One outage, one incident: a second opener (another aggregator or sweeper)
-            # hits this index and backs off instead of paging twice.
+            # One outage, one incident: a second opener of the same kind (another
+            # aggregator, sweeper or domain run) hits this index and backs off instead of
+            # paging twice. Other kinds have their own slot (an outage never waits for a
+            # domain warning to make room).
             models.UniqueConstraint(
-                fields=["source_type", "source_id"],
+                fields=["source_type", "source_id", "kind"],
                 condition=Q(resolved_at__isnull=True, source_id__isnull=False),
-                name="incident_one_open_per_source",
+                name="incident_one_open_per_source_and_kind",
             ),
             models.CheckConstraint(
                 condition=Q(source_type="manual") | Q(source_id__isnull=False),

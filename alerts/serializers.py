@@ -7,6 +7,7 @@ alerts.incidents (acknowledge, resolve, open a manual one), which the views call
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from alerts.alertable_serializer import AlertingSerializer
 from alerts.escalation import validate_policy_steps
 from alerts.models import Channel, EscalationPolicy, IncidentSource, IncidentStatus, PolicyGroup, Urgency
 from config.jsonapi.fields import NameField
@@ -34,10 +35,13 @@ class BlankAsNullCharField(serializers.CharField):
         return value or None
 
 
-class IncidentSerializer(AttributesSerializer):
+class IncidentSerializer(AlertingSerializer):
     """An incident's attributes (docs/api.md, Incidents)."""
 
     resource_type = "incident"
+    # The alerting attributes: who this incident pages, copied from its source when it opened.
+    alerting_before = "metadata"
+    alerting_read_only = True
 
     name = serializers.CharField(read_only=True)
     summary = serializers.CharField(read_only=True)
@@ -55,13 +59,6 @@ class IncidentSerializer(AttributesSerializer):
     response_options = serializers.DictField(read_only=True)
     ssl_certificate_expires_at = TimestampField(read_only=True, allow_null=True)
     requester_email = BlankAsNullCharField(read_only=True, allow_null=True)
-    call = serializers.BooleanField(read_only=True)
-    sms = serializers.BooleanField(read_only=True)
-    email = serializers.BooleanField(read_only=True)
-    push = serializers.BooleanField(read_only=True)
-    critical_alert = serializers.BooleanField(read_only=True)
-    team_wait = serializers.IntegerField(read_only=True, allow_null=True)
-    policy_id = IdField(read_only=True, allow_null=True)
     metadata = serializers.DictField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
@@ -79,22 +76,14 @@ class IncidentRelationshipsSerializer(serializers.Serializer):
     heartbeat = RelationshipSerializer(required=False)
 
 
-class ManualIncidentSerializer(AttributesSerializer):
+class ManualIncidentSerializer(AlertingSerializer):
     """POST /api/v3/incidents: a person reports an outage (Better Stack's manual incident)."""
+
+    alerting_defaults = True
 
     name = NameField(max_length=300, required=False, allow_blank=True)
     summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     requester_email = serializers.EmailField(max_length=254)
-    call = serializers.BooleanField(required=False, default=False)
-    sms = serializers.BooleanField(required=False, default=False)
-    email = serializers.BooleanField(required=False, default=True)
-    push = serializers.BooleanField(required=False, default=False)
-    critical_alert = serializers.BooleanField(required=False, default=False)
-    team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
-    policy_id = IdField(allow_null=True, required=False)
-
-    def validate_policy_id(self, policy_id):
-        return validate_team_policy(self.team, policy_id)
 
     def validate(self, attrs):
         if not (attrs.get("name") or attrs.get("summary")):
@@ -108,12 +97,6 @@ class AcknowledgeSerializer(AttributesSerializer):
 
 class ResolveSerializer(AttributesSerializer):
     resolved_by = serializers.CharField(max_length=254, required=False, allow_blank=True)
-
-
-def validate_team_policy(team, policy_id):
-    if policy_id is not None and not EscalationPolicy.objects.filter(pk=policy_id, team=team).exists():
-        raise serializers.ValidationError("is not an escalation policy of this team")
-    return policy_id
 
 
 # --- policies ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ after any member write that moved a member in or out has committed, and sees it.
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import QuerySet
@@ -37,6 +37,9 @@ from config.jsonapi.schema import error_responses
 from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer
 from config.jsonapi.timestamps import TimestampField
 from config.jsonapi.views import ResourceViewSet
+
+if TYPE_CHECKING:
+    from alerts.pausing import SourcePausing
 
 
 class SourceGroup(models.Model):
@@ -85,38 +88,33 @@ def member_pause(*, instance: Any, paused_requested: bool | None, group: SourceG
 
 
 class GroupMembers:
-    """How one kind of member is paused and resumed in bulk by its group (rule 2)."""
+    """How one kind of member is paused and resumed in bulk by its group (rule 2), with the
+    fields and after-effects its own pause has (alerts.pausing)."""
 
-    def __init__(
-        self,
-        *,
-        queryset: Callable[[SourceGroup], QuerySet],
-        pause: Callable[[datetime], dict[str, Any]],
-        resume: Callable[[datetime], dict[str, Any]],
-        after_pause: Callable[[list[int], datetime], None] | None = None,
-    ):
-        self.queryset = queryset
-        self.pause_fields = pause
-        self.resume_fields = resume
-        # What the members' own pause would also do (monitors: withdraw queued checks).
-        self.after_pause = after_pause
+    def __init__(self, pausing: "SourcePausing"):
+        self.pausing = pausing
+
+    def queryset(self, group: SourceGroup) -> QuerySet:
+        return self.pausing.rows().filter(team_id=group.team_id, **{self.pausing.group_field: group})
 
     def pause(self, group: SourceGroup, *, now: datetime) -> int:
         ids = list(self.queryset(group).filter(paused_at__isnull=True).values_list("pk", flat=True))
         count = (
             self.queryset(group)
             .filter(pk__in=ids, paused_at__isnull=True)
-            .update(paused_with_group=True, updated_at=now, **self.pause_fields(now))
+            .update(paused_with_group=True, updated_at=now, **self.pausing.paused_fields(now))
         )
-        if self.after_pause is not None and ids:
-            self.after_pause(ids, now)
+        if self.pausing.after_pause is not None and ids:
+            self.pausing.after_pause(ids, now)
         return count
 
     def resume(self, group: SourceGroup, *, now: datetime) -> int:
+        # No schedule here: a group of hundreds resumed at once is phased by the next
+        # tick, as new sources are, rather than in this request.
         return (
             self.queryset(group)
             .filter(paused_with_group=True)
-            .update(paused_with_group=False, updated_at=now, **self.resume_fields(now))
+            .update(paused_with_group=False, paused_at=None, updated_at=now, **self.pausing.resumed_fields(now))
         )
 
     def release(self, group: SourceGroup) -> int:

@@ -29,26 +29,24 @@ def status_badge(value):
 
 @admin.action(description="Pause selected")
 def pause(modeladmin, request, queryset):
-    now = timezone.now()
-    # Only rows not already paused: pausing twice must not move paused_at.
-    ids = list(queryset.filter(paused_at__isnull=True).values_list("pk", flat=True))
-    count = queryset.model.objects.filter(pk__in=ids, paused_at__isnull=True).update(
-        paused_at=now, status="paused", updated_at=now
-    )
-    if any(field.name == "paused_with_group" for field in queryset.model._meta.fields):
-        # Paused by hand now: it stays paused when its group resumes (alerts.source_groups).
-        queryset.filter(paused_with_group=True).update(paused_with_group=False)
-    after_pause = getattr(modeladmin, "after_pause", None)
-    if after_pause is not None:
-        after_pause(ids, now=now)
-    modeladmin.message_user(request, f"Paused {count}.", messages.SUCCESS)
+    """Pause by hand: it then stays paused when its group resumes (alerts.source_groups)."""
+    moved = _change_pause(modeladmin, request, queryset, paused=True)
+    modeladmin.message_user(request, f"Paused {moved}.", messages.SUCCESS)
 
 
 @admin.action(description="Resume selected")
 def resume(modeladmin, request, queryset):
-    now = timezone.now()
-    resumed = 0
-    for obj in queryset.filter(paused_at__isnull=False):
-        modeladmin.resume_one(obj, now=now)
-        resumed += 1
-    modeladmin.message_user(request, f"Resumed {resumed}.", messages.SUCCESS)
+    """Lift the own pause; a member of a paused group stays paused with it."""
+    moved = _change_pause(modeladmin, request, queryset.filter(paused_at__isnull=False), paused=False)
+    modeladmin.message_user(request, f"Resumed {moved}.", messages.SUCCESS)
+
+
+def _change_pause(modeladmin, request, queryset, *, paused):
+    # One rule for the admin and the API: alerts.pausing, with the ModelAdmin's ``pausing``.
+    from alerts.pausing import change_pause
+
+    now, actor = timezone.now(), f"{request.user.get_username()} (admin)"
+    return sum(
+        change_pause(modeladmin.pausing, source, paused=paused, now=now, actor=actor)
+        for source in queryset.order_by("pk")
+    )

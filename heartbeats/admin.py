@@ -2,12 +2,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 from django.utils.html import format_html
 
+from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
+from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
-from config.adminkit import pause, resume, status_badge
+from config.adminkit import status_badge
 from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
-from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron, validate_timezone
+from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
+from heartbeats.schedule import InvalidSchedule, validate_cron, validate_timezone
 from heartbeats.serializers import HEARTBEAT_GROUP_MEMBERS
 from teams.limits import LimitReached, claim_room
 
@@ -45,7 +49,7 @@ class RecentPingInline(admin.TabularInline):
         )
 
 
-class HeartbeatForm(forms.ModelForm):
+class HeartbeatForm(AlertableForm):
     class Meta:
         model = Heartbeat
         fields = "__all__"
@@ -89,17 +93,11 @@ class HeartbeatForm(forms.ModelForm):
         except InvalidSchedule as error:
             raise forms.ValidationError(str(error)) from None
 
-    def clean_maintenance_timezone(self):
-        name = self.cleaned_data.get("maintenance_timezone", "")
-        try:
-            return validate_timezone(name)
-        except InvalidSchedule as error:
-            raise forms.ValidationError(str(error)) from None
-
 
 @admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
+class HeartbeatAdmin(AlertableAdmin):
     form = HeartbeatForm
+    pausing = HEARTBEAT_PAUSING
     list_display = ["name", "coloured_status", "last_ping_at", "expectation", "alert_after", "heartbeat_group", "team"]
     list_filter = ["status", "heartbeat_group", "team"]
     search_fields = ["name", "token"]
@@ -117,9 +115,16 @@ class HeartbeatAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    raw_id_fields = ["policy"]
     inlines = [RecentPingInline]
-    actions = [pause, resume]
+    fieldsets = [
+        (None, {"fields": ["team", "heartbeat_group", "name", "token", "ping_url", "status", "paused_at"]}),
+        (
+            "Schedule",
+            {"fields": ["period", "grace", "cron", "timezone", "last_ping_at", "last_start_at", "alert_after"]},
+        ),
+        *ALERTING_FIELDSETS,
+        (None, {"fields": ["sort_index", "created_at", "updated_at"]}),
+    ]
 
     @admin.display(description="status", ordering="status")
     def coloured_status(self, heartbeat):
@@ -133,30 +138,9 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def save_model(self, request, heartbeat, form, change):
         super().save_model(request, heartbeat, form, change)
-        if change and {"period", "grace", "cron", "timezone"} & set(form.changed_data):
-            # A new schedule moves the deadline of an up heartbeat; the claim on status
-            # keeps a ping or sweep that changed it meanwhile from being overwritten.
-            Heartbeat.objects.filter(pk=heartbeat.pk, status="up", paused_at__isnull=True).update(
-                alert_after=current_alert_after(Heartbeat.objects.get(pk=heartbeat.pk))
-            )
-
-    def resume_one(self, heartbeat, *, now):
-        if (
-            heartbeat.heartbeat_group_id is not None
-            and HeartbeatGroup.objects.filter(pk=heartbeat.heartbeat_group_id, paused_at__isnull=False).exists()
-        ):
-            # Its own pause is lifted; its group's still holds it (alerts.source_groups).
-            Heartbeat.objects.filter(pk=heartbeat.pk).update(paused_with_group=True)
-            return
-        # Back to pending: a resumed job is not expected until it pings again.
-        Heartbeat.objects.filter(pk=heartbeat.pk, paused_at__isnull=False).update(
-            paused_with_group=False,
-            paused_at=None,
-            status="pending",
-            alert_after=None,
-            last_start_at=None,
-            updated_at=now,
-        )
+        if change and set(SCHEDULE_FIELDS) & set(form.changed_data):
+            # A new schedule moves the deadline of an up heartbeat (alerts.pausing).
+            reschedule(HEARTBEAT_PAUSING, Heartbeat.objects.get(pk=heartbeat.pk), now=timezone.now())
 
 
 @admin.register(Ping)

@@ -1,25 +1,16 @@
 """``/api/v2/heartbeats``: the heartbeat resource and its availability (docs/api.md)."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
-from alerts.availability import availability_of
+from alerts.availability_api import availability_action
 from alerts.incidents import resolve_open_incident
 from alerts.models import IncidentSource
-from alerts.serializers import AvailabilitySerializer
 from alerts.source_groups import GroupViewSet, members_schema
-from config.jsonapi.ranges import day_range, range_parameters
-from config.jsonapi.schema import document_resource, error_responses
-from config.jsonapi.serializers import singleton_document
+from config.jsonapi.schema import document_resource
 from config.jsonapi.views import ResourceViewSet
 from heartbeats.models import Heartbeat, HeartbeatGroup
 from heartbeats.serializers import HeartbeatGroupSerializer, HeartbeatRelationshipsSerializer, HeartbeatSerializer
-
-HeartbeatAvailabilityDocument = singleton_document(
-    "HeartbeatAvailability", "heartbeat_availability", AvailabilitySerializer
-)
 
 
 @document_resource(
@@ -41,27 +32,7 @@ class HeartbeatViewSet(ResourceViewSet):
             now=timezone.now(),
         )
 
-    @extend_schema(
-        parameters=range_parameters(),
-        responses={200: HeartbeatAvailabilityDocument, **error_responses(400, 404)},
-        tags=["Heartbeats"],
-    )
-    @action(detail=True, methods=["get"])
-    def availability(self, request, pk=None):
-        heartbeat = self.get_object()
-        now = timezone.now()
-        start, end = day_range(request.query_params, created_at=heartbeat.created_at, now=now)
-        figures = availability_of(
-            source_type=IncidentSource.HEARTBEAT,
-            source_id=heartbeat.pk,
-            start=start,
-            end=end,
-            existed_since=heartbeat.created_at,
-            now=now,
-        )
-        return Response(
-            {"data": {"id": str(heartbeat.pk), "type": "heartbeat_availability", "attributes": figures.as_attributes()}}
-        )
+    availability = availability_action("availability", source_type=IncidentSource.HEARTBEAT)
 
 
 @document_resource(HeartbeatGroupSerializer, "heartbeat_group", tags=["Heartbeat groups"])

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from alerts.alertable import AlertableSource
 from alerts.source_groups import SourceGroup
 
 
@@ -27,8 +28,10 @@ class HeartbeatGroup(SourceGroup):
         indexes = [models.Index(fields=["team", "id"], name="heartbeat_group_team")]
 
 
-class Heartbeat(models.Model):
-    """A job that checks in with Pharos; it is down when its ping does not come in time."""
+class Heartbeat(AlertableSource):
+    """A job that checks in with Pharos; it is down when its ping does not come in time.
+
+    The alerting, maintenance and pause fields are alerts.alertable's."""
 
     # Every ping rewrites this row and alert_after is indexed, so each ping writes a new
     # entry into every index of the table: keep no index that another one already covers.
@@ -43,13 +46,6 @@ class Heartbeat(models.Model):
     cron = models.CharField(max_length=100, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
 
-    call = models.BooleanField(default=False)
-    sms = models.BooleanField(default=False)
-    email = models.BooleanField(default=True)
-    push = models.BooleanField(default=False)
-    critical_alert = models.BooleanField(default=False)
-    team_wait = models.PositiveIntegerField(null=True, blank=True)
-    policy = models.ForeignKey("alerts.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL)
     # No index: every ping rewrites this row and alert_after's index keeps those updates from
     # being HOT, so each index here is one more write per ping. A group's heartbeats are
     # found through heartbeat_team (team, id) filtered by group.
@@ -58,13 +54,7 @@ class Heartbeat(models.Model):
     )
     sort_index = models.IntegerField(null=True, blank=True)
 
-    maintenance_days = models.JSONField(default=list, blank=True)
-    maintenance_from = models.TimeField(null=True, blank=True)
-    maintenance_to = models.TimeField(null=True, blank=True)
-    maintenance_timezone = models.CharField(max_length=64, default="UTC")
-
     status = models.CharField(max_length=16, choices=HeartbeatStatus.choices, default=HeartbeatStatus.PENDING)
-    paused_at = models.DateTimeField(null=True, blank=True)
     last_ping_at = models.DateTimeField(null=True, blank=True)
     # Set by /start, cleared by the run's success or failure ping.
     last_start_at = models.DateTimeField(null=True, blank=True)
@@ -74,17 +64,13 @@ class Heartbeat(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # paused_at was set by the group's pause, not by the heartbeat's own (alerts.source_groups).
-    paused_with_group = models.BooleanField(default=False)
 
-    class Meta:
+    class Meta(AlertableSource.Meta):
         ordering = ["id"]
         constraints = [
+            *AlertableSource.Meta.constraints,
             models.CheckConstraint(condition=Q(period__gt=0), name="heartbeat_period_positive"),
             models.CheckConstraint(condition=Q(grace__gte=0), name="heartbeat_grace_not_negative"),
-            models.CheckConstraint(
-                condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="heartbeat_team_wait_not_negative"
-            ),
             models.UniqueConstraint(fields=["token"], name="heartbeat_token_unique"),
         ]
         indexes = [

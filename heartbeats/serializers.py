@@ -5,27 +5,26 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from alerts.serializers import validate_team_policy
+from alerts.alertable_serializer import AlertableSerializer
+from alerts.pausing import change_pause, reschedule
 from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
-from config.jsonapi.fields import MaintenanceWindowSerializer, NameField, TimeZoneField
-from config.jsonapi.serializers import (
-    MAX_DB_INTEGER,
-    AttributesSerializer,
-    IdField,
-    RelationshipSerializer,
-    relationship,
-)
+from config.jsonapi.fields import NameField, TimeZoneField
+from config.jsonapi.serializers import MAX_DB_INTEGER, IdField, RelationshipSerializer
 from config.jsonapi.timestamps import TimestampField
 from heartbeats.maintenance import shown_status
 from heartbeats.models import Heartbeat, HeartbeatGroup, HeartbeatStatus
-from heartbeats.schedule import InvalidSchedule, current_alert_after, validate_cron
+from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
+from heartbeats.schedule import InvalidSchedule, validate_cron
 from teams.limits import LimitReached, claim_room
 
 
-class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
+class HeartbeatSerializer(AlertableSerializer):
     """A heartbeat's attributes (docs/api.md, Heartbeats); ``url`` is the ping URL."""
 
+    # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
+
     resource_type = "heartbeat"
+    alerting_before = "heartbeat_group_id"
 
     name = NameField(max_length=200)
     url = serializers.URLField(source="ping_url", read_only=True)
@@ -33,19 +32,10 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     grace = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
     cron = serializers.CharField(max_length=100, allow_blank=True, required=False)
     timezone = TimeZoneField(max_length=64, required=False)
-    call = serializers.BooleanField(required=False)
-    sms = serializers.BooleanField(required=False)
-    email = serializers.BooleanField(required=False)
-    push = serializers.BooleanField(required=False)
-    critical_alert = serializers.BooleanField(required=False)
-    team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
-    policy_id = IdField(allow_null=True, required=False)
     heartbeat_group_id = IdField(allow_null=True, required=False)
     sort_index = serializers.IntegerField(
         min_value=-MAX_DB_INTEGER, max_value=MAX_DB_INTEGER, allow_null=True, required=False
     )
-    paused = serializers.BooleanField(write_only=True, required=False)
-    paused_at = TimestampField(read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=HeartbeatStatus.values, read_only=True)
     created_at = TimestampField(read_only=True)
     updated_at = TimestampField(read_only=True)
@@ -64,9 +54,6 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
             return validate_cron(expression)
         except InvalidSchedule as error:
             raise serializers.ValidationError(str(error)) from None
-
-    def validate_policy_id(self, policy_id):
-        return validate_team_policy(self.team, policy_id)
 
     def validate_heartbeat_group_id(self, group_id):
         # Locked until the write commits, so a pause of the group cannot slip in between.
@@ -102,8 +89,8 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
             instance=None, paused_requested=validated.pop("paused", False), group=self.group_after_write(validated)
         )
         heartbeat = Heartbeat(team=self.team, paused_with_group=with_group, **validated)
-        if paused:
-            heartbeat.paused_at, heartbeat.status = timezone.now(), HeartbeatStatus.PAUSED
+        for name, value in (HEARTBEAT_PAUSING.paused_fields(timezone.now()) if paused else {}).items():
+            setattr(heartbeat, name, value)
         heartbeat.save()
         return heartbeat
 
@@ -111,62 +98,36 @@ class HeartbeatSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         paused = validated.pop("paused", None)
         now = timezone.now()
         schedule_changed = any(
-            name in validated and validated[name] != getattr(heartbeat, name)
-            for name in ("period", "grace", "cron", "timezone")
+            name in validated and validated[name] != getattr(heartbeat, name) for name in SCHEDULE_FIELDS
         )
-        changed = set(validated)
-        if paused is not None or "heartbeat_group_id" in validated:
-            # Its own pause and its group's decide together (alerts.source_groups).
-            paused, heartbeat.paused_with_group = member_pause(
-                instance=heartbeat, paused_requested=paused, group=self.group_after_write(validated)
-            )
-            changed.add("paused_with_group")
         for name, value in validated.items():
             setattr(heartbeat, name, value)
-        if paused and heartbeat.paused_at is None:
-            heartbeat.paused_at, heartbeat.status = now, HeartbeatStatus.PAUSED
-            changed |= {"paused_at", "status"}
-        elif paused is False and heartbeat.paused_at is not None:
-            # Resumed: like a new heartbeat, it is pending until its next ping arrives.
-            heartbeat.paused_at, heartbeat.status, heartbeat.alert_after = None, HeartbeatStatus.PENDING, None
-            heartbeat.last_start_at = None
-            changed |= {"paused_at", "status", "alert_after", "last_start_at"}
-        elif schedule_changed and heartbeat.alert_after is not None and heartbeat.last_ping_at is not None:
-            heartbeat.alert_after = current_alert_after(heartbeat)
-            changed.add("alert_after")
         # Only what this request changed: pings and the sweep write status, last_ping_at
         # and alert_after of the same row (the view holds the row lock meanwhile).
-        heartbeat.save(update_fields=[*changed, "updated_at"])
+        heartbeat.save(update_fields=[*validated, "updated_at"])
+        if paused is not None or "heartbeat_group_id" in validated:
+            # Its own pause and its group's decide together (alerts.pausing).
+            change_pause(HEARTBEAT_PAUSING, heartbeat, paused=paused, group=self.group_after_write(validated), now=now)
+        if schedule_changed:
+            reschedule(HEARTBEAT_PAUSING, heartbeat, now=now)
         return heartbeat
 
     def to_representation(self, heartbeat):
         data = super().to_representation(heartbeat)
-        data["policy_id"] = None if heartbeat.policy_id is None else str(heartbeat.policy_id)
-        data["heartbeat_group_id"] = None if heartbeat.heartbeat_group_id is None else str(heartbeat.heartbeat_group_id)
         # The stored status stays up/down through a maintenance window (the sweep's index
         # relies on it); what a user is shown says maintenance, as docs/api.md lists.
         data["status"] = shown_status(heartbeat, now=timezone.now())
         return data
 
     def relationships(self, heartbeat):
-        return {"policy": relationship("policy", heartbeat.policy_id)}
+        return self.policy_relationship(heartbeat)
 
 
 class HeartbeatRelationshipsSerializer(serializers.Serializer):
     policy = RelationshipSerializer()
 
 
-HEARTBEAT_GROUP_MEMBERS = GroupMembers(
-    queryset=lambda group: Heartbeat.objects.filter(team_id=group.team_id, heartbeat_group=group),
-    pause=lambda now: {"paused_at": now, "status": HeartbeatStatus.PAUSED},
-    # Like a heartbeat resumed on its own: pending until its next ping arrives.
-    resume=lambda now: {
-        "paused_at": None,
-        "status": HeartbeatStatus.PENDING,
-        "alert_after": None,
-        "last_start_at": None,
-    },
-)
+HEARTBEAT_GROUP_MEMBERS = GroupMembers(HEARTBEAT_PAUSING)
 
 
 class HeartbeatGroupSerializer(GroupSerializer):

@@ -1,10 +1,11 @@
-from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
+from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
+from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
-from config.adminkit import pause, resume, status_badge
+from config.adminkit import status_badge
 from monitors import quarantine
 from monitors.models import (
     CheckResult,
@@ -17,9 +18,9 @@ from monitors.models import (
     ResultRollup,
     Round,
 )
+from monitors.pausing import MONITOR_PAUSING
 from monitors.serializers import MONITOR_GROUP_MEMBERS
 from monitors.types import REGISTRY, bounded_timeout, converted_timeout, timeout_error
-from monitors.withdrawal import withdraw_monitors
 from teams.limits import LimitReached, claim_room
 
 
@@ -44,7 +45,7 @@ class RecentResultInline(admin.TabularInline):
         return super().get_queryset(request).filter(scheduled_at__gte=since)
 
 
-class MonitorForm(forms.ModelForm):
+class MonitorForm(AlertableForm):
     """The API's rules for what the admin writes (monitors.types for the timeout)."""
 
     class Meta:
@@ -86,8 +87,9 @@ class MonitorForm(forms.ModelForm):
 
 
 @admin.register(Monitor)
-class MonitorAdmin(admin.ModelAdmin):
+class MonitorAdmin(AlertableAdmin):
     form = MonitorForm
+    pausing = MONITOR_PAUSING
     list_display = [
         "__str__",
         "coloured_status",
@@ -114,9 +116,7 @@ class MonitorAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    raw_id_fields = ["policy"]
     inlines = [RequestHeaderInline, RecentResultInline]
-    actions = [pause, resume]
     fieldsets = [
         (
             None,
@@ -170,11 +170,7 @@ class MonitorAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Alerting", {"fields": ["email", "sms", "call", "push", "critical_alert", "team_wait", "policy"]}),
-        (
-            "Maintenance window",
-            {"fields": ["maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone"]},
-        ),
+        *ALERTING_FIELDSETS,
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
 
@@ -186,28 +182,12 @@ class MonitorAdmin(admin.ModelAdmin):
     def region_list(self, monitor):
         return ", ".join(monitor.effective_regions)
 
-    def after_pause(self, monitor_ids, *, now):
-        # Their checks already queued in the regions are not started (monitors.withdrawal).
-        withdraw_monitors(monitor_ids, now=now, paused=True)
-
-    def resume_one(self, monitor, *, now):
-        if (
-            monitor.monitor_group_id is not None
-            and MonitorGroup.objects.filter(pk=monitor.monitor_group_id, paused_at__isnull=False).exists()
-        ):
-            # Its own pause is lifted; its group's still holds it (alerts.source_groups).
-            Monitor.objects.filter(pk=monitor.pk).update(paused_with_group=True)
-            return
-        # Back to pending with a fresh due time: the first round after a pause decides the state.
-        Monitor.objects.filter(pk=monitor.pk, paused_at__isnull=False).update(
-            paused_with_group=False,
-            paused_at=None,
-            status="pending",
-            next_check_at=now,
-            failing_since=None,
-            passing_since=None,
-            updated_at=now,
-        )
+    def save_model(self, request, monitor, form, change):
+        super().save_model(request, monitor, form, change)
+        # A new monitor is phased by the next tick; a new frequency re-phases an active
+        # one at once, as a PATCH does (alerts.pausing).
+        if change and "check_frequency" in form.changed_data:
+            reschedule(MONITOR_PAUSING, monitor, now=timezone.now())
 
 
 @admin.register(CheckResult)

@@ -6,13 +6,11 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from alerts.availability import availability_of
+from alerts.availability_api import availability_action
 from alerts.incidents import resolve_open_incident
 from alerts.models import IncidentSource
-from alerts.serializers import AvailabilitySerializer
 from alerts.source_groups import GroupViewSet, members_schema
 from config.jsonapi.errors import BadRequest
-from config.jsonapi.ranges import day_range, range_parameters
 from config.jsonapi.schema import document_resource, error_responses
 from config.jsonapi.serializers import singleton_document
 from config.jsonapi.timestamps import TimestampField, format_timestamp
@@ -43,7 +41,6 @@ class ResponseTimesAttributesSerializer(serializers.Serializer):
 ResponseTimesDocument = singleton_document(
     "MonitorResponseTimes", "monitor_response_times", ResponseTimesAttributesSerializer
 )
-MonitorSlaDocument = singleton_document("MonitorSla", "monitor_sla", AvailabilitySerializer)
 
 
 @document_resource(MonitorSerializer, "monitor", relationships_class=MonitorRelationshipsSerializer, tags=["Monitors"])
@@ -94,25 +91,7 @@ class MonitorViewSet(ResourceViewSet):
             {"data": {"id": str(monitor.pk), "type": "monitor_response_times", "attributes": {"regions": regions}}}
         )
 
-    @extend_schema(
-        parameters=range_parameters(),
-        responses={200: MonitorSlaDocument, **error_responses(400, 404)},
-        tags=["Monitors"],
-    )
-    @action(detail=True, methods=["get"])
-    def sla(self, request, pk=None):
-        monitor = self.get_object()
-        now = timezone.now()
-        start, end = day_range(request.query_params, created_at=monitor.created_at, now=now)
-        figures = availability_of(
-            source_type=IncidentSource.MONITOR,
-            source_id=monitor.pk,
-            start=start,
-            end=end,
-            existed_since=monitor.created_at,
-            now=now,
-        )
-        return Response({"data": {"id": str(monitor.pk), "type": "monitor_sla", "attributes": figures.as_attributes()}})
+    sla = availability_action("sla", source_type=IncidentSource.MONITOR)
 
 
 @document_resource(MonitorGroupSerializer, "monitor_group", tags=["Monitor groups"])

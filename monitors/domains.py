@@ -13,16 +13,14 @@ but a central periodic job (``monitors.check_domain_expiry``, hourly):
 3. Every run decides from the stored expiry, so a warning also opens or resolves when the
    clock or the monitor's window moves, without a new lookup.
 
-The one-open-incident rule: a monitor has at most one open incident (partial unique index)
-and an outage must always be able to page. So, as with the certificate warning that an
-outage superseded (state.py, commit "an outage supersedes an open certificate warning"):
+A domain warning is an incident of kind ``domain`` (Incident.kind), with a slot of its
+own: at most one open per monitor (partial unique index), beside the monitor's outage if
+it has one — neither waits for the other, and an outage always pages.
 
-- a domain warning opens only while the monitor is ``up``: never beside an open outage,
-  never on a paused, pending or in-maintenance monitor (it opens on the first run after);
-- an open domain warning gives way to an outage: ``give_way_to_outage`` resolves it so the
-  state machine can open the outage (it reopens on the first run after the recovery);
+- a domain warning opens on a monitor that is watched: never on a paused or in-maintenance
+  one (it opens on the first run after);
 - a renewal, a wider-than-needed window or ``domain_expiration`` set back to null resolves
-  only a domain warning, never an outage.
+  only the domain warning, never an outage, and a passing round never resolves it.
 """
 
 import ipaddress
@@ -35,19 +33,19 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from alerts.alertable import ALERTING_FIELDS
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_incident
-from alerts.models import Incident, IncidentSource
+from alerts.models import Incident, IncidentKind, IncidentSource
 from monitors.models import DomainRegistration, Monitor, MonitorStatus
 
 logger = logging.getLogger(__name__)
 
-KIND = "domain_expiration"  # Incident.metadata["kind"] of a domain warning
+KIND = "domain_expiration"  # Incident.metadata["kind"] of a domain warning, as the API shows it
 LOOKUP_INTERVAL = timedelta(hours=12)
 LOOKUP_TIMEOUT = 10.0  # seconds per RDAP request (redirect included)
 LOOKUPS_PER_RUN = 200  # bounds one run to LOOKUPS_PER_RUN × LOOKUP_TIMEOUT; the rest wait an hour
 RENEWED_BY = "Pharos (domain renewed)"
 UNWATCHED_BY = "Pharos (domain expiry no longer watched)"
-SUPERSEDED_BY = "Pharos (superseded by an outage)"
 
 # Second-level labels under which registries sell names (example.co.uk, example.com.au,
 # example.ac.jp …). A deliberately small rule instead of the Public Suffix List: it is
@@ -172,13 +170,7 @@ def check_domain_expiry(*, now, base_url=None, timeout=LOOKUP_TIMEOUT, lookups_p
         "paused_at",
         "pronounceable_name",
         "domain_expiration",
-        "call",
-        "sms",
-        "email",
-        "push",
-        "critical_alert",
-        "team_wait",
-        "policy_id",
+        *ALERTING_FIELDS,
     )
     by_domain = {}
     for monitor in watched:
@@ -243,7 +235,7 @@ def refresh(domains, *, now, base_url, timeout, limit):
 
 
 def open_warning(monitor_id):
-    return Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id).only("pk", "metadata").first()
+    return Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id, kind=IncidentKind.DOMAIN).first()
 
 
 def decide(monitor, registration, *, domain, now):
@@ -257,12 +249,12 @@ def decide(monitor, registration, *, domain, now):
         return None
     incident = open_warning(monitor.pk)
     if days_left(expires_at, now) > monitor.domain_expiration:
-        if incident is not None and incident.metadata.get("kind") == KIND:
+        if incident is not None:
             return "resolved" if resolve_incident(incident.pk, by=RENEWED_BY, now=now) else None
         return None
-    # Already open — this warning, or an outage that must not be displaced — or a monitor
-    # that is not plainly up (paused, pending, maintenance, failing): wait for a later run.
-    if incident is not None or monitor.status != MonitorStatus.UP or monitor.paused_at is not None:
+    # Already open, or a monitor nobody is to be paged about now: wait for a later run.
+    quiet = monitor.status in (MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE) or monitor.paused_at is not None
+    if incident is not None or quiet:
         return None
     cause = cause_for(expires_at, now)
     facts = IncidentFacts(
@@ -279,6 +271,7 @@ def decide(monitor, registration, *, domain, now):
         facts=facts,
         alerting=Alerting.of(monitor),
         now=now,
+        kind=IncidentKind.DOMAIN,
     )
     if created is not None:
         logger.info(
@@ -297,18 +290,8 @@ def resolve_unwatched(watched_ids, *, now):
     set back to null, an IP host now, or the monitor is gone."""
     stale = (
         Incident.objects.open()
-        .filter(source_type=IncidentSource.MONITOR, metadata__kind=KIND)
+        .filter(source_type=IncidentSource.MONITOR, kind=IncidentKind.DOMAIN)
         .exclude(source_id__in=list(watched_ids))
         .values_list("pk", flat=True)
     )
     return sum(resolve_incident(pk, by=UNWATCHED_BY, now=now) for pk in list(stale))
-
-
-def give_way_to_outage(monitor_id, *, now):
-    """Resolve the monitor's open domain warning so an outage can take the one open
-    incident. For the state machine to call when ``open_incident`` returned None; returns
-    True when a warning gave way (then open the outage again)."""
-    incident = open_warning(monitor_id)
-    if incident is None or incident.metadata.get("kind") != KIND:
-        return False
-    return resolve_incident(incident.pk, by=SUPERSEDED_BY, now=now)

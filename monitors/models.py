@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import F, Q
 
+from alerts.alertable import AlertableSource
 from alerts.source_groups import SourceGroup
 from monitors.types import HTTP_METHODS, MONITOR_TYPES
 
@@ -21,10 +22,11 @@ class MonitorGroup(SourceGroup):
         indexes = [models.Index(fields=["team", "id"], name="monitor_group_team")]
 
 
-class Monitor(models.Model):
+class Monitor(AlertableSource):
     """A target Pharos reaches out to, from every one of its regions, each round.
 
-    Attribute names follow docs/api.md (Better Stack's Uptime API) so the serializer is thin.
+    Attribute names follow docs/api.md (Better Stack's Uptime API) so the serializer is thin;
+    the alerting, maintenance and pause fields are alerts.alertable's.
     """
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="monitors")
@@ -54,21 +56,7 @@ class Monitor(models.Model):
     ssl_expiration = models.PositiveSmallIntegerField(null=True, blank=True)
     domain_expiration = models.PositiveSmallIntegerField(null=True, blank=True)
 
-    call = models.BooleanField(default=False)
-    sms = models.BooleanField(default=False)
-    email = models.BooleanField(default=True)
-    push = models.BooleanField(default=False)
-    critical_alert = models.BooleanField(default=False)
-    team_wait = models.PositiveIntegerField(null=True, blank=True)
-    policy = models.ForeignKey("alerts.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL)
-
-    maintenance_days = models.JSONField(default=list, blank=True)  # ["mon", "tue", …]
-    maintenance_from = models.TimeField(null=True, blank=True)
-    maintenance_to = models.TimeField(null=True, blank=True)
-    maintenance_timezone = models.CharField(max_length=64, default="UTC")
-
     status = models.CharField(max_length=16, choices=MonitorStatus.choices, default=MonitorStatus.PENDING)
-    paused_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     # Scheduling: the tick claims rows whose next_check_at has passed (indexed below).
     next_check_at = models.DateTimeField(null=True, blank=True)
@@ -88,12 +76,11 @@ class Monitor(models.Model):
     monitor_group = models.ForeignKey(
         MonitorGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="monitors", db_index=False
     )
-    # paused_at was set by the group's pause, not by the monitor's own (alerts.source_groups).
-    paused_with_group = models.BooleanField(default=False)
 
-    class Meta:
+    class Meta(AlertableSource.Meta):
         ordering = ["id"]
         constraints = [
+            *AlertableSource.Meta.constraints,
             models.CheckConstraint(condition=Q(check_frequency__gt=0), name="monitor_check_frequency_positive"),
             models.CheckConstraint(condition=Q(request_timeout__gt=0), name="monitor_request_timeout_positive"),
             models.CheckConstraint(
@@ -101,9 +88,6 @@ class Monitor(models.Model):
             ),
             models.CheckConstraint(condition=Q(recovery_period__gte=0), name="monitor_recovery_period_not_negative"),
             models.CheckConstraint(condition=Q(quorum__isnull=True) | Q(quorum__gt=0), name="monitor_quorum_positive"),
-            models.CheckConstraint(
-                condition=Q(team_wait__isnull=True) | Q(team_wait__gte=0), name="monitor_team_wait_not_negative"
-            ),
         ]
         indexes = [
             # The tick's claim: only active monitors, ordered by due time. A partial index

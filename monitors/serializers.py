@@ -16,19 +16,19 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from alerts.serializers import validate_team_policy
+from alerts.alertable_serializer import AlertableSerializer
+from alerts.pausing import change_pause, reschedule
 from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
-from config.jsonapi.fields import LowerCaseChoiceField, MaintenanceWindowSerializer, NameField
+from config.jsonapi.fields import LowerCaseChoiceField, NameField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
-    AttributesSerializer,
     IdField,
     RelationshipSerializer,
     StrictSerializer,
-    relationship,
 )
 from config.jsonapi.timestamps import TimestampField
 from monitors.models import Monitor, MonitorGroup, MonitorRequestHeader, MonitorStatus
+from monitors.pausing import MONITOR_PAUSING
 from monitors.types import (
     ALERT_DAYS,
     DEFAULT_PORTS,
@@ -40,7 +40,6 @@ from monitors.types import (
     timeout_error,
 )
 from monitors.validation import InvalidTarget, needs_keyword, needs_port, parse_ports, validate_target
-from monitors.withdrawal import withdraw_monitors
 from teams.limits import LimitReached, claim_room
 
 # Named once for the OpenAPI document (ssl_expiration and domain_expiration share it).
@@ -89,10 +88,13 @@ class RequestHeaderSerializer(StrictSerializer):
         return attrs
 
 
-class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
+class MonitorSerializer(AlertableSerializer):
     """A monitor's attributes (docs/api.md, Monitors)."""
 
+    # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
+
     resource_type = "monitor"
+    alerting_before = "monitor_group_id"
 
     url = serializers.CharField(max_length=2048)
     pronounceable_name = NameField(max_length=200, allow_blank=True, required=False)
@@ -133,16 +135,7 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
     recovery_period = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, required=False)
     ssl_expiration = serializers.ChoiceField(choices=ALERT_DAY_CHOICES, allow_null=True, required=False)
     domain_expiration = serializers.ChoiceField(choices=ALERT_DAY_CHOICES, allow_null=True, required=False)
-    call = serializers.BooleanField(required=False)
-    sms = serializers.BooleanField(required=False)
-    email = serializers.BooleanField(required=False)
-    push = serializers.BooleanField(required=False)
-    critical_alert = serializers.BooleanField(required=False)
-    team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
-    policy_id = IdField(allow_null=True, required=False)
     monitor_group_id = IdField(allow_null=True, required=False)
-    paused = serializers.BooleanField(write_only=True, required=False)
-    paused_at = TimestampField(read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=MonitorStatus.values, read_only=True)
     last_checked_at = TimestampField(read_only=True, allow_null=True)
     created_at = TimestampField(read_only=True)
@@ -167,9 +160,6 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         if not regions:
             raise serializers.ValidationError("must name at least one region")
         return list(dict.fromkeys(regions))
-
-    def validate_policy_id(self, policy_id):
-        return validate_team_policy(self.team, policy_id)
 
     def validate_monitor_group_id(self, group_id):
         # Locked until the write commits, so a pause of the group cannot slip in between.
@@ -263,15 +253,14 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         )
         now = timezone.now()
         monitor = Monitor(team=self.team, paused_with_group=with_group, **validated)
-        if paused:
-            monitor.paused_at, monitor.status = now, MonitorStatus.PAUSED
+        changes = MONITOR_PAUSING.paused_fields(now) if paused else MONITOR_PAUSING.schedule(monitor, now)
+        for name, value in (changes or {}).items():
+            setattr(monitor, name, value)
         monitor.save()
         MonitorRequestHeader.objects.bulk_create(
             MonitorRequestHeader(monitor=monitor, name=header["name"], value=header.get("value", ""))
             for header in headers
         )
-        if not paused:
-            schedule_monitor(monitor, now=now)
         return monitor
 
     def update(self, monitor, validated):
@@ -279,31 +268,21 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         paused = validated.pop("paused", None)
         now = timezone.now()
         frequency_changed = validated.get("check_frequency", monitor.check_frequency) != monitor.check_frequency
-        changed = set(validated)
-        if paused is not None or "monitor_group_id" in validated:
-            # Its own pause and its group's decide together (alerts.source_groups).
-            paused, monitor.paused_with_group = member_pause(
-                instance=monitor, paused_requested=paused, group=self.group_after_write(validated)
-            )
-            changed.add("paused_with_group")
         for name, value in validated.items():
             setattr(monitor, name, value)
-        resumed = paused is False and monitor.paused_at is not None
-        if paused and monitor.paused_at is None:
-            monitor.paused_at, monitor.status = now, MonitorStatus.PAUSED
-            changed |= {"paused_at", "status"}
-            withdraw_monitors([monitor.pk], now=now, paused=True)
-        elif resumed:
-            monitor.paused_at, monitor.status = None, MonitorStatus.PENDING
-            monitor.failing_since = monitor.passing_since = None
-            changed |= {"paused_at", "status", "failing_since", "passing_since"}
         # Only what this request changed: the aggregator and the scheduler write status,
         # last_checked_at and next_check_at of the same row.
-        monitor.save(update_fields=[*changed, "updated_at"])
+        monitor.save(update_fields=[*validated, "updated_at"])
         if headers is not None:
             apply_header_changes(monitor, headers)
-        if monitor.paused_at is None and (resumed or frequency_changed):
-            schedule_monitor(monitor, now=now)
+        resumed = False
+        if paused is not None or "monitor_group_id" in validated:
+            # Its own pause and its group's decide together (alerts.pausing).
+            resumed = change_pause(
+                MONITOR_PAUSING, monitor, paused=paused, group=self.group_after_write(validated), now=now
+            ) and (monitor.paused_at is None)
+        if frequency_changed and not resumed:
+            reschedule(MONITOR_PAUSING, monitor, now=now)
         return monitor
 
     # --- reading ------------------------------------------------------------------------------
@@ -313,8 +292,6 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         data["regions"] = monitor.effective_regions
         data["quorum"] = monitor.effective_quorum
         data["ip_version"] = monitor.ip_version or None
-        data["policy_id"] = None if monitor.policy_id is None else str(monitor.policy_id)
-        data["monitor_group_id"] = None if monitor.monitor_group_id is None else str(monitor.monitor_group_id)
         data["request_headers"] = [
             {"id": str(header.pk), "name": header.name, "value": header.value}
             for header in monitor.request_headers.all()
@@ -322,7 +299,7 @@ class MonitorSerializer(MaintenanceWindowSerializer, AttributesSerializer):
         return data
 
     def relationships(self, monitor):
-        return {"policy": relationship("policy", monitor.policy_id)}
+        return self.policy_relationship(monitor)
 
 
 def apply_header_changes(monitor, changes):
@@ -340,39 +317,11 @@ def apply_header_changes(monitor, changes):
                 rows.update(**fields)
 
 
-def schedule_monitor(monitor, *, now):
-    """Give an active monitor its first (or re-phased) ``next_check_at``: a random phase
-    within one period (the scheduler's rule), so that monitors created together (a script,
-    an import) do not all fire in the same tick."""
-    from monitors.scheduler import first_check_at
-
-    monitor.next_check_at = first_check_at(monitor.check_frequency, now=now)
-    Monitor.objects.filter(pk=monitor.pk).update(next_check_at=monitor.next_check_at)
-
-
 class MonitorRelationshipsSerializer(serializers.Serializer):
     policy = RelationshipSerializer()
 
 
-def _resume_fields(now):
-    # next_check_at NULL: the tick's schedule_newcomers gives each a random phase, so a
-    # group of hundreds resumed at once does not fire in one tick.
-    return {
-        "paused_at": None,
-        "status": MonitorStatus.PENDING,
-        "failing_since": None,
-        "passing_since": None,
-        "next_check_at": None,
-    }
-
-
-MONITOR_GROUP_MEMBERS = GroupMembers(
-    queryset=lambda group: Monitor.objects.filter(team_id=group.team_id, monitor_group=group),
-    pause=lambda now: {"paused_at": now, "status": MonitorStatus.PAUSED},
-    resume=_resume_fields,
-    # A paused group's monitors are paused monitors: their queued checks are not started.
-    after_pause=lambda ids, now: withdraw_monitors(ids, now=now, paused=True),
-)
+MONITOR_GROUP_MEMBERS = GroupMembers(MONITOR_PAUSING)
 
 
 class MonitorGroupSerializer(GroupSerializer):

@@ -25,28 +25,31 @@ from alerts.incidents import (
     open_incident,
     resolve_incident,
 )
-from alerts.models import Incident, IncidentSource, IncidentStatus
-from monitors import domains
+from alerts.models import Incident, IncidentKind, IncidentSource, IncidentStatus
 from monitors.models import Monitor, MonitorStatus, RoundVerdict
 from monitors.types import HTTP_TYPES
+from probes import tls
 
 logger = logging.getLogger(__name__)
 
 OUTAGE = "outage"
+# The incidents a round's verdicts open and resolve: an outage, or a certificate inside
+# its ssl_expiration window (which probes report as DOWN). One at a time, under the
+# monitor's row lock; each kind's partial unique index is the last guard.
+CHECK_KINDS = (IncidentKind.OUTAGE, IncidentKind.CERTIFICATE)
 RESOLVED_BY = "Pharos (automatic recovery)"
 
 
 def open_outage(monitor_id):
-    """The monitor's open outage, or None. A domain-expiry warning (monitors.domains) holds
-    the one open incident too, but a passing round must not recover it."""
-    # At most one incident is open per source, so the check is made on that one row in
-    # Python: JSON containment lookups do not exist on SQLite (the quick start).
-    incident = (
-        Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id).only("pk", "status", "metadata").first()
+    """The monitor's open outage (or certificate incident: the check's own), or None. A
+    domain-expiry warning (monitors.domains) has its own slot and is never recovered here."""
+    return (
+        Incident.objects.open()
+        .for_source(IncidentSource.MONITOR, monitor_id)
+        .filter(kind__in=CHECK_KINDS)
+        .only("pk", "status")
+        .first()
     )
-    if incident is None or (incident.metadata or {}).get("kind") == domains.KIND:
-        return None
-    return incident
 
 
 def apply_verdict(*, monitor_id, scheduled_at, verdict, now):
@@ -135,19 +138,17 @@ def _on_up(monitor, scheduled_at, now):
 
 
 def _open_outage(monitor, verdict, scheduled_at, *, now):
-    """Open the outage. A domain-expiry warning holding the monitor's one open incident
-    gives way (the hourly task reopens it once the monitor is up): an outage must page."""
-    opening = dict(
+    """Open the check's incident; a domain-expiry warning open meanwhile stays (its own slot)."""
+    certificate = verdict.cause.startswith(tls.EXPIRY_CAUSE_PREFIX)
+    incident = open_incident(
         team_id=monitor.team_id,
         source_type=IncidentSource.MONITOR,
         source_id=monitor.pk,
         facts=_outage_facts(monitor, verdict, scheduled_at),
         alerting=Alerting.of(monitor),
         now=now,
+        kind=IncidentKind.CERTIFICATE if certificate else IncidentKind.OUTAGE,
     )
-    incident = open_incident(**opening)
-    if incident is None and domains.give_way_to_outage(monitor.pk, now=now):
-        incident = open_incident(**opening)
     context = {"monitor": monitor.pk, "round": scheduled_at.isoformat(), "team": monitor.team_id}
     if incident is None:
         logger.info("monitor %s down: an incident is already open", monitor.pk, extra=context)

@@ -62,6 +62,11 @@ def certificate_facts(der: bytes) -> tuple[datetime, str, str]:
     return not_after, not_after.isoformat(), certificate.issuer.rfc4514_string()
 
 
+# Every cause check_expiry gives starts so: the central state machine files such an
+# outage as a certificate incident (Incident.kind) by it.
+EXPIRY_CAUSE_PREFIX = "TLS certificate expire"
+
+
 def check_expiry(trace: Trace, warn_days: int | None, *, now: datetime | None = None) -> None:
     """Raise TargetDown when the certificate seen has expired or expires within ``warn_days``.
 
@@ -74,7 +79,7 @@ def check_expiry(trace: Trace, warn_days: int | None, *, now: datetime | None = 
     now = now or datetime.now(UTC)
     left = (trace.tls_not_after - now).total_seconds()
     if left <= 0:
-        raise TargetDown("TLS certificate expired")
+        raise TargetDown(f"{EXPIRY_CAUSE_PREFIX}d")
     days = math.ceil(left / 86400)
     if days <= warn_days:
-        raise TargetDown(f"TLS certificate expires in {days} day{'s' if days != 1 else ''}")
+        raise TargetDown(f"{EXPIRY_CAUSE_PREFIX}s in {days} day{'s' if days != 1 else ''}")

@@ -1,4 +1,6 @@
-"""Attribute fields several resources share: names, time zones, case-blind choices, maintenance windows."""
+"""Attribute fields several resources share: names, time zones, case-blind choices, day names.
+
+The maintenance window's attributes are alerts.alertable_serializer's."""
 
 import re
 
@@ -46,43 +48,3 @@ class LowerCaseChoiceField(serializers.ChoiceField):
 
     def to_internal_value(self, data):
         return super().to_internal_value(data.lower() if isinstance(data, str) else data)
-
-
-class MaintenanceWindowSerializer(serializers.Serializer):
-    """Better Stack's weekly window: days, local from/to, and the zone they are read in."""
-
-    maintenance_days = serializers.ListField(
-        child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7
-    )
-    maintenance_from = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
-    maintenance_to = serializers.TimeField(allow_null=True, required=False, format="%H:%M:%S")
-    maintenance_timezone = TimeZoneField(max_length=64, required=False)
-
-    def get_fields(self):
-        # Declared on a base class, these would lead the attributes; docs/api.md lists them just
-        # before ``paused``, so that is where they go.
-        fields = super().get_fields()
-        window = {name: fields.pop(name) for name in list(MaintenanceWindowSerializer._declared_fields)}
-        if "paused" not in fields:
-            return {**fields, **window}
-        ordered = {}
-        for name, field in fields.items():
-            if name == "paused":
-                ordered.update(window)
-            ordered[name] = field
-        return ordered
-
-    def validate_maintenance_days(self, days):
-        return list(dict.fromkeys(days))
-
-    def maintenance_errors(self, attrs):
-        """Errors of the window as it will be after this write (``current`` is the resource's)."""
-        has_from = self.current(attrs, "maintenance_from", None) is not None
-        has_to = self.current(attrs, "maintenance_to", None) is not None
-        if has_from == has_to:
-            return {}
-        return {
-            "maintenance_to" if has_from else "maintenance_from": [
-                "is required when the other end of the window is set"
-            ]
-        }

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from alerts.alertable import ALERTING_FIELDS
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_incident
 from alerts.models import Incident, IncidentEvent
 from heartbeats.models import Heartbeat
@@ -29,13 +30,7 @@ INCIDENT_ATTRIBUTES = {
     "response_options",
     "ssl_certificate_expires_at",
     "requester_email",
-    "call",
-    "sms",
-    "email",
-    "push",
-    "critical_alert",
-    "team_wait",
-    "policy_id",
+    *ALERTING_FIELDS,  # pinned in tests/api/test_alertable_sources.py
     "metadata",
     "team_name",
 }

@@ -2,6 +2,7 @@
 
 import re
 
+from alerts.alertable import ALERTING_FIELDS
 from heartbeats.models import Heartbeat
 from monitors.models import Monitor
 from tests.api.conftest import DAILY_BACKUP, DEEP_HEALTH, QUICK_HEALTH
@@ -32,13 +33,7 @@ MONITOR_ATTRIBUTES = {
     "recovery_period",
     "ssl_expiration",
     "domain_expiration",
-    "call",
-    "sms",
-    "email",
-    "push",
-    "critical_alert",
-    "team_wait",
-    "policy_id",
+    *ALERTING_FIELDS,  # pinned in tests/api/test_alertable_sources.py
     "monitor_group_id",
     "maintenance_days",
     "maintenance_from",
@@ -58,13 +53,7 @@ HEARTBEAT_ATTRIBUTES = {
     "grace",
     "cron",
     "timezone",
-    "call",
-    "sms",
-    "email",
-    "push",
-    "critical_alert",
-    "team_wait",
-    "policy_id",
+    *ALERTING_FIELDS,  # pinned in tests/api/test_alertable_sources.py
     "heartbeat_group_id",
     "sort_index",
     "maintenance_days",

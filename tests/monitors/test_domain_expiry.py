@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from alerts.incidents import Alerting, IncidentFacts, open_incident
-from alerts.models import Incident, IncidentSource
+from alerts.models import Incident, IncidentKind, IncidentSource
 from monitors import domains
 from monitors.domains import check_domain_expiry, registrable_domain
 from monitors.models import DomainRegistration, MonitorStatus
@@ -219,7 +219,7 @@ def test_monitors_on_ip_addresses_are_not_looked_up(rdap, watched):
     assert summary["domains"] == 0
 
 
-def test_a_warning_never_displaces_an_open_outage(rdap, watched):
+def test_a_domain_warning_opens_beside_an_open_outage_and_its_renewal_leaves_the_outage_open(rdap, watched):
     monitor = watched(status=MonitorStatus.DOWN)
     outage = open_incident(
         team_id=monitor.team_id,
@@ -231,14 +231,15 @@ def test_a_warning_never_displaces_an_open_outage(rdap, watched):
     )
     rdap.expires("example.com", T0 + 3 * DAY)
     run(T0)
-    assert list(Incident.objects.values_list("pk", flat=True)) == [outage.pk]
+    open_ones = dict(Incident.objects.open().values_list("kind", "cause"))
+    assert open_ones == {IncidentKind.OUTAGE: "Status 503", IncidentKind.DOMAIN: "Domain expires in 3 days"}
     rdap.expires("example.com", T0 + 300 * DAY)
     run(T0 + 12 * HOUR)
-    assert Incident.objects.get(pk=outage.pk).resolved_at is None
+    assert list(Incident.objects.open().values_list("pk", flat=True)) == [outage.pk]
 
 
-@pytest.mark.parametrize("status", [MonitorStatus.PENDING, MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE])
-def test_a_monitor_that_is_not_up_gets_its_warning_once_it_is(rdap, watched, status):
+@pytest.mark.parametrize("status", [MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE])
+def test_a_paused_or_in_maintenance_monitor_gets_its_warning_once_it_is_watched_again(rdap, watched, status):
     monitor = watched(status=status)
     rdap.expires("example.com", T0 + 3 * DAY)
     run(T0)
@@ -249,13 +250,11 @@ def test_a_monitor_that_is_not_up_gets_its_warning_once_it_is(rdap, watched, sta
     assert Incident.objects.get().cause == "Domain expires in 3 days"
 
 
-def test_an_open_domain_warning_gives_way_to_an_outage(rdap, watched):
-    monitor = watched()
+def test_a_pending_monitor_is_warned_before_its_first_round(rdap, watched):
+    watched(status=MonitorStatus.PENDING)
     rdap.expires("example.com", T0 + 3 * DAY)
     run(T0)
-    assert domains.give_way_to_outage(monitor.pk, now=T0 + HOUR)
-    assert Incident.objects.get().resolved_by == domains.SUPERSEDED_BY
-    assert not domains.give_way_to_outage(monitor.pk, now=T0 + HOUR)
+    assert Incident.objects.get().kind == IncidentKind.DOMAIN
 
 
 def test_switching_domain_expiration_off_resolves_the_warning(rdap, watched):
@@ -291,7 +290,9 @@ def test_the_registrable_domain_is_the_last_two_labels_or_three_under_a_common_s
     assert registrable_domain(url) == domain
 
 
-def test_an_outage_supersedes_an_open_domain_warning_and_the_warning_returns_after_recovery(rdap, watched, settings):
+def test_an_outage_opens_beside_an_open_domain_warning_and_its_recovery_leaves_the_warning_open(
+    rdap, watched, settings
+):
     from tests.monitors.conftest import ALL_UP, DOWN_TWICE, play
 
     settings.PHAROS_REGIONS = ["us", "eu", "as"]
@@ -300,13 +301,13 @@ def test_an_outage_supersedes_an_open_domain_warning_and_the_warning_returns_aft
     run(T0)
     warning = Incident.objects.get()
     play(monitor, T0 + 60 * timedelta(seconds=1), DOWN_TWICE)
-    outage = Incident.objects.open().get()
+    outage = Incident.objects.open().get(kind=IncidentKind.OUTAGE)
     assert outage.pk != warning.pk and outage.cause == "Status 503"
-    assert Incident.objects.get(pk=warning.pk).resolved_by == domains.SUPERSEDED_BY
+    assert Incident.objects.get(pk=warning.pk).resolved_at is None
     play(monitor, T0 + 90 * timedelta(seconds=1), ALL_UP)
     assert Incident.objects.get(pk=outage.pk).resolved_at is not None
     run(T0 + HOUR)
-    assert Incident.objects.open().get().cause == "Domain expires in 3 days"
+    assert list(Incident.objects.open().values_list("pk", flat=True)) == [warning.pk]
 
 
 def test_a_passing_round_after_maintenance_leaves_a_domain_warning_alone(rdap, watched, settings):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.models import Incident
+from alerts.models import Incident, IncidentKind
 from monitors.aggregator import record_outcomes
 from tests.monitors.conftest import T0, message_for, run_round
 
@@ -38,6 +38,15 @@ def test_a_certificate_inside_the_warning_window_opens_an_incident(make_monitor)
     incident = Incident.objects.get()
     assert incident.cause == "TLS certificate expires in 6 days"
     assert incident.ssl_certificate_expires_at == T0 + 6 * DAY
+    assert incident.kind == IncidentKind.CERTIFICATE
+
+
+def test_a_failing_round_of_another_cause_opens_an_outage(make_monitor):
+    monitor = make_monitor(ssl_expiration=14)
+    round_ = run_round(monitor, now=T0)
+    for region in REGIONS:
+        record_outcomes(message_for(round_, region, "down", cause="Status 503"), now=T0 + S)
+    assert Incident.objects.get().kind == IncidentKind.OUTAGE
 
 
 def test_a_renewed_certificate_resolves_the_expiry_incident(make_monitor):
