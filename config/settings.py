@@ -83,6 +83,11 @@ PHAROS_ACK_LINK_MAX_AGE = env_int("PHAROS_ACK_LINK_MAX_AGE", 7 * 24 * 3600, mini
 PHAROS_ALERT_RETRY_SECONDS = env_float("PHAROS_ALERT_RETRY_SECONDS", 10.0, minimum=0.1)  # first backoff
 PHAROS_ALERT_MAX_ATTEMPTS = env_int("PHAROS_ALERT_MAX_ATTEMPTS", 8, minimum=1)
 PHAROS_ALERT_HTTP_TIMEOUT = env_float("PHAROS_ALERT_HTTP_TIMEOUT", 10.0, minimum=0.5)
+# The alert sender (alerts/sender.py): seconds one delivery may take in all, deliveries at
+# once, and deliveries at once to one destination (so a slow receiver cannot take them all).
+PHAROS_ALERT_DEADLINE = env_float("PHAROS_ALERT_DEADLINE", 15.0, minimum=1.0)
+PHAROS_ALERT_CONCURRENCY = env_int("PHAROS_ALERT_CONCURRENCY", 100, minimum=1)
+PHAROS_ALERT_PER_DESTINATION = env_int("PHAROS_ALERT_PER_DESTINATION", 4, minimum=1)
 # RDAP base for domain expiry (monitors.domains); rdap.org redirects to each registry's server.
 PHAROS_RDAP_URL = env_str("PHAROS_RDAP_URL", "https://rdap.org").rstrip("/")
 

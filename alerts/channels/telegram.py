@@ -12,7 +12,7 @@ class TelegramHandler(ChannelHandler):
     config_fields = (Field("chat_id", str, required=True),)
     secret_fields = (Field("bot_token", str, required=True),)
 
-    def send(self, delivery):
+    async def send(self, delivery):
         message = delivery.message
         lines = [f"<b>{escape(message.title)}</b>"]
         if message.cause:
@@ -30,7 +30,7 @@ class TelegramHandler(ChannelHandler):
             "disable_web_page_preview": True,
         }
         try:
-            http.post(url, guard=False, json=body)
+            await http.post(url, guard=False, json=body)
         except DeliveryError as error:
             # The token travels in the URL; an error that quotes the URL must not put it
             # into last_error, which operators read in the admin.
