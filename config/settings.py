@@ -42,6 +42,9 @@ if PHAROS_REGION is not None and PHAROS_REGION not in PHAROS_REGIONS:
 PHAROS_MIN_CHECK_FREQUENCY = env_int("PHAROS_MIN_CHECK_FREQUENCY", 10, minimum=1)
 PHAROS_TICK_SECONDS = env_float("PHAROS_TICK_SECONDS", 1.0, minimum=0.05)
 PHAROS_ALLOW_PRIVATE_TARGETS = env_bool("PHAROS_ALLOW_PRIVATE_TARGETS", False)
+# Exceptions to the private-address guard (an operator's own service network), for probes
+# and alert channels alike (probes.guard.AddressPolicy).
+PHAROS_ALLOWED_NETWORKS = [n.strip() for n in env_str("PHAROS_ALLOWED_NETWORKS", "").split(",") if n.strip()]
 PHAROS_PING_BODY_LIMIT = env_int("PHAROS_PING_BODY_LIMIT", 100_000, minimum=0)
 # Seconds a client has to send a request body once the application starts reading it
 # (config/edge.py); past them the request is answered 408 and the connection closed.

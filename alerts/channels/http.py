@@ -84,7 +84,10 @@ async def pinned(url: str, *, guard: bool) -> tuple[httpx.URL, str, str]:
     host = target.host
     if not host:
         raise PermanentError(f"{url!r} has no host")
-    policy = AddressPolicy(allow_private=settings.PHAROS_ALLOW_PRIVATE_TARGETS or not guard)
+    policy = AddressPolicy(
+        allow_private=settings.PHAROS_ALLOW_PRIVATE_TARGETS or not guard,
+        allowed_networks=settings.PHAROS_ALLOWED_NETWORKS,
+    )
     port = target.port or (443 if target.scheme == "https" else 80)
     try:
         addresses = await resolve(asyncio.get_running_loop(), host, port, policy=policy)
