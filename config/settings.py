@@ -272,5 +272,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # httpx logs every request at INFO: routine traffic of the alert sender, not a state change.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
