@@ -4,7 +4,7 @@
    over a ``sending`` row whose claim expired because its worker died). Zero rows
    updated means another worker has it, or it is not due: not an error.
 2. Send through the channel kind's handler, outside any transaction (a slow SMTP server
-   must not hold a row lock).
+   must not hold a row lock), within ``PHAROS_ALERT_DEADLINE`` seconds in all.
 3. Record: delivered; or pending again with exponential backoff for a transient error;
    or failed for a permanent one (4xx, rejected address) or after the last attempt. The
    record is conditional on our own claim (status and attempt number), so a worker whose
@@ -13,15 +13,17 @@
 An alert whose incident was acknowledged or resolved before it went out is ``skipped``.
 """
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
-from alerts.channels import DeliveryError, handler_for
-from alerts.channels.base import Delivery
+from alerts.channels import DeliveryError, TransientError, handler_for, http
+from alerts.channels.base import ChannelHandler, Delivery
 from alerts.messages import build_message
 from alerts.models import IncidentEvent, Notification, NotificationEvent, NotificationStatus
 
@@ -37,7 +39,7 @@ SWEEP_LIMIT = 500
 
 def claim_lease():
     """How long a claim holds: longer than any single send can take (SMTP or HTTP timeout)."""
-    longest = max(settings.PHAROS_ALERT_HTTP_TIMEOUT, settings.EMAIL_TIMEOUT or 30)
+    longest = max(settings.PHAROS_ALERT_DEADLINE, settings.PHAROS_ALERT_HTTP_TIMEOUT, settings.EMAIL_TIMEOUT or 30)
     return timedelta(seconds=2 * longest + 30)
 
 
@@ -70,8 +72,45 @@ def claim(notification_id, *, now):
     return row[0] if row else None
 
 
-def deliver(notification_id, *, now):
-    """Deliver one outbox row if it is due and unclaimed. Returns its status afterwards, or None."""
+@dataclass
+class Send:
+    """A claimed row and everything its channel needs to send it, read before sending."""
+
+    row: Notification
+    attempt: int
+    handler: ChannelHandler
+    delivery: Delivery
+
+
+def destination_of(notification_id):
+    """The destination key of a row (``ChannelHandler.destination``), read without claiming
+    it: the sender waits for that destination's slot first, so a row is claimed only when
+    it can be sent at once. None when the row is gone."""
+    row = Notification.objects.select_related("channel").filter(pk=notification_id).first()
+    if row is None:
+        return None
+    try:
+        handler = handler_for(row.kind)
+    except LookupError:
+        return row.kind
+    channel = row.channel if row.recipient.startswith("channel:") else None
+    probe = Delivery(
+        notification_id=row.pk,
+        kind=row.kind,
+        message=None,
+        config=dict(channel.config) if channel else {},
+        secrets=dict(channel.secrets) if channel else {},
+    )
+    return handler.destination(probe)
+
+
+def start(notification_id, *, now):
+    """Claim a row and read what sending it takes.
+
+    Returns a ``Send``; or the status already recorded when there is nothing to send (the
+    incident was acknowledged first, the channel is gone); or None when the row is not
+    ours (another worker has it, it is not due, it was deleted).
+    """
     attempt = claim(notification_id, now=now)
     if attempt is None:
         return None
@@ -89,30 +128,87 @@ def deliver(notification_id, *, now):
         handler = handler_for(row.kind)
         channel = row.channel if row.recipient.startswith("channel:") else None
         ack_actor = row.address or (f"{channel.get_kind_display()} channel {channel}" if channel else "")
-        handler.send(
-            Delivery(
-                notification_id=row.pk,
-                kind=row.kind,
-                message=build_message(incident, row.event, ack_actor=ack_actor),
-                address=row.address,
-                config=dict(channel.config) if channel else {},
-                secrets=dict(channel.secrets) if channel else {},
-            )
+        delivery = Delivery(
+            notification_id=row.pk,
+            kind=row.kind,
+            message=build_message(incident, row.event, ack_actor=ack_actor),
+            address=row.address,
+            config=dict(channel.config) if channel else {},
+            secrets=dict(channel.secrets) if channel else {},
         )
-    except DeliveryError as error:
-        if error.permanent:
-            return _record(row, attempt, NotificationStatus.FAILED, now=now, error=error.message)
-        return _retry_or_fail(row, attempt, now=now, error=error.message)
     except Exception as error:
-        # A bug in a handler or a broken channel config: retried like a transient error,
-        # bounded by the attempt limit, and logged with its traceback.
+        log.exception("notification %s: cannot prepare it", row.pk, extra={"notification": row.pk})
+        return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
+    return Send(row, attempt, handler, delivery)
+
+
+def deadline():
+    """Seconds one send may take in all (connect, TLS, upload, the receiver's answer)."""
+    return settings.PHAROS_ALERT_DEADLINE
+
+
+async def attempt(send, *, within=None):
+    """Hand the message to its channel, at most ``within`` seconds (the deadline).
+
+    Returns None when the provider accepted it, else the error to record. Never raises
+    for the channel's sake: a bug in a handler or a broken channel config comes back as an
+    error too (retried like a transient one, bounded by the attempt limit, logged with its
+    traceback).
+    """
+    limit = deadline() if within is None else within
+    try:
+        await asyncio.wait_for(send.handler.send(send.delivery), limit)
+    except TimeoutError:
+        return TransientError(f"no answer within the {limit:g} s delivery deadline")
+    except DeliveryError as error:
+        return error
+    except Exception as error:
         log.exception(
             "notification %s: unexpected error while sending",
-            row.pk,
-            extra={"incident": row.incident_id, "notification": row.pk},
+            send.row.pk,
+            extra={"incident": send.row.incident_id, "notification": send.row.pk},
         )
-        return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
-    return _record(row, attempt, NotificationStatus.DELIVERED, now=now)
+        return error
+    return None
+
+
+def finish(send, error, *, now):
+    """Record the outcome of ``attempt``: delivered, retry with backoff, or failed."""
+    row, number = send.row, send.attempt
+    if error is None:
+        return _record(row, number, NotificationStatus.DELIVERED, now=now)
+    if isinstance(error, DeliveryError):
+        if error.permanent:
+            return _record(row, number, NotificationStatus.FAILED, now=now, error=error.message)
+        return _retry_or_fail(row, number, now=now, error=error.message)
+    return _retry_or_fail(row, number, now=now, error=f"{type(error).__name__}: {error}")
+
+
+def release(send, *, now):
+    """Put a claimed row that was not sent back in the outbox, due at once, as if never
+    claimed (a warm shutdown stopped it). Conditional on our own claim, like ``_record``:
+    a row another worker took over meanwhile is left alone. True when it went back."""
+    return bool(
+        Notification.objects.filter(pk=send.row.pk, status=NotificationStatus.SENDING, attempts=send.attempt).update(
+            status=NotificationStatus.PENDING, attempts=send.attempt - 1, next_attempt_at=now, updated_at=now
+        )
+    )
+
+
+def deliver(notification_id, *, now):
+    """Deliver one outbox row, start to end, in this thread. Returns its status afterwards, or None.
+
+    The alert sender (alerts.sender) runs the same three steps for many rows at once.
+    """
+    send = start(notification_id, now=now)
+    if not isinstance(send, Send):
+        return send
+
+    async def once():
+        async with http.scoped_client():
+            return await attempt(send)
+
+    return finish(send, asyncio.run(once()), now=now)
 
 
 def _retry_or_fail(row, attempt, *, now, error):

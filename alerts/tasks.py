@@ -6,17 +6,29 @@ Payloads are ids; every task reads the clock once and passes ``now`` down.
 import logging
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 from django.utils import timezone
 
-from alerts import delivery, escalation
+from alerts import delivery, escalation, sender
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="alerts.deliver", ignore_result=True)
 def deliver(notification_id):
-    """Send one outbox row. Safe to run twice for one row: the claim lets only one send."""
-    delivery.deliver(int(notification_id), now=timezone.now())
+    """Hand one outbox row to this process's alert sender and return at once.
+
+    The sender claims, sends (bounded by the delivery deadline) and records it, many rows
+    at once. Safe to run twice for one row: the claim lets only one send.
+    """
+    sender.running().submit(int(notification_id))
+
+
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def stop_the_sender(**kwargs):
+    """Warm shutdown: sends in flight finish, claimed rows not sent go back to the outbox."""
+    sender.stop_running()
 
 
 @shared_task(name="alerts.escalate", ignore_result=True)

@@ -65,6 +65,11 @@ def probe_queue(region: str) -> str:
 RESULTS_QUEUE = "results"
 ALERTS_QUEUE = "alerts"
 DEFAULT_QUEUE = "default"
+# The scheduler's queue: ticks, round closing, the heartbeat sweep and escalation planning.
+# Its worker runs nothing else, so nothing a receiver or a target does can delay a tick.
+SCHEDULE_QUEUE = "schedule"
+# Retention, rollups, domain expiry and ping pruning: slow by nature, never urgent.
+HOUSEKEEPING_QUEUE = "housekeeping"
 
 RUN_BATCH_TASK = "probes.run_batch"
 RECORD_OUTCOMES_TASK = "monitors.record_outcomes"

@@ -22,7 +22,13 @@ app = Celery("pharos")
 
 
 def queues_for(regions):
-    names = [broker.DEFAULT_QUEUE, broker.RESULTS_QUEUE, broker.ALERTS_QUEUE]
+    names = [
+        broker.DEFAULT_QUEUE,
+        broker.SCHEDULE_QUEUE,
+        broker.HOUSEKEEPING_QUEUE,
+        broker.RESULTS_QUEUE,
+        broker.ALERTS_QUEUE,
+    ]
     names += [broker.probe_queue(region) for region in regions]
     return tuple(Queue(name, routing_key=name) for name in names)
 
@@ -31,11 +37,7 @@ def configure(app, regions):
     app.conf.update(
         task_default_queue=broker.DEFAULT_QUEUE,
         task_queues=queues_for(regions),
-        task_routes={
-            broker.RECORD_OUTCOMES_TASK: {"queue": broker.RESULTS_QUEUE},
-            "alerts.*": {"queue": broker.ALERTS_QUEUE},
-            # Probe batches name their region's queue when they are sent.
-        },
+        task_routes=task_routes(),
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",
@@ -47,6 +49,24 @@ def configure(app, regions):
         enable_utc=True,
         beat_schedule=beat_schedule(),
     )
+
+
+# Which worker runs what (README's process table). Each queue has its own worker process,
+# so a slow receiver (alerts) or a slow retention sweep (housekeeping) can never hold the
+# slot a tick needs. Escalation *planning* is a few queries and belongs with the ticks;
+# delivery, which waits on receivers, never does.
+SCHEDULE_TASKS = ("monitors.tick", "monitors.close_overdue_rounds", "heartbeats.sweep", "alerts.escalate")
+HOUSEKEEPING_TASKS = ("monitors.housekeeping", "monitors.check_domain_expiry", "heartbeats.prune_pings")
+
+
+def task_routes():
+    routes = {broker.RECORD_OUTCOMES_TASK: {"queue": broker.RESULTS_QUEUE}}
+    routes.update({name: {"queue": broker.SCHEDULE_QUEUE} for name in SCHEDULE_TASKS})
+    routes.update({name: {"queue": broker.HOUSEKEEPING_QUEUE} for name in HOUSEKEEPING_TASKS})
+    # Everything else of alerts (delivery) waits on the outside world: its own worker.
+    routes["alerts.*"] = {"queue": broker.ALERTS_QUEUE}
+    # Probe batches name their region's queue when they are sent.
+    return routes
 
 
 def beat_schedule():

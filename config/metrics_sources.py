@@ -175,7 +175,13 @@ def broker_families(*, now: datetime) -> list[Metric]:
     broker = Broker.from_settings(timeout=BROKER_TIMEOUT)
     regions = list(settings.PHAROS_REGIONS)
     probe_queues = [broker_names.probe_queue(region) for region in regions]
-    control_queues = [broker_names.RESULTS_QUEUE, broker_names.ALERTS_QUEUE, broker_names.DEFAULT_QUEUE]
+    control_queues = [
+        broker_names.SCHEDULE_QUEUE,
+        broker_names.RESULTS_QUEUE,
+        broker_names.ALERTS_QUEUE,
+        broker_names.HOUSEKEEPING_QUEUE,
+        broker_names.DEFAULT_QUEUE,
+    ]
     depths = broker.depths(probe_queues + control_queues)
 
     per_region = GaugeMetricFamily(

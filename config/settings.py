@@ -42,6 +42,9 @@ if PHAROS_REGION is not None and PHAROS_REGION not in PHAROS_REGIONS:
 PHAROS_MIN_CHECK_FREQUENCY = env_int("PHAROS_MIN_CHECK_FREQUENCY", 10, minimum=1)
 PHAROS_TICK_SECONDS = env_float("PHAROS_TICK_SECONDS", 1.0, minimum=0.05)
 PHAROS_ALLOW_PRIVATE_TARGETS = env_bool("PHAROS_ALLOW_PRIVATE_TARGETS", False)
+# Exceptions to the private-address guard (an operator's own service network), for probes
+# and alert channels alike (probes.guard.AddressPolicy).
+PHAROS_ALLOWED_NETWORKS = [n.strip() for n in env_str("PHAROS_ALLOWED_NETWORKS", "").split(",") if n.strip()]
 PHAROS_PING_BODY_LIMIT = env_int("PHAROS_PING_BODY_LIMIT", 100_000, minimum=0)
 # Seconds a client has to send a request body once the application starts reading it
 # (config/edge.py); past them the request is answered 408 and the connection closed.
@@ -83,6 +86,11 @@ PHAROS_ACK_LINK_MAX_AGE = env_int("PHAROS_ACK_LINK_MAX_AGE", 7 * 24 * 3600, mini
 PHAROS_ALERT_RETRY_SECONDS = env_float("PHAROS_ALERT_RETRY_SECONDS", 10.0, minimum=0.1)  # first backoff
 PHAROS_ALERT_MAX_ATTEMPTS = env_int("PHAROS_ALERT_MAX_ATTEMPTS", 8, minimum=1)
 PHAROS_ALERT_HTTP_TIMEOUT = env_float("PHAROS_ALERT_HTTP_TIMEOUT", 10.0, minimum=0.5)
+# The alert sender (alerts/sender.py): seconds one delivery may take in all, deliveries at
+# once, and deliveries at once to one destination (so a slow receiver cannot take them all).
+PHAROS_ALERT_DEADLINE = env_float("PHAROS_ALERT_DEADLINE", 15.0, minimum=1.0)
+PHAROS_ALERT_CONCURRENCY = env_int("PHAROS_ALERT_CONCURRENCY", 100, minimum=1)
+PHAROS_ALERT_PER_DESTINATION = env_int("PHAROS_ALERT_PER_DESTINATION", 4, minimum=1)
 # RDAP base for domain expiry (monitors.domains); rdap.org redirects to each registry's server.
 PHAROS_RDAP_URL = env_str("PHAROS_RDAP_URL", "https://rdap.org").rstrip("/")
 
@@ -264,5 +272,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # httpx logs every request at INFO: routine traffic of the alert sender, not a state change.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

@@ -2,8 +2,8 @@
 
 1. Write ``.env`` with a generated SECRET_KEY on first start (quick start needs no setup).
 2. Migrate, collect static files, create an admin user on first start (password printed once).
-3. Start web (gunicorn), beat, the aggregator (``results``), the alert worker (``alerts``,
-   ``default``), the watchdog (``manage.py watchdog``: Pharos watching itself) and one
+3. Start web (gunicorn), beat, the aggregator (``results``), the scheduler (``schedule``),
+   housekeeping (``housekeeping``, ``default``), the alert sender (``alerts``), the watchdog (``manage.py watchdog``: Pharos watching itself) and one
    region worker per region in PHAROS_REGIONS (``probe.<region>``).
 4. Prefix each process's output with its name; restart a process that dies, the way systemd
    or Kubernetes would; stop everything with a non-zero exit when one keeps crashing.
@@ -112,6 +112,12 @@ def processes(regions, port):
     web = [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     if (PROJECT_DIR / "config" / "gunicorn.conf.py").exists():
         web += ["--config", "config/gunicorn.conf.py"]
+
+    def worker(name, queues, *, concurrency, pool=None):
+        argv = [celery, "-A", "config.celery", "worker", "-Q", queues, "-n", f"{name}@%h"]
+        argv += ["--pool", pool] if pool else ["--concurrency", str(concurrency)]
+        return Process(name, [*argv, "--loglevel", "INFO", *quiet])
+
     procs = [
         Process("web", web),
         Process(
@@ -127,42 +133,15 @@ def processes(regions, port):
                 os.environ.get("PHAROS_BEAT_SCHEDULE", str(VAR / "celerybeat-schedule")),
             ],
         ),
-        Process(
-            "aggregator",
-            [
-                celery,
-                "-A",
-                "config.celery",
-                "worker",
-                "-Q",
-                "results",
-                "-n",
-                "aggregator@%h",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                *quiet,
-            ],
-        ),
-        Process(
-            "alerts",
-            [
-                celery,
-                "-A",
-                "config.celery",
-                "worker",
-                "-Q",
-                "alerts,default",
-                "-n",
-                "alerts@%h",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                *quiet,
-            ],
-        ),
+        worker("aggregator", "results", concurrency=2),
+        # Ticks, round closing, the heartbeat sweep and escalation planning, and nothing else:
+        # nothing a receiver or a target does can delay a tick (README, process table).
+        worker("scheduler", "schedule", concurrency=2),
+        # Retention, rollups, domain expiry and ping pruning (and any task without a route).
+        worker("housekeeping", "housekeeping,default", concurrency=1),
+        # Delivery only: one process whose asyncio sender (alerts.sender) runs many sends
+        # at once, each bounded in time; the solo pool just hands it the outbox ids.
+        worker("alerts", "alerts", concurrency=1, pool="solo"),
         # Pharos watching itself from outside the parts that can get stuck (config.watchdog).
         Process("watchdog", [python, "manage.py", "watchdog"]),
     ]

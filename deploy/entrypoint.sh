@@ -7,7 +7,9 @@
 #   migrate     apply database migrations and exit
 #   beat        the Celery beat ticks (run exactly one)
 #   aggregator  the worker on `results`
-#   alerts      the worker on `alerts` and `default`
+#   scheduler   the worker on `schedule`: ticks, round closing, heartbeat sweep, escalation planning
+#   housekeeping the worker on `housekeeping` and `default`: retention, rollups, domain expiry
+#   alerts      the alert sender on `alerts` (delivery only; one process, many sends at once)
 #   watchdog    Pharos watching itself: mails the operators, pings PHAROS_WATCHDOG_URL (run exactly one)
 #   probe       a region worker on `probe.$PHAROS_REGION` (needs only REDIS_URL + PHAROS_REGION)
 #
@@ -51,10 +53,22 @@ case "$role" in
         run celery -A config.celery worker -Q results -n "aggregator@%h" \
             --concurrency "$CONCURRENCY" --loglevel "${LOG_LEVEL:-INFO}" $QUIET "$@"
         ;;
-    alerts)
+    scheduler)
+        # Nothing else runs here, so nothing a receiver or a target does can delay a tick.
         # shellcheck disable=SC2086
-        run celery -A config.celery worker -Q alerts,default -n "alerts@%h" \
+        run celery -A config.celery worker -Q schedule -n "scheduler@%h" \
             --concurrency "$CONCURRENCY" --loglevel "${LOG_LEVEL:-INFO}" $QUIET "$@"
+        ;;
+    housekeeping)
+        # shellcheck disable=SC2086
+        run celery -A config.celery worker -Q housekeeping,default -n "housekeeping@%h" \
+            --concurrency 1 --loglevel "${LOG_LEVEL:-INFO}" $QUIET "$@"
+        ;;
+    alerts)
+        # The solo pool hands outbox ids to the asyncio sender (alerts/sender.py).
+        # shellcheck disable=SC2086
+        run celery -A config.celery worker -Q alerts -n "alerts@%h" \
+            --pool solo --loglevel "${LOG_LEVEL:-INFO}" $QUIET "$@"
         ;;
     watchdog)
         run python manage.py watchdog "$@"

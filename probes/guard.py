@@ -33,6 +33,11 @@ def private_targets_allowed_by_environment() -> bool:
     return os.environ.get("PHAROS_ALLOW_PRIVATE_TARGETS", "").strip().lower() in TRUE_WORDS
 
 
+def allowed_networks_from_environment() -> list[str]:
+    """``PHAROS_ALLOWED_NETWORKS``: comma-separated networks the guard lets through anyway."""
+    return [part.strip() for part in os.environ.get("PHAROS_ALLOWED_NETWORKS", "").split(",") if part.strip()]
+
+
 # Special-purpose IPv6 ranges whose meaning the ipaddress module's is_global misses (it
 # calls 6to4, site-local and well-known-prefix NAT64 addresses global). Each either carries
 # an IPv4 address a relay or translator will connect to, or was never meant to leave a site.
@@ -101,11 +106,14 @@ class AddressPolicy:
 
     ``allow_private``: the worker's PHAROS_ALLOW_PRIVATE_TARGETS (None reads it from the
     environment). ``allowed_networks``: exceptions to the guard while it is on, e.g. an
-    operator's own service network, or the one loopback address a test server listens on.
+    operator's own service network, or the one loopback address a test server listens on
+    (None reads PHAROS_ALLOWED_NETWORKS). Probes and alert channels share this one policy.
     """
 
-    def __init__(self, *, allow_private: bool | None = None, allowed_networks: Iterable[str] = ()) -> None:
+    def __init__(self, *, allow_private: bool | None = None, allowed_networks: Iterable[str] | None = None) -> None:
         self.allow_private = private_targets_allowed_by_environment() if allow_private is None else allow_private
+        if allowed_networks is None:
+            allowed_networks = allowed_networks_from_environment()
         self.allowed_networks = tuple(ipaddress.ip_network(network) for network in allowed_networks)
 
     def check(self, address: str) -> None:

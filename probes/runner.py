@@ -72,7 +72,7 @@ class ProbeContext:
         *,
         region: str,
         allow_private_targets: bool | None = None,
-        allowed_networks: Iterable[str] = (),
+        allowed_networks: Iterable[str] | None = None,
         ca_file: str | None = None,
         body_limit: int = BODY_LIMIT,
         implicit_tls_ports: Iterable[int] = mail.IMPLICIT_TLS_PORTS,

@@ -129,5 +129,21 @@ class ChannelHandler:
     def validate_more(self, config, secrets):
         return {}
 
-    def send(self, delivery):
+    def destination(self, delivery: Delivery) -> str:
+        """Where a delivery goes, for the sender's per-destination cap: the origin
+        (scheme, host, port) of the kind's URL setting, or the kind itself for kinds that
+        talk to one provider (PagerDuty, Telegram, SMS) or the SMTP server."""
+        for where, fields in ((delivery.config, self.config_fields), (delivery.secrets, self.secret_fields)):
+            for f in fields:
+                value = where.get(f.name) if f.url else None
+                if isinstance(value, str):
+                    try:
+                        parts = urlsplit(value)
+                        return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+                    except ValueError:
+                        break
+        return self.kind
+
+    async def send(self, delivery: Delivery) -> None:
+        """Hand the message to the provider; raise a DeliveryError when it was not accepted."""
         raise NotImplementedError

@@ -7,6 +7,7 @@ treated as transient so that mail queued during a credentials mix-up still goes 
 the operator fixes EMAIL_HOST_PASSWORD.
 """
 
+import asyncio
 import smtplib
 
 from django.conf import settings
@@ -31,7 +32,12 @@ class EmailHandler(ChannelHandler):
                 errors.append(f"{address!r} is not an email address")
         return {"config.addresses": errors} if errors else {}
 
-    def send(self, delivery):
+    async def send(self, delivery):
+        # smtplib blocks: a thread of its own, bounded by EMAIL_TIMEOUT on every socket
+        # operation (and by the sender's deadline, which stops waiting for it).
+        await asyncio.to_thread(self.send_blocking, delivery)
+
+    def send_blocking(self, delivery):
         recipients = [delivery.address] if delivery.address else list(delivery.config.get("addresses") or [])
         if not recipients:
             raise PermanentError("no email address to send to")

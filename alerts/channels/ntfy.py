@@ -15,7 +15,7 @@ class NtfyHandler(ChannelHandler):
     config_fields = (Field("server_url", str, required=True, url=True), Field("topic", str, required=True))
     secret_fields = (Field("token", str),)
 
-    def send(self, delivery):
+    async def send(self, delivery):
         message = delivery.message
         if message.event == "alert":
             priority = 5 if message.critical else 4
@@ -34,4 +34,4 @@ class NtfyHandler(ChannelHandler):
         headers = {}
         if delivery.secrets.get("token"):
             headers["Authorization"] = f"Bearer {delivery.secrets['token']}"
-        http.post(delivery.config["server_url"].rstrip("/") + "/", guard=True, json=body, headers=headers)
+        await http.post(delivery.config["server_url"].rstrip("/") + "/", guard=True, json=body, headers=headers)

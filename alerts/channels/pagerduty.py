@@ -25,7 +25,7 @@ class PagerDutyHandler(ChannelHandler):
             return {"config.severity": [f"must be one of {', '.join(SEVERITIES)}"]}
         return {}
 
-    def send(self, delivery):
+    async def send(self, delivery):
         message = delivery.message
         attributes = message.payload["data"]["attributes"]
         event = {
@@ -42,4 +42,4 @@ class PagerDutyHandler(ChannelHandler):
                 "custom_details": {"cause": message.cause, "regions": attributes["regions"]},
             }
             event["links"] = [{"href": message.incident_url, "text": f"Pharos incident #{message.incident_id}"}]
-        http.post(settings.PHAROS_PAGERDUTY_URL, guard=False, json=event)
+        await http.post(settings.PHAROS_PAGERDUTY_URL, guard=False, json=event)

@@ -14,7 +14,7 @@ class SlackHandler(ChannelHandler):
     kind = "slack"
     secret_fields = (Field("webhook_url", str, required=True, url=True),)
 
-    def send(self, delivery):
+    async def send(self, delivery):
         message = delivery.message
         lines = [f"{EMOJI[message.event]} *{message.title}*"]
         if message.cause:
@@ -25,4 +25,4 @@ class SlackHandler(ChannelHandler):
         lines.append(" · ".join(links))
         text = "\n".join(lines)
         payload = {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
-        http.post(delivery.secrets["webhook_url"], guard=True, json=payload)
+        await http.post(delivery.secrets["webhook_url"], guard=True, json=payload)

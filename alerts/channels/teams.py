@@ -10,7 +10,7 @@ class TeamsHandler(ChannelHandler):
     kind = "teams"
     secret_fields = (Field("webhook_url", str, required=True, url=True),)
 
-    def send(self, delivery):
+    async def send(self, delivery):
         message = delivery.message
         actions = [{"type": "Action.OpenUrl", "title": f"Incident #{message.incident_id}", "url": message.incident_url}]
         if message.ack_url:
@@ -37,4 +37,4 @@ class TeamsHandler(ChannelHandler):
             "summary": message.title,
             "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
         }
-        http.post(delivery.secrets["webhook_url"], guard=True, json=payload)
+        await http.post(delivery.secrets["webhook_url"], guard=True, json=payload)

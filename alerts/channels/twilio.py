@@ -36,31 +36,31 @@ def _phone(delivery):
     return number
 
 
-def _post(resource, form):
+async def _post(resource, form):
     sid, token, _ = _account()
     url = f"{settings.PHAROS_SMS_API_URL.rstrip('/')}/2010-04-01/Accounts/{sid}/{resource}.json"
-    http.post(url, guard=False, data=form, auth=(sid, token))
+    await http.post(url, guard=False, data=form, auth=(sid, token))
 
 
 class SmsHandler(ChannelHandler):
     kind = "sms"
     config_fields = (Field("phone_number", str, required=True),)
 
-    def send(self, delivery):
+    async def send(self, delivery):
         message = delivery.message
         text = message.title if not message.cause else f"{message.title} ({message.cause})"
         link = f" Ack: {message.ack_url}" if message.ack_url else ""
         # The text gives way, never the link: a cut link acknowledges nothing.
         body = f"Pharos: {text}"[: max(SMS_LIMIT - len(link), 40)] + link
-        _post("Messages", {"To": _phone(delivery), "From": _account()[2], "Body": body})
+        await _post("Messages", {"To": _phone(delivery), "From": _account()[2], "Body": body})
 
 
 class CallHandler(ChannelHandler):
     kind = "call"
     config_fields = (Field("phone_number", str, required=True),)
 
-    def send(self, delivery):
+    async def send(self, delivery):
         message = delivery.message
         spoken = escape(f"Pharos alert. {message.title}. {message.cause}.")
         twiml = f'<Response><Say voice="alice">{spoken}</Say><Pause length="1"/><Say voice="alice">{spoken}</Say></Response>'
-        _post("Calls", {"To": _phone(delivery), "From": _account()[2], "Twiml": twiml})
+        await _post("Calls", {"To": _phone(delivery), "From": _account()[2], "Twiml": twiml})

@@ -53,7 +53,7 @@ class WebhookHandler(ChannelHandler):
                     errors.setdefault(where, []).append(f"{name} must be a one-line string")
         return errors
 
-    def send(self, delivery):
+    async def send(self, delivery):
         body = json.dumps(delivery.message.payload, separators=(",", ":"), sort_keys=True).encode()
         timestamp = str(int(time.time()))
         headers = {**(delivery.config.get("headers") or {}), **(delivery.secrets.get("headers") or {})}
@@ -63,4 +63,4 @@ class WebhookHandler(ChannelHandler):
         secret = delivery.secrets.get("signing_secret")
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-        http.post(delivery.config["url"], guard=True, content=body, headers=headers)
+        await http.post(delivery.config["url"], guard=True, content=body, headers=headers)

@@ -76,6 +76,7 @@ class Receiver:
     """A threaded HTTP server that records requests and answers a scripted list of statuses."""
 
     url: str = ""
+    held: int = 0  # requests that reached a slow receiver (answered or not yet)
     statuses: list = field(default_factory=list)
     requests: list = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
@@ -86,12 +87,18 @@ class Receiver:
         return list(self.requests)
 
 
-def _start_receiver():
+def _start_receiver(hold=None):
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with receiver.arrived:
+                receiver.held += 1 if hold is not None else 0
+                receiver.arrived.notify_all()
+            if hold is not None:
+                # A slow receiver: answers only once the test lets it (bounded, whatever happens).
+                hold.wait(timeout=120)
             with receiver.arrived:
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 receiver.requests.append(
@@ -122,8 +129,9 @@ def http_receiver(settings):
     settings.PHAROS_ALLOW_PRIVATE_TARGETS = True
     servers = []
 
-    def start():
-        receiver, server = _start_receiver()
+    def start(*, hold=None):
+        """``hold``: a threading.Event; the receiver answers each request only once it is set."""
+        receiver, server = _start_receiver(hold)
         servers.append(server)
         return receiver
 
@@ -206,7 +214,7 @@ def alert_workers(redis_url, clean_redis):
 
     processes = []
 
-    def start(count=1, *, env=None, concurrency=2):
+    def start(count=1, *, env=None, queues="alerts"):
         base = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -228,9 +236,10 @@ def alert_workers(redis_url, clean_redis):
                         "config",
                         "worker",
                         "-Q",
-                        "alerts",
-                        "-c",
-                        str(concurrency),
+                        queues,
+                        # As make run starts it: the solo pool hands ids to the asyncio sender.
+                        "--pool",
+                        "solo",
                         "-n",
                         f"alerts-test-{number}-{os.getpid()}@%h",
                         "--without-gossip",

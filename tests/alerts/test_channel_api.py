@@ -147,3 +147,20 @@ def test_a_nul_character_in_free_form_json_is_a_422_not_a_database_error(api, te
     assert answer.status_code == 422
     assert attribute in answer.json()["errors"]
     assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "token", ["123:ABC", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/../x", "bot:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"]
+)
+def test_a_telegram_bot_token_of_the_wrong_shape_is_a_422_naming_it(api, team, token):
+    body = {"kind": "telegram", "name": "Chat", "config": {"chat_id": "-100123"}, "secrets": {"bot_token": token}}
+    answer = api("post", "/api/v3/channels", body)
+    assert answer.status_code == 422, answer.content
+    assert "secrets.bot_token" in answer.json()["errors"]
+    assert not Channel.objects.exists()
+
+
+def test_a_telegram_bot_token_as_botfather_gives_it_is_accepted(api, team):
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    body = {"kind": "telegram", "name": "Chat", "config": {"chat_id": "-100123"}, "secrets": {"bot_token": token}}
+    assert api("post", "/api/v3/channels", body).status_code == 201

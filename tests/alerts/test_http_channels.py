@@ -85,14 +85,17 @@ def test_pagerduty_triggers_then_resolves_under_one_dedup_key(team, open_down, h
     assert resolve["event_action"] == "resolve" and resolve["dedup_key"] == trigger["dedup_key"]
 
 
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
 def test_telegram_calls_send_message_with_the_bot_token_in_the_path(team, open_down, http_receiver, settings):
     receiver = http_receiver()
     settings.PHAROS_TELEGRAM_API_URL = receiver.url
-    Channel.objects.create(team=team, kind="telegram", config={"chat_id": "-100123"}, secrets={"bot_token": "123:ABC"})
+    Channel.objects.create(team=team, kind="telegram", config={"chat_id": "-100123"}, secrets={"bot_token": TOKEN})
     incident = open_down(email=False)
     deliver_pending(incident)
     request = only_request(receiver)
-    assert request.path == "/bot123:ABC/sendMessage"
+    assert request.path == f"/bot{TOKEN}/sendMessage"
     assert request.json()["chat_id"] == "-100123" and request.json()["parse_mode"] == "HTML"
 
 
@@ -146,4 +149,15 @@ def test_a_webhook_to_a_private_address_is_refused_unless_allowed(team, open_dow
     incident = open_down(email=False)
     assert deliver_pending(incident) == [NotificationStatus.FAILED]
     assert "PHAROS_ALLOW_PRIVATE_TARGETS" in Notification.objects.get(incident=incident).last_error
+    assert receiver.requests == []
+
+
+def test_a_telegram_token_saved_unchecked_never_reaches_a_url(team, open_down, http_receiver, settings):
+    receiver = http_receiver()
+    settings.PHAROS_TELEGRAM_API_URL = receiver.url
+    Channel.objects.create(
+        team=team, kind="telegram", config={"chat_id": "1"}, secrets={"bot_token": "1:x/../../admin?"}
+    )
+    incident = open_down(email=False)
+    assert deliver_pending(incident) == [NotificationStatus.FAILED]
     assert receiver.requests == []

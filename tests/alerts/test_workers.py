@@ -59,7 +59,8 @@ def test_the_beat_escalation_task_on_a_worker_alerts_the_team_after_team_wait(
 
     member("ana", on_call=True)
     member("bo")
-    alert_workers(1, env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)})
+    # Escalation planning runs on the scheduler's queue; this worker takes it too.
+    alert_workers(1, env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(settings.EMAIL_PORT)}, queues="alerts,schedule")
     # Opened two minutes ago with a one-minute team_wait: the team step is overdue.
     incident = open_down(timezone.now() - timedelta(minutes=2), team_wait=60)
     assert wait_until(lambda: len(smtp_server.messages) >= 1, timeout=60)

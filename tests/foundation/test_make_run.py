@@ -69,8 +69,10 @@ def test_quick_start_serves_the_admin_with_every_process_running_and_stops_on_si
     for expected in [
         "gunicorn",
         " beat",
-        "-Q results",
-        "-Q alerts,default",
+        "-Q results ",
+        "-Q schedule ",
+        "-Q housekeeping,default ",
+        "-Q alerts ",
         "-Q probe.us",
         "-Q probe.eu",
         "-Q probe.as",

@@ -166,7 +166,8 @@ class PharosSystem:
         return pid
 
     def all_roles_running(self):
-        markers = ["gunicorn", " beat", "-Q results", "-Q alerts,default", "manage.py watchdog"]
+        markers = ["gunicorn", " beat", "-Q results ", "-Q schedule ", "-Q housekeeping,default ", "-Q alerts "]
+        markers += ["manage.py watchdog"]
         markers += [f"-Q probe.{r}" for r in self.regions]
         return all(self.role_pid(marker) for marker in markers)
 

@@ -53,7 +53,7 @@ def test_the_dockerfile_is_multi_stage_and_runs_as_a_non_root_user():
     assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in lines
 
 
-@pytest.mark.parametrize("role", ["aggregator", "alerts", "beat", "watchdog"])
+@pytest.mark.parametrize("role", ["aggregator", "scheduler", "housekeeping", "alerts", "beat", "watchdog"])
 def test_each_control_plane_role_runs_the_command_make_run_runs(role):
     expected = supervisor_commands()[role]
     actual = entrypoint_command(role)
@@ -119,6 +119,8 @@ def test_compose_runs_every_part_of_pharos(compose):
         "web",
         "beat",
         "aggregator",
+        "scheduler",
+        "housekeeping",
         "alerts",
         "watchdog",
         "probe-us",
@@ -128,7 +130,19 @@ def test_compose_runs_every_part_of_pharos(compose):
 
 
 @pytest.mark.parametrize(
-    "service", ["web", "beat", "aggregator", "alerts", "watchdog", "probe-us", "probe-eu", "probe-as"]
+    "service",
+    [
+        "web",
+        "beat",
+        "aggregator",
+        "scheduler",
+        "housekeeping",
+        "alerts",
+        "watchdog",
+        "probe-us",
+        "probe-eu",
+        "probe-as",
+    ],
 )
 def test_every_pharos_service_uses_the_one_image_with_its_role_as_command(compose, service):
     spec = compose["services"][service]
@@ -146,12 +160,12 @@ def test_compose_region_workers_get_only_the_broker_and_their_region(compose, re
 
 def test_compose_web_migrates_on_start_and_the_others_wait_for_it(compose):
     assert compose["services"]["web"]["environment"]["PHAROS_MIGRATE_ON_START"] == "1"
-    for service in ("beat", "aggregator", "alerts", "watchdog"):
+    for service in ("beat", "aggregator", "scheduler", "housekeeping", "alerts", "watchdog"):
         assert compose["services"][service]["depends_on"]["web"]["condition"] == "service_healthy"
 
 
 def test_compose_control_plane_knows_every_region_it_runs_a_worker_for(compose):
-    for service in ("web", "beat", "aggregator", "alerts", "watchdog"):
+    for service in ("web", "beat", "aggregator", "scheduler", "housekeeping", "alerts", "watchdog"):
         assert compose["services"][service]["environment"]["PHAROS_REGIONS"] == ",".join(REGIONS)
 
 
@@ -217,14 +231,24 @@ def test_region_workers_run_as_a_non_root_user_without_privileges():
     assert container["capabilities"]["drop"] == ["ALL"]
 
 
-def test_the_control_plane_renders_web_beat_aggregator_alerts_and_watchdog():
+def test_the_control_plane_renders_web_beat_aggregator_scheduler_housekeeping_alerts_and_watchdog():
     workloads = deployments(kustomize("control-plane"))
-    assert set(workloads) == {"pharos-web", "pharos-beat", "pharos-aggregator", "pharos-alerts", "pharos-watchdog"}
+    assert set(workloads) == {
+        "pharos-web",
+        "pharos-beat",
+        "pharos-aggregator",
+        "pharos-scheduler",
+        "pharos-housekeeping",
+        "pharos-alerts",
+        "pharos-watchdog",
+    }
     roles = {name: doc["spec"]["template"]["spec"]["containers"][0]["args"] for name, doc in workloads.items()}
     assert roles == {
         "pharos-web": ["web"],
         "pharos-beat": ["beat"],
         "pharos-aggregator": ["aggregator"],
+        "pharos-scheduler": ["scheduler"],
+        "pharos-housekeeping": ["housekeeping"],
         "pharos-alerts": ["alerts"],
         "pharos-watchdog": ["watchdog"],
     }
@@ -263,7 +287,12 @@ def test_the_region_worker_unit_is_a_template_whose_instance_is_the_region():
 
 @pytest.mark.parametrize(
     "name, queues",
-    [("pharos-aggregator.service", "-Q results"), ("pharos-alerts.service", "-Q alerts,default")],
+    [
+        ("pharos-aggregator.service", "-Q results "),
+        ("pharos-scheduler.service", "-Q schedule "),
+        ("pharos-housekeeping.service", "-Q housekeeping,default "),
+        ("pharos-alerts.service", "-Q alerts "),
+    ],
 )
 def test_control_plane_units_run_the_make_run_workers(name, queues):
     service = unit(name)["Service"]
