@@ -88,6 +88,8 @@ PHAROS_RDAP_URL = env_str("PHAROS_RDAP_URL", "https://rdap.org").rstrip("/")
 
 # --- Django ----------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # Before the admin: its admin/base_site.html is the one every admin page extends.
+    "console",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
