@@ -5,7 +5,7 @@ from django.utils import timezone
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
 from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
-from config.adminkit import status_badge
+from console.monitor_columns import LIST_COLUMNS, MonitorListColumns
 from monitors import quarantine
 from monitors.models import (
     CheckResult,
@@ -87,20 +87,10 @@ class MonitorForm(AlertableForm):
 
 
 @admin.register(Monitor)
-class MonitorAdmin(AlertableAdmin):
+class MonitorAdmin(MonitorListColumns, AlertableAdmin):
     form = MonitorForm
     pausing = MONITOR_PAUSING
-    list_display = [
-        "__str__",
-        "coloured_status",
-        "monitor_type",
-        "url",
-        "region_list",
-        "check_frequency",
-        "last_checked_at",
-        "monitor_group",
-        "team",
-    ]
+    list_display = ["__str__", *LIST_COLUMNS, "monitor_type", "check_frequency", "monitor_group", "team"]
     list_filter = ["status", "monitor_type", "monitor_group", "team"]
     search_fields = ["pronounceable_name", "url"]
     list_select_related = ["team", "monitor_group"]
@@ -173,14 +163,6 @@ class MonitorAdmin(AlertableAdmin):
         *ALERTING_FIELDSETS,
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
-
-    @admin.display(description="status", ordering="status")
-    def coloured_status(self, monitor):
-        return status_badge(monitor.status)
-
-    @admin.display(description="regions")
-    def region_list(self, monitor):
-        return ", ".join(monitor.effective_regions)
 
     def save_model(self, request, monitor, form, change):
         super().save_model(request, monitor, form, change)
