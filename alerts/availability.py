@@ -36,7 +36,7 @@ def availability_of(*, source_type, source_id, start, end, existed_since, now):
     end = min(end, now)
     if end <= start:
         return Availability(100.0, 0, 0, 0, 0)
-    incidents = _incident_spans(source_type, [source_id], start=start, end=end).get(source_id, [])
+    incidents = incident_spans(source_type, [source_id], start=start, end=end).get(source_id, [])
     return availability_from_spans(incidents, start=start, end=end, now=now)
 
 
@@ -46,7 +46,7 @@ def availabilities_of(*, source_type, sources, start, end, now):
     lists use it so that a page of a hundred monitors costs one query, not a hundred."""
     bounds = {source_id: (max(start, existed_since), min(end, now)) for source_id, existed_since in sources.items()}
     earliest = min((begin for begin, _ in bounds.values()), default=start)
-    spans = _incident_spans(source_type, list(sources), start=earliest, end=min(end, now)) if sources else {}
+    spans = incident_spans(source_type, list(sources), start=earliest, end=min(end, now)) if sources else {}
     return {
         source_id: availability_from_spans(spans.get(source_id, []), start=begin, end=finish, now=now)
         if finish > begin
@@ -74,7 +74,7 @@ def availability_from_spans(incidents, *, start, end, now):
     )
 
 
-def _incident_spans(source_type, source_ids, *, start, end):
+def incident_spans(source_type, source_ids, *, start, end):
     """``{source_id: [(started_at, resolved_at), …]}`` of the incidents overlapping the range."""
     rows = (
         Incident.objects.filter(source_type=source_type, source_id__in=source_ids)

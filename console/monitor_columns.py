@@ -1,4 +1,6 @@
-"""The monitor list's columns: status and for how long, last response time, a 24 h
+"""The monitor admin's console parts: the list's columns and the page above the form.
+
+The list's columns: status and for how long, last response time, a 24 h
 sparkline, 24 h / 30 d availability and a dot per region's last outcome.
 
 The figures of a whole page come from console.monitor_list in a fixed number of queries;
@@ -14,6 +16,7 @@ from django.utils.timesince import timesince
 from config.adminkit import status_badge
 from console import svg
 from console.monitor_list import MonitorFigures, figures_for, status_since
+from console.monitor_page import monitor_page
 from monitors.models import Monitor
 
 LIST_COLUMNS = [
@@ -44,6 +47,18 @@ class MonitorListColumns(admin.ModelAdmin):
             row.console_figures = figures[row.pk]
         changelist.result_list = rows
         return changelist
+
+    change_form_template = "console/monitor_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        monitor = self.get_object(request, object_id)
+        if monitor is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "console": monitor_page(monitor, now=timezone.now()),
+                "console_status": self.status_for(monitor),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="status", ordering="status")
     def status_for(self, monitor: Monitor) -> SafeString:
