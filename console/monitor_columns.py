@@ -103,8 +103,8 @@ class MonitorListColumns(admin.ModelAdmin):
         return format_html(
             '<span class="console-dots">{}</span>',
             format_html_join(
-                "",
-                "{}{}",
+                " ",
+                '<span class="console-dot">{} {}</span>',
                 (
                     (svg.dot(last.get(region, (None,))[0], title=title(region)), region)
                     for region in monitor.effective_regions
