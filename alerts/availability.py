@@ -36,15 +36,31 @@ def availability_of(*, source_type, source_id, start, end, existed_since, now):
     end = min(end, now)
     if end <= start:
         return Availability(100.0, 0, 0, 0, 0)
-    spans = [
-        (max(started, start), min(resolved or now, end))
-        for started, resolved in Incident.objects.for_source(source_type, source_id)
-        .not_deleted()  # a deleted incident (often a false alarm) no longer counts as downtime
-        .filter(started_at__lt=end)
-        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
-        .order_by("started_at")
-        .values_list("started_at", "resolved_at")
-    ]
+    incidents = incident_spans(source_type, [source_id], start=start, end=end).get(source_id, [])
+    return availability_from_spans(incidents, start=start, end=end, now=now)
+
+
+def availabilities_of(*, source_type, sources, start, end, now):
+    """``availability_of`` for many sources in one query: ``sources`` maps each id to when
+    the source was created; the answer maps each id to its Availability. The console's
+    lists use it so that a page of a hundred monitors costs one query, not a hundred."""
+    bounds = {source_id: (max(start, existed_since), min(end, now)) for source_id, existed_since in sources.items()}
+    earliest = min((begin for begin, _ in bounds.values()), default=start)
+    spans = incident_spans(source_type, list(sources), start=earliest, end=min(end, now)) if sources else {}
+    return {
+        source_id: availability_from_spans(spans.get(source_id, []), start=begin, end=finish, now=now)
+        if finish > begin
+        else Availability(100.0, 0, 0, 0, 0)
+        for source_id, (begin, finish) in bounds.items()
+    }
+
+
+def availability_from_spans(incidents, *, start, end, now):
+    """The figures over [start, end] from ``(started_at, resolved_at or None)`` pairs, open
+    incidents running until ``now``: the one rule every caller above goes through."""
+    if end <= start:
+        return Availability(100.0, 0, 0, 0, 0)
+    spans = [(max(started, start), min(resolved or now, end)) for started, resolved in incidents]
     spans = [(begin, finish) for begin, finish in spans if finish > begin]
     durations = [(finish - begin).total_seconds() for begin, finish in spans]
     downtime = _covered_seconds(spans)
@@ -56,6 +72,22 @@ def availability_of(*, source_type, source_id, start, end, existed_since, now):
         longest_incident=round(max(durations, default=0)),
         average_incident=round(sum(durations) / len(durations)) if durations else 0,
     )
+
+
+def incident_spans(source_type, source_ids, *, start, end):
+    """``{source_id: [(started_at, resolved_at), …]}`` of the incidents overlapping the range."""
+    rows = (
+        Incident.objects.filter(source_type=source_type, source_id__in=source_ids)
+        .not_deleted()  # a deleted incident (often a false alarm) no longer counts as downtime
+        .filter(started_at__lt=end)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
+        .order_by("started_at")
+        .values_list("source_id", "started_at", "resolved_at")
+    )
+    spans: dict = {}
+    for source_id, started, resolved in rows:
+        spans.setdefault(source_id, []).append((started, resolved))
+    return spans
 
 
 def _covered_seconds(spans):

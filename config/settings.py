@@ -96,6 +96,8 @@ PHAROS_RDAP_URL = env_str("PHAROS_RDAP_URL", "https://rdap.org").rstrip("/")
 
 # --- Django ----------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # Before the admin: its admin/base_site.html is the one every admin page extends.
+    "console",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -121,6 +123,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The admin's times in the viewer's zone (a cookie the console's pages set).
+    "console.middleware.ViewerTimeZone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it answers a locked-out login attempt itself.
     "axes.middleware.AxesMiddleware",

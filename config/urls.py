@@ -4,8 +4,12 @@ from django.urls import include, path
 admin.site.site_header = "Pharos"
 admin.site.site_title = "Pharos"
 admin.site.index_title = "Monitors, heartbeats and incidents"
+# The console is the site: no "View site" link to a / that answers 404.
+admin.site.site_url = None
 
 urlpatterns = [
+    # The console's overview is the admin index (console.urls), so it comes first.
+    path("", include("console.urls")),
     path("admin/", admin.site.urls),
     # The heartbeat ping URL: /api/v1/heartbeat/<token>[/fail|/start|/<exit_code>].
     path("", include("heartbeats.urls")),

@@ -5,7 +5,9 @@ from django.utils import timezone
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
 from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
-from config.adminkit import status_badge
+from console.monitor_columns import LIST_COLUMNS, MonitorListColumns
+from console.monitor_form import MonitorFormFields
+from console.readonly import ReadOnlyAdmin, milliseconds
 from monitors import quarantine
 from monitors.models import (
     CheckResult,
@@ -29,23 +31,7 @@ class RequestHeaderInline(admin.TabularInline):
     extra = 0
 
 
-class RecentResultInline(admin.TabularInline):
-    model = CheckResult
-    extra = 0
-    can_delete = False
-    max_num = 0
-    fields = ["scheduled_at", "region", "outcome", "cause", "status_code", "response_time"]
-    readonly_fields = fields
-    ordering = ["-scheduled_at"]
-    verbose_name_plural = "recent results"
-
-    def get_queryset(self, request):
-        # The inline shows the last day; older raw results are summarised in rollups.
-        since = timezone.now() - timezone.timedelta(days=1)
-        return super().get_queryset(request).filter(scheduled_at__gte=since)
-
-
-class MonitorForm(AlertableForm):
+class MonitorForm(MonitorFormFields, AlertableForm):
     """The API's rules for what the admin writes (monitors.types for the timeout)."""
 
     class Meta:
@@ -87,20 +73,10 @@ class MonitorForm(AlertableForm):
 
 
 @admin.register(Monitor)
-class MonitorAdmin(AlertableAdmin):
+class MonitorAdmin(MonitorListColumns, AlertableAdmin):
     form = MonitorForm
     pausing = MONITOR_PAUSING
-    list_display = [
-        "__str__",
-        "coloured_status",
-        "monitor_type",
-        "url",
-        "region_list",
-        "check_frequency",
-        "last_checked_at",
-        "monitor_group",
-        "team",
-    ]
+    list_display = ["__str__", *LIST_COLUMNS, "monitor_type", "check_frequency", "monitor_group", "team"]
     list_filter = ["status", "monitor_type", "monitor_group", "team"]
     search_fields = ["pronounceable_name", "url"]
     list_select_related = ["team", "monitor_group"]
@@ -116,7 +92,8 @@ class MonitorAdmin(AlertableAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [RequestHeaderInline, RecentResultInline]
+    # The last results are shown by round above the form (console.monitor_page).
+    inlines = [RequestHeaderInline]
     fieldsets = [
         (
             None,
@@ -174,14 +151,6 @@ class MonitorAdmin(AlertableAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(description="status", ordering="status")
-    def coloured_status(self, monitor):
-        return status_badge(monitor.status)
-
-    @admin.display(description="regions")
-    def region_list(self, monitor):
-        return ", ".join(monitor.effective_regions)
-
     def save_model(self, request, monitor, form, change):
         super().save_model(request, monitor, form, change)
         # A new monitor is phased by the next tick; a new frequency re-phases an active
@@ -191,26 +160,56 @@ class MonitorAdmin(AlertableAdmin):
 
 
 @admin.register(CheckResult)
-class CheckResultAdmin(admin.ModelAdmin):
-    list_display = ["monitor", "scheduled_at", "region", "outcome", "cause", "status_code", "response_time"]
+class CheckResultAdmin(ReadOnlyAdmin):
+    list_display = ["monitor", "scheduled_at", "region", "outcome", "cause", "status_code", "response_time_ms"]
     list_filter = ["outcome", "region"]
     search_fields = ["monitor__pronounceable_name", "monitor__url", "cause"]
     list_select_related = ["monitor"]
-    raw_id_fields = ["monitor"]
     date_hierarchy = "scheduled_at"
     show_full_result_count = False  # COUNT(*) over millions of results is the slow part of the page
+    response_time_ms = milliseconds("response_time", "response time")
+    name_lookup_time_ms = milliseconds("name_lookup_time", "DNS")
+    connection_time_ms = milliseconds("connection_time", "connect")
+    tls_handshake_time_ms = milliseconds("tls_handshake_time", "TLS")
+    processing_time_ms = milliseconds("processing_time", "first byte")
+    data_transfer_time_ms = milliseconds("data_transfer_time", "transfer")
+    readonly_fields = [
+        "response_time_ms",
+        "name_lookup_time_ms",
+        "connection_time_ms",
+        "tls_handshake_time_ms",
+        "processing_time_ms",
+        "data_transfer_time_ms",
+    ]
+    fields = [
+        "monitor",
+        "scheduled_at",
+        "checked_at",
+        "region",
+        "outcome",
+        "cause",
+        "status_code",
+        *readonly_fields,
+        "remote_ip",
+        "tls_issuer",
+        "tls_expires_at",
+        "response_excerpt",
+    ]
 
 
 @admin.register(ResultRollup)
-class ResultRollupAdmin(admin.ModelAdmin):
-    list_display = ["monitor", "region", "hour", "checks", "failures", "mean_response_time", "p95_response_time"]
+class ResultRollupAdmin(ReadOnlyAdmin):
+    list_display = ["monitor", "region", "hour", "checks", "failures", "mean_ms", "p95_ms"]
     list_filter = ["region"]
-    raw_id_fields = ["monitor"]
     list_select_related = ["monitor"]
+    mean_ms = milliseconds("mean_response_time", "mean response time")
+    p95_ms = milliseconds("p95_response_time", "p95 response time")
+    readonly_fields = ["mean_ms", "p95_ms"]
+    fields = ["monitor", "region", "hour", "checks", "failures", *readonly_fields]
 
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
+class RoundAdmin(ReadOnlyAdmin):
     list_display = [
         "monitor",
         "scheduled_at",
@@ -224,16 +223,12 @@ class RoundAdmin(admin.ModelAdmin):
     list_filter = ["verdict", "is_confirmation"]
     search_fields = ["monitor__pronounceable_name", "monitor__url"]
     list_select_related = ["monitor"]
-    raw_id_fields = ["monitor"]
     date_hierarchy = "scheduled_at"
     show_full_result_count = False
 
     @admin.display(description="regions")
     def region_list(self, round_):
         return ", ".join(round_.regions or [])
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(RegionQuarantine)
@@ -255,11 +250,10 @@ class RegionQuarantineAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoneFailure)
-class LoneFailureAdmin(admin.ModelAdmin):
+class LoneFailureAdmin(ReadOnlyAdmin):
     list_display = ["region", "target", "monitor", "at"]
     list_filter = ["region"]
     search_fields = ["target"]
-    raw_id_fields = ["monitor"]
     list_select_related = ["monitor"]
 
 

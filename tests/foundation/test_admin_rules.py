@@ -30,17 +30,14 @@ def monitor_form(team, **fields):
         "verify_ssl": "on",
         "check_frequency": 180,
         "request_timeout": 30,
-        "regions": "[]",
-        "expected_status_codes": "[]",
-        "maintenance_days": "[]",
+        # Region and weekday checkboxes left unticked, no expected codes (console.monitor_form).
+        "expected_status_codes": "",
         "maintenance_timezone": "UTC",
         "confirmation_period": 0,
         "recovery_period": 180,
         "email": "on",
         "request_headers-TOTAL_FORMS": 0,
         "request_headers-INITIAL_FORMS": 0,
-        "results-TOTAL_FORMS": 0,
-        "results-INITIAL_FORMS": 0,
     }
     data.update(fields)
     return data
