@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core import signing
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.html import format_html
@@ -49,10 +50,37 @@ class RecentPingInline(admin.TabularInline):
         )
 
 
+# The add form carries the token it shows, signed, so the heartbeat saved is the one whose
+# ping URL the operator already copied (a fresh default on POST would answer 404).
+NEW_TOKEN_SALT = "heartbeats.admin.new-token"
+NEW_TOKEN_MAX_AGE = 24 * 3600
+
+
 class HeartbeatForm(AlertableForm):
+    shown_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Heartbeat
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["shown_token"].initial = signing.dumps(self.instance.token, salt=NEW_TOKEN_SALT)
+
+    def clean_shown_token(self):
+        signed = self.cleaned_data.get("shown_token") or ""
+        if self.instance.pk is not None or not signed:
+            return ""  # a change form, or a client without the field: the default token stays
+        try:
+            token = signing.loads(signed, salt=NEW_TOKEN_SALT, max_age=NEW_TOKEN_MAX_AGE)
+        except signing.BadSignature:
+            raise forms.ValidationError("This form is too old or was altered; reload it for a new ping URL.") from None
+        if Heartbeat.objects.filter(token=token).exists():
+            raise forms.ValidationError("This ping URL already belongs to a saved heartbeat; reload the form.")
+        # Set now, so that a form shown again with errors still shows the same URL.
+        self.instance.token = token
+        return signed
 
     def clean_team(self):
         team = self.cleaned_data.get("team")
@@ -125,6 +153,13 @@ class HeartbeatAdmin(AlertableAdmin):
         *ALERTING_FIELDSETS,
         (None, {"fields": ["sort_index", "created_at", "updated_at"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        first, *rest = fieldsets
+        return [(first[0], {**first[1], "fields": [*first[1]["fields"], "shown_token"]}), *rest]
 
     @admin.display(description="status", ordering="status")
     def coloured_status(self, heartbeat):

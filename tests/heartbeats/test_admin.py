@@ -1,8 +1,10 @@
 """The heartbeat admin: list with status and expectation, recent pings with their output."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
@@ -122,3 +124,54 @@ def test_a_period_below_the_minimum_check_frequency_is_refused(operator_client, 
 
     assert "at least 30 seconds" in page
     assert Heartbeat.objects.get(pk=heartbeat.pk).period == 60
+
+
+def _add_form(team, **fields):
+    form = {
+        "team": team.pk,
+        "name": "nightly backup",
+        "period": 3600,
+        "grace": 300,
+        "cron": "",
+        "timezone": "UTC",
+        "email": "on",
+        "maintenance_days": "[]",
+        "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0",
+        "pings-INITIAL_FORMS": "0",
+        "pings-MIN_NUM_FORMS": "0",
+        "pings-MAX_NUM_FORMS": "0",
+    }
+    return {**form, **fields}
+
+
+def test_the_ping_url_shown_on_the_add_form_is_the_one_that_gets_saved(operator_client, team):
+    add_url = reverse("admin:heartbeats_heartbeat_add")
+    page = operator_client.get(add_url).content.decode()
+    shown = re.search(r"/api/v1/heartbeat/([A-Za-z0-9_-]{20,})", page).group(1)
+    signed = re.search(r'name="shown_token" value="([^"]+)"', page).group(1)
+
+    response = operator_client.post(add_url, _add_form(team, shown_token=signed))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Heartbeat.objects.get().token == shown
+
+
+def test_a_shown_token_that_was_altered_is_refused(operator_client, team):
+    signed = signing.dumps("chosen-by-the-client-0123456789", salt="not-the-form-salt")
+
+    response = operator_client.post(reverse("admin:heartbeats_heartbeat_add"), _add_form(team, shown_token=signed))
+
+    assert response.status_code == 200 and "reload it for a new ping URL" in response.content.decode()
+    assert not Heartbeat.objects.exists()
+
+
+def test_saving_the_same_add_form_twice_does_not_reuse_the_ping_url(operator_client, team):
+    add_url = reverse("admin:heartbeats_heartbeat_add")
+    signed = re.search(r'name="shown_token" value="([^"]+)"', operator_client.get(add_url).content.decode()).group(1)
+    operator_client.post(add_url, _add_form(team, shown_token=signed))
+
+    again = operator_client.post(add_url, _add_form(team, shown_token=signed, name="copy"))
+
+    assert again.status_code == 200 and "already belongs to a saved heartbeat" in again.content.decode()
+    assert Heartbeat.objects.count() == 1
