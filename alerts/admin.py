@@ -4,7 +4,16 @@ from django.utils import timezone
 
 from alerts import incidents
 from alerts.escalation import validate_policy_steps
-from alerts.models import Escalation, EscalationPolicy, Incident, IncidentEvent, OperatorEvent, PolicyGroup, Urgency
+from alerts.models import (
+    Escalation,
+    EscalationPolicy,
+    Incident,
+    IncidentEvent,
+    OperatorEvent,
+    PolicyGroup,
+    ReachedNobodyNotice,
+    Urgency,
+)
 from config.adminkit import status_badge
 
 
@@ -41,12 +50,13 @@ class IncidentAdmin(admin.ModelAdmin):
         "kind",
         "cause",
         "region_list",
+        "reached",
         "started_at",
         "acknowledged_at",
         "resolved_at",
         "team",
     ]
-    list_filter = ["status", "kind", "source_type", "team"]
+    list_filter = ["status", "reached_nobody", "kind", "source_type", "team"]
     search_fields = ["name", "cause", "url"]
     list_select_related = ["team"]
     date_hierarchy = "started_at"
@@ -64,6 +74,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "resolved_at",
         "resolved_by",
         "deleted_at",
+        "reached_nobody",
         "regions",
         "response_content",
         "response_options",
@@ -83,6 +94,11 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="source")
     def source(self, incident):
         return incident.source_type if incident.source_id is None else f"{incident.source_type} #{incident.source_id}"
+
+    @admin.display(description="reached", ordering="reached_nobody")
+    def reached(self, incident):
+        # Loud on purpose: an incident that paged nobody must not look like one that did.
+        return status_badge("reached nobody") if incident.reached_nobody else "—"
 
     @admin.display(description="regions")
     def region_list(self, incident):
@@ -143,6 +159,20 @@ class OperatorEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ReachedNobodyNotice)
+class ReachedNobodyNoticeAdmin(admin.ModelAdmin):
+    """Which teams the operators were told about (alerts.reached_nobody): a record, not a form."""
+
+    list_display = ["team", "incident", "created_at", "told_at"]
+    list_select_related = ["team", "incident"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
