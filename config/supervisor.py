@@ -1,7 +1,8 @@
 """`make run`: prepare the project, then run every Pharos process in the foreground.
 
 1. Write ``.env`` with a generated SECRET_KEY on first start (quick start needs no setup).
-2. Migrate, collect static files, create an admin user on first start (password printed once).
+2. Migrate, collect static files, create an admin user on first start (password printed once)
+   and, while there is no team, the team ``My team`` with the admin in it (teams.first_run).
 3. Start web (gunicorn), beat, the aggregator (``results``), the alert worker (``alerts``,
    ``default``), the watchdog (``manage.py watchdog``: Pharos watching itself) and one
    region worker per region in PHAROS_REGIONS (``probe.<region>``).
@@ -99,6 +100,15 @@ def ensure_admin_user():
     users.objects.create_superuser("admin", "admin@localhost", password)
     say("created the admin user — keep this password, it is not shown again:")
     say(f"    username: admin    password: {password}")
+
+
+def ensure_first_team():
+    """No team yet: make one with the admin in it, or the add-monitor form has no team."""
+    from teams.first_run import ensure_first_team as create
+
+    team = create()
+    if team is not None:
+        say(f"created the team {team.name!r} with the admin as its member and on-call contact")
 
 
 def processes(regions, port):
@@ -271,6 +281,7 @@ def main():
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput", "--verbosity", "0")
     ensure_admin_user()
+    ensure_first_team()
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     broker = (
         "Redis"
