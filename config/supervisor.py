@@ -119,6 +119,9 @@ def processes(regions, port):
     # Gossip, mingle and worker heartbeats are broadcast chatter: the on-disk broker has no
     # fanout, and Pharos does not use remote control, so every worker runs without them.
     quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    # LOG_LEVEL for Celery's processes too; at INFO they leave out the per-task lines
+    # (config.logging.quiet_routine_task_lines), which only DEBUG shows.
+    log_level = os.environ.get("LOG_LEVEL", "INFO").upper()
     web = [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     if (PROJECT_DIR / "config" / "gunicorn.conf.py").exists():
         web += ["--config", "config/gunicorn.conf.py"]
@@ -132,7 +135,7 @@ def processes(regions, port):
                 "config.celery",
                 "beat",
                 "--loglevel",
-                "INFO",
+                log_level,
                 "--schedule",
                 os.environ.get("PHAROS_BEAT_SCHEDULE", str(VAR / "celerybeat-schedule")),
             ],
@@ -151,7 +154,7 @@ def processes(regions, port):
                 "--concurrency",
                 "2",
                 "--loglevel",
-                "INFO",
+                log_level,
                 *quiet,
             ],
         ),
@@ -169,7 +172,7 @@ def processes(regions, port):
                 "--concurrency",
                 "2",
                 "--loglevel",
-                "INFO",
+                log_level,
                 *quiet,
             ],
         ),
@@ -192,7 +195,7 @@ def processes(regions, port):
                     "--concurrency",
                     "1",
                     "--loglevel",
-                    "INFO",
+                    log_level,
                     *quiet,
                 ],
                 env={"PHAROS_REGION": region},
