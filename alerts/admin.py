@@ -1,22 +1,24 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from alerts import incidents
+from alerts import incident_page, incidents
 from alerts.escalation import validate_policy_steps
-from alerts.models import Escalation, EscalationPolicy, Incident, IncidentEvent, OperatorEvent, PolicyGroup, Urgency
+from alerts.models import (
+    Escalation,
+    EscalationPolicy,
+    Incident,
+    OperatorEvent,
+    PolicyGroup,
+    ReachedNobodyNotice,
+    Urgency,
+)
 from config.adminkit import status_badge
-
-
-class IncidentEventInline(admin.TabularInline):
-    model = IncidentEvent
-    extra = 0
-    can_delete = False
-    max_num = 0
-    fields = ["at", "kind", "message", "actor"]
-    readonly_fields = fields
-    # Comments (the API's /comments) are timeline events of kind "comment".
-    verbose_name_plural = "timeline and comments"
 
 
 class EscalationInline(admin.StackedInline):
@@ -41,40 +43,71 @@ class IncidentAdmin(admin.ModelAdmin):
         "kind",
         "cause",
         "region_list",
+        "reached",
         "started_at",
         "acknowledged_at",
         "resolved_at",
         "team",
     ]
-    list_filter = ["status", "kind", "source_type", "team"]
+    list_filter = ["status", "reached_nobody", "kind", "source_type", "team"]
     search_fields = ["name", "cause", "url"]
     list_select_related = ["team"]
     date_hierarchy = "started_at"
-    inlines = [EscalationInline, IncidentEventInline]
+    inlines = [EscalationInline]
     actions = ["acknowledge", "resolve"]
-    readonly_fields = [
-        "team",
-        "source_type",
-        "source_id",
-        "kind",
-        "status",
-        "started_at",
-        "acknowledged_at",
-        "acknowledged_by",
-        "resolved_at",
-        "resolved_by",
-        "deleted_at",
-        "regions",
-        "response_content",
-        "response_options",
-        "metadata",
-        "created_at",
-        "updated_at",
+    # The facts are what happened: shown, never edited (the page's buttons act on it).
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "coloured_status",
+                    "source",
+                    "kind",
+                    "cause",
+                    "url",
+                    "http_method",
+                    "team",
+                    "reached",
+                    "started_at",
+                    ("acknowledged_at", "acknowledged_by"),
+                    ("resolved_at", "resolved_by"),
+                ]
+            },
+        ),
+        ("Act", {"fields": ["buttons"]}),
+        ("Response", {"fields": ["response"]}),
+        ("Timeline", {"fields": ["timeline"]}),
+        (
+            "Details",
+            {
+                "classes": ["collapse"],
+                "fields": ["summary", "regions", "response_options", "metadata", "requester_email", "deleted_at"],
+            },
+        ),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for _, options in self.fieldsets for row in options["fields"] for field in _names(row)]
 
     def has_add_permission(self, request):
         # Incidents open through the aggregator, the heartbeat sweep or the API (manual).
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Nothing on the page is a form field: no save buttons, only the incident's own.
+        hidden = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**hidden, **(extra_context or {})})
+
+    def get_urls(self):
+        act = self.admin_site.admin_view
+        return [
+            path("<int:pk>/acknowledge/", act(self.acknowledge_one), name="alerts_incident_acknowledge"),
+            path("<int:pk>/resolve/", act(self.resolve_one), name="alerts_incident_resolve"),
+            path("<int:pk>/comment/", act(self.comment_one), name="alerts_incident_comment"),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="status", ordering="status")
     def coloured_status(self, incident):
@@ -82,11 +115,76 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.display(description="source")
     def source(self, incident):
-        return incident.source_type if incident.source_id is None else f"{incident.source_type} #{incident.source_id}"
+        return incident_page.source_link(incident)
+
+    @admin.display(description="reached", ordering="reached_nobody")
+    def reached(self, incident):
+        # Loud on purpose: an incident that paged nobody must not look like one that did.
+        return status_badge("reached nobody") if incident.reached_nobody else "—"
 
     @admin.display(description="regions")
     def region_list(self, incident):
         return ", ".join(incident.regions or [])
+
+    @admin.display(description="failing response or output")
+    def response(self, incident):
+        return incident_page.response_html(incident)
+
+    @admin.display(description="timeline")
+    def timeline(self, incident):
+        return incident_page.timeline_html(incident)
+
+    @admin.display(description="")
+    def buttons(self, incident):
+        # formaction: the buttons post the change form (and its CSRF token) to their own URL.
+        parts = []
+        if incident.is_open and incident.acknowledged_at is None:
+            parts.append(_button(reverse("admin:alerts_incident_acknowledge", args=[incident.pk]), "Acknowledge"))
+        if incident.is_open:
+            parts.append(_button(reverse("admin:alerts_incident_resolve", args=[incident.pk]), "Resolve"))
+        comment = reverse("admin:alerts_incident_comment", args=[incident.pk])
+        return format_html(
+            '<div style="display:flex;gap:.5em;flex-wrap:wrap;align-items:flex-start">{}'
+            '<textarea name="comment" rows="2" cols="40" maxlength="{}" aria-label="comment" '
+            'placeholder="A comment for the timeline"></textarea>{}</div>',
+            mark_safe("".join(parts)),
+            COMMENT_LIMIT,
+            _button(comment, "Comment"),
+        )
+
+    def acknowledge_one(self, request, pk):
+        return self._act(request, pk, incidents.acknowledge_incident, "Acknowledged", "was already acknowledged")
+
+    def resolve_one(self, request, pk):
+        return self._act(request, pk, incidents.resolve_incident, "Resolved", "was already resolved")
+
+    def comment_one(self, request, pk):
+        incident = self._incident_for(request, pk)
+        text = (request.POST.get("comment") or "").strip()
+        if not text:
+            self.message_user(request, "Write a comment first.", messages.WARNING)
+        else:
+            incidents.comment_on_incident(
+                incident.pk, content=text[:COMMENT_LIMIT], by=_actor(request), now=timezone.now(), user=request.user
+            )
+            self.message_user(request, "Comment added.", messages.SUCCESS)
+        return redirect("admin:alerts_incident_change", incident.pk)
+
+    def _act(self, request, pk, transition, done, already):
+        incident = self._incident_for(request, pk)
+        if transition(incident.pk, by=_actor(request), now=timezone.now()):
+            self.message_user(request, f"{done} incident #{incident.pk}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Incident #{incident.pk} {already}.", messages.WARNING)
+        return redirect("admin:alerts_incident_change", incident.pk)
+
+    def _incident_for(self, request, pk):
+        if request.method != "POST":
+            raise PermissionDenied("POST only")  # a link preview must not act
+        incident = get_object_or_404(Incident, pk=pk)
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        return incident
 
     @admin.action(description="Acknowledge selected incidents")
     def acknowledge(self, request, queryset):
@@ -104,6 +202,21 @@ class IncidentAdmin(admin.ModelAdmin):
             incidents.resolve_incident(pk, by=_actor(request), now=now) for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"Resolved {done} incident(s).", messages.SUCCESS)
+
+
+COMMENT_LIMIT = 10_000  # the API's limit for a comment (alerts.serializers)
+
+
+def _names(row):
+    return row if isinstance(row, tuple) else (row,)
+
+
+def _button(url, label):
+    return format_html(
+        '<button type="submit" formaction="{}" formmethod="post" class="button" style="padding:.5em 1em">{}</button>',
+        url,
+        label,
+    )
 
 
 class EscalationPolicyForm(forms.ModelForm):
@@ -143,6 +256,20 @@ class OperatorEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ReachedNobodyNotice)
+class ReachedNobodyNoticeAdmin(admin.ModelAdmin):
+    """Which teams the operators were told about (alerts.reached_nobody): a record, not a form."""
+
+    list_display = ["team", "incident", "created_at", "told_at"]
+    list_select_related = ["team", "incident"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

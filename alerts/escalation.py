@@ -28,6 +28,7 @@ from datetime import timedelta
 
 from django.db import transaction
 
+from alerts import reached_nobody
 from alerts.channels import MEMBER_TYPE_KINDS
 from alerts.models import (
     Channel,
@@ -281,6 +282,12 @@ def send_due_steps(incident, escalation, *, now):
                 IncidentEvent.objects.create(
                     incident=incident, at=now, kind=IncidentEvent.Kind.ESCALATED, message=f"Escalated: {step.key}"
                 )
+        # Recorded on the incident, not only in a log line: the console shows it and the
+        # operators hear about it once per team.
+        if seen:
+            reached_nobody.reached_someone(incident, now=now)
+        else:
+            reached_nobody.record(incident, now=now)
     escalation.next_step = position
     escalation.due_at = incident.started_at + timedelta(seconds=plan[position].offset) if position < len(plan) else None
     escalation.save(update_fields=["next_step", "due_at"])

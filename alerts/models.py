@@ -145,6 +145,9 @@ class Incident(AlertingSettings):
     # Deleted through the API: gone from the API and from availability figures, but the row
     # stays until its recovery notifications have gone out (alerts.incident_removal).
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Escalation found no member or channel to alert (alerts.reached_nobody): the incident
+    # paged nobody, which the console must not let pass for one that paged someone.
+    reached_nobody = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -378,3 +381,29 @@ class Escalation(models.Model):
 
     def __str__(self):
         return f"incident {self.incident_id} step {self.next_step} due {self.due_at}"
+
+
+class ReachedNobodyNotice(models.Model):
+    """The operators' one mail about a team whose incidents reach nobody (alerts.reached_nobody).
+
+    One row per team, ever: inserting it is the claim that the team's operators will be
+    told, written in the escalation's transaction; ``told_at`` is set once the mail went out.
+    Until then ``next_attempt_at`` is the lease of the worker sending it, so two workers
+    (or the task and the sweep) never both send.
+    """
+
+    team = models.OneToOneField(
+        "teams.Team", primary_key=True, on_delete=models.CASCADE, related_name="reached_nobody_notice"
+    )
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    told_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(told_at__isnull=True), name="notice_untold"),
+        ]
+
+    def __str__(self):
+        return f"team {self.team_id}: " + ("told" if self.told_at else "not told yet")

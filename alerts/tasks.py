@@ -9,7 +9,7 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 from django.utils import timezone
 
-from alerts import delivery, escalation, sender
+from alerts import delivery, escalation, reached_nobody, sender
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +37,10 @@ def escalate():
     now = timezone.now()
     escalation.escalate_due(now=now)
     delivery.enqueue(delivery.due_for_sweep(now=now))
+    reached_nobody.sweep(now=now)
+
+
+@shared_task(name="alerts.tell_operators_reached_nobody", ignore_result=True)
+def tell_operators_reached_nobody(team_id):
+    """Mail the operators, once per team, that the team's incidents reach nobody."""
+    reached_nobody.tell_operators(int(team_id), now=timezone.now())

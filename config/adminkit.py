@@ -15,6 +15,7 @@ STATUS_COLOURS = {
     "Acknowledged": "#bf8700",
     "Validating": "#bf8700",
     "Resolved": "#1a7f37",
+    "reached nobody": "#cf222e",
 }
 
 

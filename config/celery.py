@@ -56,7 +56,14 @@ def configure(app, regions):
 # slot a tick needs. Escalation *planning* is a few queries and belongs with the ticks;
 # delivery, which waits on receivers, never does.
 SCHEDULE_TASKS = ("monitors.tick", "monitors.close_overdue_rounds", "heartbeats.sweep", "alerts.escalate")
-HOUSEKEEPING_TASKS = ("monitors.housekeeping", "monitors.check_domain_expiry", "heartbeats.prune_pings")
+# Telling the operators that a team's incidents reach nobody is a rare, synchronous mail;
+# it must not wait behind (or hold up) deliveries on the alerts worker.
+HOUSEKEEPING_TASKS = (
+    "monitors.housekeeping",
+    "monitors.check_domain_expiry",
+    "heartbeats.prune_pings",
+    "alerts.tell_operators_reached_nobody",
+)
 
 
 def task_routes():

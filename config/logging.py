@@ -102,14 +102,31 @@ def _protect_celery_handlers(logger: logging.Logger, **_ignored: Any) -> None:
         protect_handler(handler, json_lines=json_logs_enabled())
 
 
+# Celery's own lines for every task and every beat tick ("Task … received", "Task …
+# succeeded in …", "Scheduler: Sending due task …"): with ticks every few seconds they were
+# two thirds of `make run`'s output and buried the state changes. Shown at DEBUG only;
+# failures and retries are logged at WARNING or ERROR and stay.
+ROUTINE_CELERY_LOGGERS = ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+
+
+def quiet_routine_task_lines(loglevel: int | str | None = None, **_ignored: Any) -> None:
+    """Raise Celery's per-task loggers to WARNING unless the process logs at DEBUG."""
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel
+    if isinstance(level, int) and level <= logging.DEBUG:
+        return
+    for name in ROUTINE_CELERY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def route_celery_logs_through_json() -> bool:
     """Give Celery's own handlers (worker, beat, task loggers) our filters, and make them
-    write JSON lines when ``PHAROS_LOG_JSON`` is on. Safe to call more than once; returns
-    whether the lines are JSON."""
+    write JSON lines when ``PHAROS_LOG_JSON`` is on; keep the per-task lines for DEBUG.
+    Safe to call more than once; returns whether the lines are JSON."""
     from celery import signals
 
     # weak=False: the receivers are module functions, but be explicit that they must live
     # as long as the process; dispatch_uid makes a second call harmless.
     signals.after_setup_logger.connect(_protect_celery_handlers, weak=False, dispatch_uid="pharos-json-logs")
     signals.after_setup_task_logger.connect(_protect_celery_handlers, weak=False, dispatch_uid="pharos-json-task-logs")
+    signals.after_setup_logger.connect(quiet_routine_task_lines, weak=False, dispatch_uid="pharos-quiet-task-lines")
     return json_logs_enabled()

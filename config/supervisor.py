@@ -1,9 +1,11 @@
 """`make run`: prepare the project, then run every Pharos process in the foreground.
 
 1. Write ``.env`` with a generated SECRET_KEY on first start (quick start needs no setup).
-2. Migrate, collect static files, create an admin user on first start (password printed once).
+2. Migrate, collect static files, create an admin user on first start (password printed once)
+   and, while there is no team, the team ``My team`` with the admin in it (teams.first_run).
 3. Start web (gunicorn), beat, the aggregator (``results``), the scheduler (``schedule``),
-   housekeeping (``housekeeping``, ``default``), the alert sender (``alerts``), the watchdog (``manage.py watchdog``: Pharos watching itself) and one
+   housekeeping (``housekeeping``, ``default``), the alert sender (``alerts``), the watchdog
+   (``manage.py watchdog``: Pharos watching itself) and one
    region worker per region in PHAROS_REGIONS (``probe.<region>``).
 4. Prefix each process's output with its name; restart a process that dies, the way systemd
    or Kubernetes would; stop everything with a non-zero exit when one keeps crashing.
@@ -101,6 +103,15 @@ def ensure_admin_user():
     say(f"    username: admin    password: {password}")
 
 
+def ensure_first_team():
+    """No team yet: make one with the admin in it, or the add-monitor form has no team."""
+    from teams.first_run import ensure_first_team as create
+
+    team = create()
+    if team is not None:
+        say(f"created the team {team.name!r} with the admin as its member and on-call contact")
+
+
 def processes(regions, port):
     python = sys.executable
     bindir = Path(python).parent
@@ -109,6 +120,9 @@ def processes(regions, port):
     # Gossip, mingle and worker heartbeats are broadcast chatter: the on-disk broker has no
     # fanout, and Pharos does not use remote control, so every worker runs without them.
     quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    # LOG_LEVEL for Celery's processes too; at INFO they leave out the per-task lines
+    # (config.logging.quiet_routine_task_lines), which only DEBUG shows.
+    log_level = os.environ.get("LOG_LEVEL", "INFO").upper()
     web = [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     if (PROJECT_DIR / "config" / "gunicorn.conf.py").exists():
         web += ["--config", "config/gunicorn.conf.py"]
@@ -116,7 +130,7 @@ def processes(regions, port):
     def worker(name, queues, *, concurrency, pool=None):
         argv = [celery, "-A", "config.celery", "worker", "-Q", queues, "-n", f"{name}@%h"]
         argv += ["--pool", pool] if pool else ["--concurrency", str(concurrency)]
-        return Process(name, [*argv, "--loglevel", "INFO", *quiet])
+        return Process(name, [*argv, "--loglevel", log_level, *quiet])
 
     procs = [
         Process("web", web),
@@ -128,7 +142,7 @@ def processes(regions, port):
                 "config.celery",
                 "beat",
                 "--loglevel",
-                "INFO",
+                log_level,
                 "--schedule",
                 os.environ.get("PHAROS_BEAT_SCHEDULE", str(VAR / "celerybeat-schedule")),
             ],
@@ -161,7 +175,7 @@ def processes(regions, port):
                     "--concurrency",
                     "1",
                     "--loglevel",
-                    "INFO",
+                    log_level,
                     *quiet,
                 ],
                 env={"PHAROS_REGION": region},
@@ -250,6 +264,7 @@ def main():
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput", "--verbosity", "0")
     ensure_admin_user()
+    ensure_first_team()
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     broker = (
         "Redis"

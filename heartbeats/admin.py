@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core import signing
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.html import format_html
@@ -9,6 +10,7 @@ from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, Alertable
 from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
 from config.adminkit import status_badge
+from heartbeats import admin_page
 from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
 from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
 from heartbeats.schedule import InvalidSchedule, validate_cron, validate_timezone
@@ -31,10 +33,14 @@ class RecentPingInline(admin.TabularInline):
     extra = 0
     can_delete = False
     max_num = 0
-    fields = ["created_at", "kind", "exit_code", "method", "remote_addr", "user_agent", "duration", "output"]
+    fields = ["created_at", "kind", "exit_code", "run_duration", "remote_addr", "method", "user_agent", "output"]
     readonly_fields = fields
     ordering = ["-id"]
     verbose_name_plural = f"recent pings (newest {RECENT_PINGS_SHOWN})"
+
+    @admin.display(description="run (start → end)")
+    def run_duration(self, ping):
+        return "—" if ping.duration is None else f"{ping.duration:.1f} s"
 
     @admin.display(description="body")
     def output(self, ping):
@@ -49,10 +55,37 @@ class RecentPingInline(admin.TabularInline):
         )
 
 
+# The add form carries the token it shows, signed, so the heartbeat saved is the one whose
+# ping URL the operator already copied (a fresh default on POST would answer 404).
+NEW_TOKEN_SALT = "heartbeats.admin.new-token"
+NEW_TOKEN_MAX_AGE = 24 * 3600
+
+
 class HeartbeatForm(AlertableForm):
+    shown_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Heartbeat
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["shown_token"].initial = signing.dumps(self.instance.token, salt=NEW_TOKEN_SALT)
+
+    def clean_shown_token(self):
+        signed = self.cleaned_data.get("shown_token") or ""
+        if self.instance.pk is not None or not signed:
+            return ""  # a change form, or a client without the field: the default token stays
+        try:
+            token = signing.loads(signed, salt=NEW_TOKEN_SALT, max_age=NEW_TOKEN_MAX_AGE)
+        except signing.BadSignature:
+            raise forms.ValidationError("This form is too old or was altered; reload it for a new ping URL.") from None
+        if Heartbeat.objects.filter(token=token).exists():
+            raise forms.ValidationError("This ping URL already belongs to a saved heartbeat; reload the form.")
+        # Set now, so that a form shown again with errors still shows the same URL.
+        self.instance.token = token
+        return signed
 
     def clean_team(self):
         team = self.cleaned_data.get("team")
@@ -106,8 +139,11 @@ class HeartbeatAdmin(AlertableAdmin):
         # Moved between groups through the API, where the group's pause follows it.
         "heartbeat_group",
         "token",
-        "ping_url",
+        "ping_url_and_curl",
         "status",
+        "expected_next_ping",
+        "next_runs",
+        "up_and_down",
         "paused_at",
         "last_ping_at",
         "last_start_at",
@@ -117,18 +153,54 @@ class HeartbeatAdmin(AlertableAdmin):
     ]
     inlines = [RecentPingInline]
     fieldsets = [
-        (None, {"fields": ["team", "heartbeat_group", "name", "token", "ping_url", "status", "paused_at"]}),
+        (None, {"fields": ["team", "heartbeat_group", "name", "ping_url_and_curl", "status", "paused_at"]}),
+        ("Last 7 days", {"fields": ["up_and_down"]}),
         (
             "Schedule",
-            {"fields": ["period", "grace", "cron", "timezone", "last_ping_at", "last_start_at", "alert_after"]},
+            {
+                "fields": [
+                    "period",
+                    "grace",
+                    "cron",
+                    "timezone",
+                    "expected_next_ping",
+                    "next_runs",
+                    "last_ping_at",
+                    "last_start_at",
+                    "alert_after",
+                ]
+            },
         ),
         *ALERTING_FIELDSETS,
         (None, {"fields": ["sort_index", "created_at", "updated_at"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        first, *rest = fieldsets
+        return [(first[0], {**first[1], "fields": [*first[1]["fields"], "shown_token"]}), *rest]
+
     @admin.display(description="status", ordering="status")
     def coloured_status(self, heartbeat):
         return status_badge(heartbeat.status)
+
+    @admin.display(description="ping URL")
+    def ping_url_and_curl(self, heartbeat):
+        return admin_page.ping_url_html(heartbeat)
+
+    @admin.display(description="expected next ping")
+    def expected_next_ping(self, heartbeat):
+        return admin_page.expected_html(heartbeat) if heartbeat.pk else "—"
+
+    @admin.display(description="next runs (cron, in its zone)")
+    def next_runs(self, heartbeat):
+        return admin_page.next_runs_html(heartbeat)
+
+    @admin.display(description="up and down")
+    def up_and_down(self, heartbeat):
+        return admin_page.timeline_svg(heartbeat) if heartbeat.pk else "—"
 
     @admin.display(description="expected")
     def expectation(self, heartbeat):
@@ -160,6 +232,13 @@ class PingAdmin(admin.ModelAdmin):
     raw_id_fields = ["heartbeat"]
     list_select_related = ["heartbeat"]
     show_full_result_count = False
+
+    # Pings are what a job sent: a record to read, never to add or edit.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(HeartbeatGroup)

@@ -161,5 +161,5 @@ def housekeep(*, now):
     pruned = prune_results(now=now, rolled_up_through=hours[-1] + HOUR if hours else None)
     rounds = prune_rounds(now=now)
     summary = {"rollups": rolled, "results_pruned": pruned, "rounds_pruned": rounds}
-    logger.info("monitor housekeeping %s", summary)
+    logger.debug("monitor housekeeping %s", summary)  # a routine sweep
     return summary

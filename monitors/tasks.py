@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 def tick():
     report = scheduler.tick(now=timezone.now())
     if report.claimed:
-        logger.info(
+        # A routine tick: DEBUG, so the state changes stand out at INFO.
+        logger.debug(
             "tick dispatched %s rounds in %s messages (%s in maintenance, %s skipped)",
             report.dispatched,
             report.messages,
@@ -57,6 +58,8 @@ def housekeeping():
 @shared_task(name="monitors.check_domain_expiry", ignore_result=True)
 def check_domain_expiry():
     summary = domains.check_domain_expiry(now=timezone.now())
-    if summary["looked_up"] or summary["failed"] or summary["opened"] or summary["resolved"]:
+    if summary["opened"] or summary["resolved"]:
         logger.info("domain expiry: %s", summary)
+    elif summary["looked_up"] or summary["failed"]:
+        logger.debug("domain expiry: %s", summary)
     return summary

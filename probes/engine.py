@@ -147,7 +147,7 @@ class Engine:
                 extra={"region": self.region, "overloaded": overloaded},
             )
         if withdrawn:
-            logger.info(
+            logger.debug(
                 "%d checks of paused or deleted monitors not run",
                 withdrawn,
                 extra={"region": self.region, "withdrawn": withdrawn},

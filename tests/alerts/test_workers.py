@@ -76,3 +76,25 @@ def test_the_beat_escalation_task_on_a_worker_alerts_the_team_after_team_wait(
         ),
         timeout=10,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_tell_the_operators_once_that_a_teams_incidents_reach_nobody(
+    team, open_down, smtp_server, alert_workers, settings
+):
+    from alerts.models import ReachedNobodyNotice
+    from alerts.reached_nobody import _enqueue
+
+    env = {
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(settings.EMAIL_PORT),
+        "PHAROS_OPERATOR_EMAIL": "ops@example.com",
+    }
+    alert_workers(2, env=env)
+    open_down(timezone.now())  # the team has no member and no channel
+    open_down(timezone.now())
+    _enqueue([team.pk, team.pk, team.pk])  # as a sweep racing the commit's own enqueue would
+
+    assert wait_until(lambda: ReachedNobodyNotice.objects.filter(told_at__isnull=False).exists(), timeout=60)
+    [envelope] = smtp_server.messages
+    assert envelope.rcpt_tos == ["ops@example.com"]

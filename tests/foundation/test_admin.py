@@ -17,6 +17,7 @@ from alerts.models import (
     Notification,
     OperatorEvent,
     PolicyGroup,
+    ReachedNobodyNotice,
     Urgency,
 )
 from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
@@ -78,6 +79,7 @@ def one_of_everything(team, on_call_user):
         steps=[{"type": "escalation", "wait_before": 0, "step_members": [{"type": "entire_team"}]}],
     )
     OperatorEvent.objects.create(at=now, kind="inconclusive_round", region="as", message="no answer")
+    ReachedNobodyNotice.objects.create(team=team, incident=incident, created_at=now, next_attempt_at=now)
     ApiToken.issue(team)
     Group.objects.create(name="responders")
     Round.objects.create(

@@ -80,6 +80,7 @@ def test_quick_start_serves_the_admin_with_every_process_running_and_stops_on_si
         assert expected in commands, f"{expected!r} not running:\n{commands}"
     log = log_path.read_text()
     assert "password:" in log and "createtoken" in log
+    assert "created the team 'My team' with the admin" in log  # the add-monitor form has a team
     assert "restarting" not in log, log[-3000:]
 
     proc.send_signal(signal.SIGTERM)

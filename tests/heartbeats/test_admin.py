@@ -1,8 +1,10 @@
 """The heartbeat admin: list with status and expectation, recent pings with their output."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,7 +50,7 @@ def test_the_change_page_shows_the_newest_pings_with_bodies_and_exit_codes(opera
     newest = RECENT_PINGS_SHOWN + 4
     assert f"output-{newest}-end" in page
     assert "output-0-end" not in page  # older than the newest shown
-    assert page.count("<pre") == RECENT_PINGS_SHOWN
+    assert page.count('<pre style="max-height:12em') == RECENT_PINGS_SHOWN  # one body block per ping
 
 
 def test_saving_a_new_period_moves_the_deadline(operator_client, make_heartbeat, team):
@@ -122,3 +124,114 @@ def test_a_period_below_the_minimum_check_frequency_is_refused(operator_client, 
 
     assert "at least 30 seconds" in page
     assert Heartbeat.objects.get(pk=heartbeat.pk).period == 60
+
+
+def _add_form(team, **fields):
+    form = {
+        "team": team.pk,
+        "name": "nightly backup",
+        "period": 3600,
+        "grace": 300,
+        "cron": "",
+        "timezone": "UTC",
+        "email": "on",
+        "maintenance_days": "[]",
+        "maintenance_timezone": "UTC",
+        "pings-TOTAL_FORMS": "0",
+        "pings-INITIAL_FORMS": "0",
+        "pings-MIN_NUM_FORMS": "0",
+        "pings-MAX_NUM_FORMS": "0",
+    }
+    return {**form, **fields}
+
+
+def test_the_ping_url_shown_on_the_add_form_is_the_one_that_gets_saved(operator_client, team):
+    add_url = reverse("admin:heartbeats_heartbeat_add")
+    page = operator_client.get(add_url).content.decode()
+    shown = re.search(r"/api/v1/heartbeat/([A-Za-z0-9_-]{20,})", page).group(1)
+    signed = re.search(r'name="shown_token" value="([^"]+)"', page).group(1)
+
+    response = operator_client.post(add_url, _add_form(team, shown_token=signed))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Heartbeat.objects.get().token == shown
+
+
+def test_a_shown_token_that_was_altered_is_refused(operator_client, team):
+    signed = signing.dumps("chosen-by-the-client-0123456789", salt="not-the-form-salt")
+
+    response = operator_client.post(reverse("admin:heartbeats_heartbeat_add"), _add_form(team, shown_token=signed))
+
+    assert response.status_code == 200 and "reload it for a new ping URL" in response.content.decode()
+    assert not Heartbeat.objects.exists()
+
+
+def test_saving_the_same_add_form_twice_does_not_reuse_the_ping_url(operator_client, team):
+    add_url = reverse("admin:heartbeats_heartbeat_add")
+    signed = re.search(r'name="shown_token" value="([^"]+)"', operator_client.get(add_url).content.decode()).group(1)
+    operator_client.post(add_url, _add_form(team, shown_token=signed))
+
+    again = operator_client.post(add_url, _add_form(team, shown_token=signed, name="copy"))
+
+    assert again.status_code == 200 and "already belongs to a saved heartbeat" in again.content.decode()
+    assert Heartbeat.objects.count() == 1
+
+
+def test_the_page_offers_the_ping_url_to_copy_and_curl_lines_to_paste(operator_client, heartbeat):
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
+
+    url = heartbeat.ping_url
+    assert f'id="pharos-ping-url" type="text" readonly value="{url}"' in page  # selectable without JS
+    assert ">Copy</button>" in page and "<script src" not in page.split("pharos-ping-url")[1][:2000]
+    assert f'-d "$output" "{url}/$?"' in page.replace("&quot;", '"')
+    assert f'"{url}/start"' in page.replace("&quot;", '"')
+
+
+def test_a_cron_heartbeat_shows_its_next_five_runs_in_its_zone(operator_client, make_heartbeat):
+    heartbeat = make_heartbeat(cron="30 2 * * *", timezone="Europe/Prague")
+
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
+
+    runs = re.findall(r"<li>\w{3} \d{4}-\d\d-\d\d 02:30 (CET|CEST)</li>", page)
+    assert len(runs) == 5
+
+
+def test_the_expected_next_ping_follows_the_last_ping(operator_client, make_heartbeat):
+    last = timezone.now() - timedelta(seconds=10)
+    heartbeat = make_heartbeat(status="up", last_ping_at=last, alert_after=last + timedelta(seconds=90))
+
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
+
+    due = (last + timedelta(seconds=60)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"next ping by {due} (in " in page
+
+
+def test_the_timeline_draws_each_outage_as_a_red_period(operator_client, heartbeat, team):
+    from alerts.models import Incident
+
+    now = timezone.now()
+    Incident.objects.create(
+        team=team,
+        source_type="heartbeat",
+        source_id=heartbeat.pk,
+        cause="No ping",
+        started_at=now - timedelta(hours=5),
+        resolved_at=now - timedelta(hours=4),
+        status="Resolved",
+    )
+
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
+
+    assert page.count('fill="#cf222e"><title>down') == 1
+
+
+def test_a_ping_shows_its_run_duration_and_pings_cannot_be_added_or_edited(operator_client, heartbeat):
+    ping = Ping.objects.create(
+        heartbeat=heartbeat, created_at=timezone.now(), kind="fail", exit_code=2, method="POST", duration=12.34
+    )
+
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
+    assert "12.3 s" in page
+    assert operator_client.get(reverse("admin:heartbeats_ping_add")).status_code == 403
+    ping_page = operator_client.get(reverse("admin:heartbeats_ping_change", args=[ping.pk])).content.decode()
+    assert 'name="_save"' not in ping_page
