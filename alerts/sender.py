@@ -218,9 +218,11 @@ class Sender:
                     if await asyncio.shield(self._in_database(delivery.release, send, now=timezone.now())):
                         self.returned += 1
                     raise
-                await asyncio.shield(self._in_database(delivery.finish, send, error, now=timezone.now()))
         finally:
             self.destinations.release(key)
+        # Recorded after both slots are free: the next row for this destination is not
+        # kept waiting by our bookkeeping (a burst to one receiver drains faster).
+        await asyncio.shield(self._in_database(delivery.finish, send, error, now=timezone.now()))
 
     async def _drain(self, grace: float) -> None:
         """Stop taking ids; drop those still waiting for a slot (unclaimed, they stay
