@@ -26,6 +26,7 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -40,7 +41,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DATABASE_THREADS = 4
+# Threads for the ORM: psycopg releases the GIL while PostgreSQL works, so a burst of
+# alerts overlaps its claims and records instead of queueing behind a few threads.
+DATABASE_THREADS = 16
+# Django's per-"request" connection check (CONN_HEALTH_CHECKS costs a round trip) once
+# per thread per this many seconds, not before every claim and record.
+CONNECTION_CHECK_EVERY = 5.0
 MAX_WAITING = 10_000  # ids held in memory before ``submit`` makes the worker wait
 
 
@@ -90,6 +96,7 @@ class Sender:
         self.in_flight: set[int] = set()  # of them, the ids claimed by this sender
         self.returned = 0  # claimed rows put back in the outbox by a shutdown
         self.closing = False
+        self.checked = threading.local()  # when each database thread last checked its connection
 
     # --- the worker's side (any thread) ---------------------------------------------------
 
@@ -178,7 +185,10 @@ class Sender:
 
     async def _in_database(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def call() -> T:
-            close_old_connections()
+            now = time.monotonic()
+            if now - getattr(self.checked, "at", float("-inf")) >= CONNECTION_CHECK_EVERY:
+                close_old_connections()
+                self.checked.at = now
             return function(*args, **kwargs)
 
         assert self.loop is not None
@@ -208,9 +218,11 @@ class Sender:
                     if await asyncio.shield(self._in_database(delivery.release, send, now=timezone.now())):
                         self.returned += 1
                     raise
-                await asyncio.shield(self._in_database(delivery.finish, send, error, now=timezone.now()))
         finally:
             self.destinations.release(key)
+        # Recorded after both slots are free: the next row for this destination is not
+        # kept waiting by our bookkeeping (a burst to one receiver drains faster).
+        await asyncio.shield(self._in_database(delivery.finish, send, error, now=timezone.now()))
 
     async def _drain(self, grace: float) -> None:
         """Stop taking ids; drop those still waiting for a slot (unclaimed, they stay
