@@ -149,13 +149,9 @@ def admin_change(admin_client, monitor, **changes):
     data.update(
         {
             "team": monitor.team_id,
-            "maintenance_days": "[]",
-            "regions": "[]",
-            "expected_status_codes": "[]",
+            # Regions, codes and days are the initial lists (console.monitor_form's widgets).
             "request_headers-TOTAL_FORMS": 0,
             "request_headers-INITIAL_FORMS": 0,
-            "results-TOTAL_FORMS": 0,
-            "results-INITIAL_FORMS": 0,
             **changes,
         }
     )
