@@ -243,3 +243,9 @@ def test_a_down_heartbeat_says_what_brings_it_back_up(operator_client, make_hear
     page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
 
     assert "down: the next success ping brings it back up" in page
+
+
+def test_the_add_form_chooses_the_only_team(operator_client, team):
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_add")).content.decode()
+
+    assert f'<option value="{team.pk}" selected>' in page
