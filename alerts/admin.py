@@ -134,7 +134,7 @@ class IncidentAdmin(admin.ModelAdmin):
     def timeline(self, incident):
         return incident_page.timeline_html(incident)
 
-    @admin.display(description="")
+    @admin.display(description="actions")
     def buttons(self, incident):
         # formaction: the buttons post the change form (and its CSRF token) to their own URL.
         parts = []

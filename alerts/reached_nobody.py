@@ -58,7 +58,9 @@ def record(incident: Incident, *, now: datetime) -> bool:
         ignore_conflicts=True,
     )
     team_id = incident.team_id
-    transaction.on_commit(lambda: _enqueue([team_id]))
+    # Only while the mail is owed: a team without members must not cost a task per incident.
+    if ReachedNobodyNotice.objects.filter(team_id=team_id, told_at__isnull=True).exists():
+        transaction.on_commit(lambda: _enqueue([team_id]))
     return True
 
 

@@ -16,6 +16,7 @@ from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
 from heartbeats.schedule import InvalidSchedule, validate_cron, validate_timezone
 from heartbeats.serializers import HEARTBEAT_GROUP_MEMBERS
 from teams.limits import LimitReached, claim_room
+from teams.models import Team
 
 RECENT_PINGS_SHOWN = 25
 BODY_PREVIEW_CHARS = 4000
@@ -174,6 +175,14 @@ class HeartbeatAdmin(AlertableAdmin):
         *ALERTING_FIELDSETS,
         (None, {"fields": ["sort_index", "created_at", "updated_at"]}),
     ]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # One team (a fresh install's "My team"): chosen already, not an empty choice.
+        teams = list(Team.objects.values_list("pk", flat=True)[:2])
+        if len(teams) == 1:
+            initial.setdefault("team", teams[0])
+        return initial
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -61,6 +61,8 @@ def expected_html(heartbeat: Heartbeat, *, now: datetime | None = None) -> SafeS
         return mark_safe("paused: no ping expected")
     if since is None:
         return mark_safe("waiting for the first ping")
+    if heartbeat.status == "down":
+        return mark_safe("down: the next success ping brings it back up")
     try:
         due = next_due(Schedule.of(heartbeat), since)
     except InvalidSchedule as error:
@@ -112,7 +114,8 @@ def timeline_svg(heartbeat: Heartbeat, *, now: datetime | None = None) -> SafeSt
     span = TIMELINE_SPAN.total_seconds()
 
     def x(moment: datetime) -> float:
-        return round(1000 * (moment - since).total_seconds() / span, 2)
+        # At most 998: an outage that began just now still shows as a sliver at the right end.
+        return min(round(1000 * (moment - since).total_seconds() / span, 2), 998.0)
 
     born = max(heartbeat.created_at, since)
     rects = [format_html('<rect x="0" y="0" width="{}" height="24" fill="#d0d7de"/>', x(born))]

@@ -143,3 +143,24 @@ def test_the_incident_list_says_which_incidents_reached_nobody(client, django_us
     assert page.count("reached nobody</span>") == 1
     filtered = client.get("/admin/alerts/incident/?reached_nobody__exact=1").content.decode()
     assert f"#{lonely.pk} lonely.example.com" in filtered and "heard.example.com" not in filtered
+
+
+def test_while_the_mail_is_owed_each_incident_enqueues_it(open_down, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        open_down()
+
+    assert [c.__module__ for c in callbacks].count("alerts.reached_nobody") == 1
+
+
+def test_once_the_operators_were_told_later_incidents_enqueue_nothing(
+    smtp_server, operators, open_down, team, django_capture_on_commit_callbacks
+):
+    open_down()
+    reached_nobody.tell_operators(team.pk, now=T0)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        later = open_down()
+
+    assert Incident.objects.get(pk=later.pk).reached_nobody is True
+    from_here = [c for c in callbacks if c.__module__ == "alerts.reached_nobody"]
+    assert from_here == []

@@ -235,3 +235,17 @@ def test_a_ping_shows_its_run_duration_and_pings_cannot_be_added_or_edited(opera
     assert operator_client.get(reverse("admin:heartbeats_ping_add")).status_code == 403
     ping_page = operator_client.get(reverse("admin:heartbeats_ping_change", args=[ping.pk])).content.decode()
     assert 'name="_save"' not in ping_page
+
+
+def test_a_down_heartbeat_says_what_brings_it_back_up(operator_client, make_heartbeat):
+    heartbeat = make_heartbeat(status="down", last_ping_at=timezone.now())
+
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk])).content.decode()
+
+    assert "down: the next success ping brings it back up" in page
+
+
+def test_the_add_form_chooses_the_only_team(operator_client, team):
+    page = operator_client.get(reverse("admin:heartbeats_heartbeat_add")).content.decode()
+
+    assert f'<option value="{team.pk}" selected>' in page
