@@ -70,6 +70,7 @@ class HeartbeatState:
     paused_at: datetime | None
     last_ping_at: datetime | None
     last_start_at: datetime | None
+    updated_at: datetime
     period: int
     grace: int
     cron: str
@@ -88,7 +89,7 @@ class HeartbeatState:
 
     @classmethod
     def from_row(cls, row):
-        state = cls(*row)
+        state = cls(**dict(zip(STATE_FIELDS, row, strict=True)))
         if isinstance(state.maintenance_days, str):
             # Raw SQL hands jsonb over as text (Django leaves JSON decoding to the field).
             state = replace(state, maintenance_days=json.loads(state.maintenance_days))

@@ -20,9 +20,12 @@ stored without undoing the failure: of two pings that close together, the failur
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from alerts.alertable import ALERTING_FIELDS, MAINTENANCE_FIELDS
+
 COALESCE_SECONDS = 1
 
-# The columns the hot path reads; heartbeats.ping.HeartbeatState mirrors them in order.
+# The columns the hot path reads; heartbeats.ping.HeartbeatState takes them by name.
+# ``updated_at`` is the row's version for edits (see _CLAIM_AND_INSERT_SQL).
 STATE_FIELDS = (
     "id",
     "team_id",
@@ -31,21 +34,13 @@ STATE_FIELDS = (
     "paused_at",
     "last_ping_at",
     "last_start_at",
+    "updated_at",
     "period",
     "grace",
     "cron",
     "timezone",
-    "maintenance_days",
-    "maintenance_from",
-    "maintenance_to",
-    "maintenance_timezone",
-    "call",
-    "sms",
-    "email",
-    "push",
-    "critical_alert",
-    "team_wait",
-    "policy_id",
+    *MAINTENANCE_FIELDS,
+    *ALERTING_FIELDS,
 )
 
 PING_COLUMNS = (
@@ -96,15 +91,22 @@ SELECT {", ".join(f"old.{name}" for name in STATE_FIELDS)}, (SELECT id FROM ping
 
 # The general claim: the INSERT reads the UPDATE's RETURNING, so the ping is stored exactly
 # when the claim succeeded. "IS NOT DISTINCT FROM" compares NULLs as equal, so a /start
-# racing with a finish is noticed like a status change. Concurrent pings may commit out of
-# order by a few milliseconds; GREATEST (which skips NULL) keeps last_ping_at from moving
-# backwards. The row lock lasts only for this statement (or the caller's transaction when
-# an incident opens or resolves with it).
+# racing with a finish is noticed like a status change. The transition was planned from
+# the schedule, maintenance window and alerting settings we read, which an edit (API PATCH,
+# admin, pause) may change meanwhile without touching status: every edit writes
+# ``updated_at`` (pings never do), so it serves as the row's version. A changed version
+# makes the claim match nothing (PostgreSQL re-checks the WHERE on the row the edit
+# committed), and the caller reads and plans again rather than write a deadline or an
+# incident decided under the old schedule. Concurrent pings may commit out of order by a
+# few milliseconds; GREATEST (which skips NULL) keeps last_ping_at from moving backwards.
+# The row lock lasts only for this statement (or the caller's transaction when an
+# incident opens or resolves with it).
 _CLAIM_AND_INSERT_SQL = f"""
 WITH claimed AS (
     UPDATE heartbeats_heartbeat
        SET status = %s, last_ping_at = GREATEST(last_ping_at, %s), last_start_at = %s, alert_after = %s
      WHERE id = %s AND status = %s AND paused_at IS NULL AND last_start_at IS NOT DISTINCT FROM %s
+       AND updated_at = %s
  RETURNING id
 )
 INSERT INTO heartbeats_ping ({PING_COLUMNS})
@@ -196,6 +198,7 @@ def claim_and_insert(state, transition, ping, *, now):
                     state.id,
                     state.status,
                     state.last_start_at,
+                    state.updated_at,
                     *_ping_values(ping, transition, now=now),
                 ],
             )
