@@ -67,13 +67,16 @@ WITH batch AS (
        AND h.last_start_at IS NOT DISTINCT FROM old.last_start_at
  RETURNING h.id
 ), accepted AS (
-    SELECT batch.*, old.id AS heartbeat_id, old.last_start_at
+    SELECT batch.*, old.id AS heartbeat_id, old.last_start_at,
+           row_number() OVER (PARTITION BY old.id ORDER BY batch.at, batch.idx) AS nth
       FROM batch JOIN old USING (token) JOIN latest ON latest.id = old.id
      WHERE latest.fresh OR old.id IN (SELECT id FROM claimed)
 ), pinged AS (
+    -- Only a heartbeat's first success in the batch finishes its run: the ones after it
+    -- found no run in progress (heartbeats.ping.plan_transition), so they have no duration.
     INSERT INTO heartbeats_ping ({PING_COLUMNS})
     SELECT heartbeat_id, at, 'success', exit_code, method, remote_addr, user_agent, body, body_truncated,
-           EXTRACT(EPOCH FROM (at - last_start_at))
+           CASE WHEN nth = 1 THEN EXTRACT(EPOCH FROM (at - last_start_at)) END
       FROM accepted
 )
 SELECT idx FROM accepted
