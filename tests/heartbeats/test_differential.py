@@ -105,8 +105,11 @@ pings = st.one_of(
     st.builds(lambda: PingData(kind=PingKind.SUCCESS, exit_code=0, method="POST", body="ok")),
 )
 hours = st.sampled_from([None, time(0), time(8, 30), time(9, 30), time(12), time(22)])
+ping_steps = st.builds(Ping_, pings, st.booleans())
 steps = st.one_of(
-    st.builds(Ping_, pings, st.booleans()),
+    ping_steps,
+    ping_steps,
+    ping_steps,
     st.builds(Burst, st.lists(st.integers(COALESCE_SECONDS + 1, 120), min_size=2, max_size=4).map(tuple)),
     st.just(Sweep()),
     st.builds(Pause, st.booleans()),
@@ -127,6 +130,19 @@ steps = st.one_of(
 # Seconds since the previous step: never within the coalescing second (see the docstring).
 gaps = st.one_of(st.integers(COALESCE_SECONDS + 1, 200), st.integers(200, 30 * 3600))
 histories = st.lists(st.tuples(gaps, steps), max_size=14)
+# Where the heartbeat stands before the history: new, up, or up with a run in progress.
+beginnings = st.sampled_from(["pending", "up", "running"])
+
+
+def begin(heartbeat: Heartbeat, beginning: str) -> None:
+    fields = {"updated_at": START}
+    if beginning != "pending":
+        fields.update(
+            status="up", last_ping_at=START - timedelta(seconds=10), alert_after=START + timedelta(seconds=80)
+        )
+    if beginning == "running":
+        fields["last_start_at"] = START - timedelta(seconds=5)
+    Heartbeat.objects.filter(pk=heartbeat.pk).update(**fields)
 
 
 def record_specified(heartbeat: Heartbeat, ping: PingData, now: datetime) -> None:
@@ -196,13 +212,13 @@ def rows(heartbeat: Heartbeat) -> dict:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(history=histories)
-def test_fast_paths_leave_the_rows_the_specification_leaves(team, history):
+@given(beginning=beginnings, history=histories)
+def test_fast_paths_leave_the_rows_the_specification_leaves(team, beginning, history):
     specified, fast = (
-        Heartbeat.objects.create(team=team, name="nightly backup", period=60, grace=30, updated_at=START)
-        for _ in range(2)
+        Heartbeat.objects.create(team=team, name="nightly backup", period=60, grace=30) for _ in range(2)
     )
-    Heartbeat.objects.filter(pk__in=[specified.pk, fast.pk]).update(updated_at=START)
+    for heartbeat in (specified, fast):
+        begin(heartbeat, beginning)
     try:
         now = START
         for number, (gap, step) in enumerate(history):
