@@ -17,10 +17,16 @@ of its statement's start, so one that races a failure committed in that same sec
 stored without undoing the failure: of two pings that close together, the failure wins.
 """
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from alerts.alertable import ALERTING_FIELDS, MAINTENANCE_FIELDS
+
+if TYPE_CHECKING:  # heartbeats.ping imports this module: its types only, for mypy
+    from heartbeats.ping import HeartbeatState, PingData, Transition
 
 COALESCE_SECONDS = 1
 
@@ -119,7 +125,7 @@ _INSERT_ONLY_SQL = (
 )
 
 
-def prepared_cursor():
+def prepared_cursor() -> Any:
     """A Django cursor whose statements PostgreSQL may keep prepared (server-side binding).
 
     Planning the common-case statement costs PostgreSQL about as much as running it;
@@ -135,7 +141,9 @@ def prepared_cursor():
     return database.make_debug_cursor(raw) if database.queries_logged else database.make_cursor(raw)
 
 
-def read_and_record_common_case(token, ping, *, now):
+def read_and_record_common_case(
+    token: str, ping: "PingData", *, now: datetime
+) -> tuple[tuple[Any, ...] | None, int | None]:
     """(the heartbeat's row or None, the new ping's id or None) in one statement."""
     eligible = ping.kind in ("success", "start")
     with prepared_cursor() as cursor:
@@ -159,16 +167,17 @@ def read_and_record_common_case(token, ping, *, now):
         row = cursor.fetchone()
     if row is None:
         return None, None
-    return row[:-1], row[-1]
+    return tuple(row[:-1]), row[-1]
 
 
-def read_state(token):
+def read_state(token: str) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(_SELECT_STATE_SQL, [token])
-        return cursor.fetchone()
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
 
 
-def _ping_values(ping, transition, *, now):
+def _ping_values(ping: "PingData", transition: "Transition", *, now: datetime) -> list[Any]:
     return [
         now,
         ping.kind,
@@ -182,7 +191,9 @@ def _ping_values(ping, transition, *, now):
     ]
 
 
-def claim_and_insert(state, transition, ping, *, now):
+def claim_and_insert(
+    state: "HeartbeatState", transition: "Transition", ping: "PingData", *, now: datetime
+) -> int | None:
     """Claim ``transition`` from the state we read and store the ping; None if we lost a race."""
     with connection.cursor() as cursor:
         if transition.records_only:
