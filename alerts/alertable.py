@@ -65,3 +65,15 @@ class AlertableSource(AlertingSettings):
     @property
     def paused(self) -> bool:
         return self.paused_at is not None
+
+
+def alertable_values(values: dict[str, Any]) -> tuple[Any, Any]:
+    """(MaintenanceWindow, Alerting) of a source read as a row of column values, for the
+    hot paths that read rows rather than models (heartbeats.ping, heartbeats.sweep)."""
+    from types import SimpleNamespace
+
+    from alerts.incidents import Alerting
+    from alerts.maintenance import MaintenanceWindow
+
+    source = SimpleNamespace(**values)
+    return MaintenanceWindow.of(source), Alerting.of(source)

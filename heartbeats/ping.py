@@ -28,11 +28,14 @@ which records many at once and hands back to this path whatever it cannot take.
 
 import json
 import logging
-from dataclasses import dataclass, replace
-from datetime import datetime, time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 
+from alerts.alertable import ALERTING_FIELDS, MAINTENANCE_FIELDS, alertable_values
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
 from alerts.maintenance import MaintenanceWindow
 from heartbeats import ping_sql
@@ -63,6 +66,8 @@ class PingData:
 
 @dataclass(frozen=True)
 class HeartbeatState:
+    """The heartbeat as the hot path read it (columns: heartbeats.ping_sql.STATE_FIELDS)."""
+
     id: int
     team_id: int
     name: str
@@ -70,29 +75,23 @@ class HeartbeatState:
     paused_at: datetime | None
     last_ping_at: datetime | None
     last_start_at: datetime | None
+    updated_at: datetime
     period: int
     grace: int
     cron: str
     timezone: str
-    maintenance_days: list
-    maintenance_from: time | None
-    maintenance_to: time | None
-    maintenance_timezone: str
-    call: bool
-    sms: bool
-    email: bool
-    push: bool
-    critical_alert: bool
-    team_wait: int | None
-    policy_id: int | None
+    maintenance: MaintenanceWindow
+    alerting: Alerting
 
     @classmethod
-    def from_row(cls, row):
-        state = cls(*row)
-        if isinstance(state.maintenance_days, str):
+    def from_row(cls, row: Sequence[Any]) -> "HeartbeatState":
+        values = dict(zip(STATE_FIELDS, row, strict=True))
+        if isinstance(values["maintenance_days"], str):
             # Raw SQL hands jsonb over as text (Django leaves JSON decoding to the field).
-            state = replace(state, maintenance_days=json.loads(state.maintenance_days))
-        return state
+            values["maintenance_days"] = json.loads(values["maintenance_days"])
+        maintenance, alerting = alertable_values(values)
+        own = {name: values[name] for name in STATE_FIELDS if name not in (*MAINTENANCE_FIELDS, *ALERTING_FIELDS)}
+        return cls(**own, maintenance=maintenance, alerting=alerting)
 
     @property
     def is_paused(self):
@@ -141,7 +140,7 @@ def plan_transition(state, ping, *, now):
         return Transition(status=UP, last_start_at=now, alert_after=_deadline(state, now), duration=None)
 
     if ping.kind == PingKind.FAIL:
-        if MaintenanceWindow.of(state).contains(now):
+        if state.maintenance.contains(now):
             if was_down:
                 return Transition(status=DOWN, last_start_at=None, alert_after=None, duration=duration)
             return Transition(status=UP, last_start_at=None, alert_after=_deadline(state, now), duration=duration)
@@ -263,7 +262,7 @@ def _apply_incident_work(state, transition, ping, ping_id, *, now):
                     "run_duration": transition.duration,
                 },
             ),
-            alerting=Alerting.of(state),
+            alerting=state.alerting,
             now=now,
         )
     elif transition.resolves_incident:

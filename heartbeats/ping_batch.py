@@ -25,10 +25,18 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from heartbeats.ping_sql import COALESCE_SECONDS, PING_COLUMNS, prepared_cursor
+
+if TYPE_CHECKING:  # heartbeats.ping imports heartbeats.views' chain lazily: types only
+    from heartbeats.ping import PingData
+
+# One queued ping: its token, what arrived, when, and where its answer goes (None: nobody waits).
+Queued = tuple[str, "PingData", datetime, "Future[bool] | None"]
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +75,16 @@ WITH batch AS (
        AND h.last_start_at IS NOT DISTINCT FROM old.last_start_at
  RETURNING h.id
 ), accepted AS (
-    SELECT batch.*, old.id AS heartbeat_id, old.last_start_at
+    SELECT batch.*, old.id AS heartbeat_id, old.last_start_at,
+           row_number() OVER (PARTITION BY old.id ORDER BY batch.at, batch.idx) AS nth
       FROM batch JOIN old USING (token) JOIN latest ON latest.id = old.id
      WHERE latest.fresh OR old.id IN (SELECT id FROM claimed)
 ), pinged AS (
+    -- Only a heartbeat's first success in the batch finishes its run: the ones after it
+    -- found no run in progress (heartbeats.ping.plan_transition), so they have no duration.
     INSERT INTO heartbeats_ping ({PING_COLUMNS})
     SELECT heartbeat_id, at, 'success', exit_code, method, remote_addr, user_agent, body, body_truncated,
-           EXTRACT(EPOCH FROM (at - last_start_at))
+           CASE WHEN nth = 1 THEN EXTRACT(EPOCH FROM (at - last_start_at)) END
       FROM accepted
 )
 SELECT idx FROM accepted
@@ -81,22 +92,22 @@ SELECT idx FROM accepted
 
 
 class PingBatcher:
-    def __init__(self):
-        self._queue = queue.SimpleQueue()
-        self._writer = None
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Queued | object] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def record(self, token, ping, *, now):
+    def record(self, token: str, ping: "PingData", *, now: datetime) -> bool:
         """True when the ping is stored; False when the caller must record it itself."""
         self._ensure_writer()
-        answer = Future()
+        answer: Future[bool] = Future()
         self._queue.put((token, ping, now, answer))
         try:
             return answer.result(timeout=ANSWER_TIMEOUT)
         except Exception:  # a timeout or the writer's failure: the caller records alone
             return False
 
-    def _ensure_writer(self):
+    def _ensure_writer(self) -> None:
         # Started on first use, so each forked gunicorn worker has its own thread.
         if self._writer is None or not self._writer.is_alive():
             with self._lock:
@@ -104,7 +115,7 @@ class PingBatcher:
                     self._writer = threading.Thread(target=self._run, name="ping-batcher", daemon=True)
                     self._writer.start()
 
-    def stop(self):
+    def stop(self) -> None:
         """End the writer thread and close its connection (tests; a process exit needs none)."""
         with self._lock:
             writer, self._writer = self._writer, None
@@ -112,22 +123,22 @@ class PingBatcher:
             self._queue.put(_STOP)
             writer.join(timeout=10)
 
-    def _run(self):
+    def _run(self) -> None:
         try:
             while self._write_next_batch():
                 pass
         finally:
             connections[DEFAULT_DB_ALIAS].close()
 
-    def _write_next_batch(self):
-        batch = [self._queue.get()]
-        while len(batch) < MAX_BATCH:
+    def _write_next_batch(self) -> bool:
+        taken = [self._queue.get()]
+        while len(taken) < MAX_BATCH:
             try:
-                batch.append(self._queue.get_nowait())
+                taken.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        stopping = _STOP in batch
-        batch = [item for item in batch if item is not _STOP]
+        stopping = _STOP in taken
+        batch = cast(list[Queued], [item for item in taken if item is not _STOP])
         if batch:
             try:
                 accepted = write_batch(batch)
@@ -136,13 +147,14 @@ class PingBatcher:
                 connections[DEFAULT_DB_ALIAS].close()
                 accepted = set()
             for index, (_, _, _, answer) in enumerate(batch):
-                answer.set_result(index in accepted)
+                if answer is not None:
+                    answer.set_result(index in accepted)
         return not stopping
 
 
-def write_batch(batch):
+def write_batch(batch: list[Queued]) -> set[int]:
     """Record what the batch statement can; return the indexes of the stored pings."""
-    columns = [[] for _ in range(9)]
+    columns: list[list[Any]] = [[] for _ in range(9)]
     for index, (token, ping, now, _) in enumerate(batch):
         values = (
             index,

@@ -17,12 +17,21 @@ of its statement's start, so one that races a failure committed in that same sec
 stored without undoing the failure: of two pings that close together, the failure wins.
 """
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from alerts.alertable import ALERTING_FIELDS, MAINTENANCE_FIELDS
+
+if TYPE_CHECKING:  # heartbeats.ping imports this module: its types only, for mypy
+    from heartbeats.ping import HeartbeatState, PingData, Transition
+
 COALESCE_SECONDS = 1
 
-# The columns the hot path reads; heartbeats.ping.HeartbeatState mirrors them in order.
+# The columns the hot path reads; heartbeats.ping.HeartbeatState takes them by name.
+# ``updated_at`` is the row's version for edits (see _CLAIM_AND_INSERT_SQL).
 STATE_FIELDS = (
     "id",
     "team_id",
@@ -31,21 +40,13 @@ STATE_FIELDS = (
     "paused_at",
     "last_ping_at",
     "last_start_at",
+    "updated_at",
     "period",
     "grace",
     "cron",
     "timezone",
-    "maintenance_days",
-    "maintenance_from",
-    "maintenance_to",
-    "maintenance_timezone",
-    "call",
-    "sms",
-    "email",
-    "push",
-    "critical_alert",
-    "team_wait",
-    "policy_id",
+    *MAINTENANCE_FIELDS,
+    *ALERTING_FIELDS,
 )
 
 PING_COLUMNS = (
@@ -96,15 +97,22 @@ SELECT {", ".join(f"old.{name}" for name in STATE_FIELDS)}, (SELECT id FROM ping
 
 # The general claim: the INSERT reads the UPDATE's RETURNING, so the ping is stored exactly
 # when the claim succeeded. "IS NOT DISTINCT FROM" compares NULLs as equal, so a /start
-# racing with a finish is noticed like a status change. Concurrent pings may commit out of
-# order by a few milliseconds; GREATEST (which skips NULL) keeps last_ping_at from moving
-# backwards. The row lock lasts only for this statement (or the caller's transaction when
-# an incident opens or resolves with it).
+# racing with a finish is noticed like a status change. The transition was planned from
+# the schedule, maintenance window and alerting settings we read, which an edit (API PATCH,
+# admin, pause) may change meanwhile without touching status: every edit writes
+# ``updated_at`` (pings never do), so it serves as the row's version. A changed version
+# makes the claim match nothing (PostgreSQL re-checks the WHERE on the row the edit
+# committed), and the caller reads and plans again rather than write a deadline or an
+# incident decided under the old schedule. Concurrent pings may commit out of order by a
+# few milliseconds; GREATEST (which skips NULL) keeps last_ping_at from moving backwards.
+# The row lock lasts only for this statement (or the caller's transaction when an
+# incident opens or resolves with it).
 _CLAIM_AND_INSERT_SQL = f"""
 WITH claimed AS (
     UPDATE heartbeats_heartbeat
        SET status = %s, last_ping_at = GREATEST(last_ping_at, %s), last_start_at = %s, alert_after = %s
      WHERE id = %s AND status = %s AND paused_at IS NULL AND last_start_at IS NOT DISTINCT FROM %s
+       AND updated_at = %s
  RETURNING id
 )
 INSERT INTO heartbeats_ping ({PING_COLUMNS})
@@ -117,7 +125,7 @@ _INSERT_ONLY_SQL = (
 )
 
 
-def prepared_cursor():
+def prepared_cursor() -> Any:
     """A Django cursor whose statements PostgreSQL may keep prepared (server-side binding).
 
     Planning the common-case statement costs PostgreSQL about as much as running it;
@@ -133,7 +141,9 @@ def prepared_cursor():
     return database.make_debug_cursor(raw) if database.queries_logged else database.make_cursor(raw)
 
 
-def read_and_record_common_case(token, ping, *, now):
+def read_and_record_common_case(
+    token: str, ping: "PingData", *, now: datetime
+) -> tuple[tuple[Any, ...] | None, int | None]:
     """(the heartbeat's row or None, the new ping's id or None) in one statement."""
     eligible = ping.kind in ("success", "start")
     with prepared_cursor() as cursor:
@@ -157,16 +167,17 @@ def read_and_record_common_case(token, ping, *, now):
         row = cursor.fetchone()
     if row is None:
         return None, None
-    return row[:-1], row[-1]
+    return tuple(row[:-1]), row[-1]
 
 
-def read_state(token):
+def read_state(token: str) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(_SELECT_STATE_SQL, [token])
-        return cursor.fetchone()
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
 
 
-def _ping_values(ping, transition, *, now):
+def _ping_values(ping: "PingData", transition: "Transition", *, now: datetime) -> list[Any]:
     return [
         now,
         ping.kind,
@@ -180,7 +191,9 @@ def _ping_values(ping, transition, *, now):
     ]
 
 
-def claim_and_insert(state, transition, ping, *, now):
+def claim_and_insert(
+    state: "HeartbeatState", transition: "Transition", ping: "PingData", *, now: datetime
+) -> int | None:
     """Claim ``transition`` from the state we read and store the ping; None if we lost a race."""
     with connection.cursor() as cursor:
         if transition.records_only:
@@ -196,6 +209,7 @@ def claim_and_insert(state, transition, ping, *, now):
                     state.id,
                     state.status,
                     state.last_start_at,
+                    state.updated_at,
                     *_ping_values(ping, transition, now=now),
                 ],
             )

@@ -19,11 +19,14 @@ One bad row never stops the sweep: its deadline is pushed forward with a logged 
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 
+from alerts.alertable import ALERTING_FIELDS, MAINTENANCE_FIELDS, alertable_values
 from alerts.incidents import Alerting, IncidentFacts, open_incident
 from alerts.maintenance import MaintenanceWindow
 from heartbeats.models import Heartbeat, HeartbeatStatus
@@ -37,25 +40,8 @@ BAD_ROW_BACKOFF = timedelta(minutes=1)
 MISSED = "Missed heartbeat"
 UNFINISHED = "Run did not finish"
 
-_FIELDS = (
-    "id",
-    "team_id",
-    "name",
-    "alert_after",
-    "last_ping_at",
-    "last_start_at",
-    "maintenance_days",
-    "maintenance_from",
-    "maintenance_to",
-    "maintenance_timezone",
-    "call",
-    "sms",
-    "email",
-    "push",
-    "critical_alert",
-    "team_wait",
-    "policy_id",
-)
+_OWN_FIELDS = ("id", "team_id", "name", "alert_after", "last_ping_at", "last_start_at")
+_FIELDS = (*_OWN_FIELDS, *MAINTENANCE_FIELDS, *ALERTING_FIELDS)
 
 
 @dataclass
@@ -70,20 +56,17 @@ class Overdue:
     id: int
     team_id: int
     name: str
-    alert_after: object
-    last_ping_at: object
-    last_start_at: object
-    maintenance_days: list
-    maintenance_from: object
-    maintenance_to: object
-    maintenance_timezone: str
-    call: bool
-    sms: bool
-    email: bool
-    push: bool
-    critical_alert: bool
-    team_wait: int | None
-    policy_id: int | None
+    alert_after: datetime
+    last_ping_at: datetime | None
+    last_start_at: datetime | None
+    maintenance: MaintenanceWindow
+    alerting: Alerting
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> "Overdue":
+        values = dict(zip(_FIELDS, row, strict=True))
+        maintenance, alerting = alertable_values(values)
+        return cls(**{name: values[name] for name in _OWN_FIELDS}, maintenance=maintenance, alerting=alerting)
 
 
 def overdue_heartbeats(*, now, limit=BATCH_SIZE):
@@ -92,7 +75,7 @@ def overdue_heartbeats(*, now, limit=BATCH_SIZE):
         .order_by("alert_after")
         .values_list(*_FIELDS)[:limit]
     )
-    return [Overdue(*row) for row in rows]
+    return [Overdue.from_row(row) for row in rows]
 
 
 def sweep(*, now, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET):
@@ -118,7 +101,7 @@ def sweep(*, now, batch_size=BATCH_SIZE, time_budget=TIME_BUDGET):
 
 
 def handle_overdue(heartbeat, *, now, report):
-    window_closes = MaintenanceWindow.of(heartbeat).end_of_window_around(now)
+    window_closes = heartbeat.maintenance.end_of_window_around(now)
     if window_closes is not None:
         if _postpone(heartbeat, until=window_closes):
             report.postponed += 1
@@ -136,7 +119,7 @@ def handle_overdue(heartbeat, *, now, report):
             source_type="heartbeat",
             source_id=heartbeat.id,
             facts=facts,
-            alerting=Alerting.of(heartbeat),
+            alerting=heartbeat.alerting,
             now=now,
         )
     report.went_down += 1

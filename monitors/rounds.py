@@ -45,7 +45,9 @@ def close_rounds(closures, *, now):
         settled = _advance_steady(decided, now=now)
     if not claimed:
         return 0
-    for round_, verdict in decided:
+    # Oldest first, as they were scheduled: a newer round applied first would make the
+    # state machine drop the older one as stale.
+    for round_, verdict in sorted(decided, key=lambda decision: decision[0].scheduled_at):
         if round_.pk in settled:
             continue
         try:
@@ -125,15 +127,21 @@ def _advance_steady(decided, *, now):
     machine would do. The UPDATE re-checks every assumption (status, no open incident,
     round newer than the last applied), so a monitor another aggregator just moved
     falls back to the locked path.
+
+    Only a monitor's sole decided round in the batch qualifies: with two (a DOWN, then an
+    UP), skipping to the newest would drop the older one's transition — the incident it
+    opens, the passing run the UP starts again — so both take the locked path in order.
     """
     if connection.vendor != "postgresql":
         return set()
-    latest = {}
+    rounds_of = defaultdict(list)
     for round_, verdict in decided:
-        if verdict.kind != RoundVerdict.UP:
-            continue
-        if round_.monitor_id not in latest or latest[round_.monitor_id].scheduled_at < round_.scheduled_at:
-            latest[round_.monitor_id] = round_
+        rounds_of[round_.monitor_id].append((round_, verdict))
+    latest = {
+        monitor_id: only[0][0]
+        for monitor_id, only in rounds_of.items()
+        if len(only) == 1 and only[0][1].kind == RoundVerdict.UP
+    }
     if not latest:
         return set()
     with connection.cursor() as cursor:

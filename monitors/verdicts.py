@@ -10,7 +10,9 @@ target. A quarantined region's DOWN counts as ERROR: its own network is the susp
 """
 
 from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from monitors.models import RoundVerdict
 
@@ -24,30 +26,35 @@ class Vote:
     cause: str = ""
     status_code: int | None = None
     response_excerpt: str = ""
-    tls_expires_at: object = None
+    tls_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
     kind: str  # RoundVerdict value
-    down_regions: tuple = ()
-    up_regions: tuple = ()
-    error_regions: tuple = ()
-    missing_regions: tuple = ()
+    down_regions: tuple[str, ...] = ()
+    up_regions: tuple[str, ...] = ()
+    error_regions: tuple[str, ...] = ()
+    missing_regions: tuple[str, ...] = ()
     cause: str = ""
     status_code: int | None = None
     response_excerpt: str = ""
     note: str = ""
-    tls_expires_at: object = None  # the earliest certificate expiry a DOWN region saw
+    tls_expires_at: datetime | None = None  # the earliest certificate expiry a DOWN region saw
 
 
-def decide(*, regions, quorum, votes, quarantined=frozenset()):
+def decide(
+    *, regions: Sequence[str], quorum: int, votes: Mapping[str, Vote], quarantined: Collection[str] = frozenset()
+) -> Verdict:
     """The verdict of one round.
 
     ``regions``: the round's regions in order; ``votes``: region → Vote (regions absent
     from it are MISSING; votes from regions outside the round are ignored).
     """
-    down, up, error, missing = [], [], [], []
+    down: list[str] = []
+    up: list[str] = []
+    error: list[str] = []
+    missing: list[str] = []
     for region in regions:
         vote = votes.get(region)
         if vote is None:
@@ -60,7 +67,7 @@ def decide(*, regions, quorum, votes, quarantined=frozenset()):
             error.append(region)
     if len(down) >= quorum:
         cause, excerpt, status_code = _majority_cause([votes[r] for r in down])
-        expiries = [votes[r].tls_expires_at for r in down if votes[r].tls_expires_at is not None]
+        expiries = [expiry for r in down if (expiry := votes[r].tls_expires_at) is not None]
         return Verdict(
             RoundVerdict.DOWN,
             tuple(down),
@@ -78,7 +85,7 @@ def decide(*, regions, quorum, votes, quarantined=frozenset()):
     return Verdict(RoundVerdict.INCONCLUSIVE, tuple(down), (), tuple(error), tuple(missing), note=note)
 
 
-def _majority_cause(down_votes):
+def _majority_cause(down_votes: Sequence[Vote]) -> tuple[str, str, int | None]:
     """The cause most DOWN regions reported, with one failing response that shows it."""
     counts = Counter(vote.cause for vote in down_votes)
     cause = max(counts, key=lambda c: (counts[c], -[v.cause for v in down_votes].index(c)))
@@ -86,7 +93,7 @@ def _majority_cause(down_votes):
     return cause or "Down", example.response_excerpt, example.status_code
 
 
-def lone_failing_region(votes, *, regions):
+def lone_failing_region(votes: Mapping[str, Vote], *, regions: Sequence[str]) -> str | None:
     """The region that alone saw DOWN while every other answering region saw UP, or None.
 
     Raw votes (before quarantine): a quarantined region keeps proving it is still broken.
