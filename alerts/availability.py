@@ -32,22 +32,20 @@ class Availability:
 
 
 def availability_of(*, source_type, source_id, start, end, existed_since, now):
-    start = max(start, existed_since)
-    end = min(end, now)
+    start, end = max(start, existed_since), min(end, now)
     if end <= start:
         return Availability(100.0, 0, 0, 0, 0)
-    spans = [
-        (max(started, start), min(resolved or now, end))
-        for started, resolved in Incident.objects.for_source(source_type, source_id)
-        .not_deleted()  # a deleted incident (often a false alarm) no longer counts as downtime
-        .filter(started_at__lt=end)
-        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
-        .order_by("started_at")
-        .values_list("started_at", "resolved_at")
-    ]
-    spans = [(begin, finish) for begin, finish in spans if finish > begin]
+    spans = downtime_spans(source_type=source_type, source_ids=[source_id], start=start, end=end, now=now)
+    return availability_from_spans(spans, start=start, end=end)
+
+
+def availability_from_spans(spans, *, start, end):
+    """The figures of ``[start, end)`` (already clipped to the source's life) given its
+    downtime spans inside it; for a group of sources, the union of their spans."""
+    if end <= start:
+        return Availability(100.0, 0, 0, 0, 0)
     durations = [(finish - begin).total_seconds() for begin, finish in spans]
-    downtime = _covered_seconds(spans)
+    downtime = covered_seconds(spans)
     whole = (end - start).total_seconds()
     return Availability(
         availability=round(max(0.0, 100.0 * (1 - downtime / whole)), 4),
@@ -58,7 +56,23 @@ def availability_of(*, source_type, source_id, start, end, existed_since, now):
     )
 
 
-def _covered_seconds(spans):
+def downtime_spans(*, source_type, source_ids, start, end, now):
+    """The parts of ``[start, end)`` that the sources' incidents cover, one span per
+    incident (they may overlap), in order of start: what counts as downtime."""
+    spans = [
+        (max(started, start), min(resolved or now, end))
+        for started, resolved in Incident.objects.filter(source_type=source_type, source_id__in=source_ids)
+        .not_deleted()  # a deleted incident (often a false alarm) no longer counts as downtime
+        .filter(started_at__lt=end)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
+        .order_by("started_at")
+        .values_list("started_at", "resolved_at")
+    ]
+    return [(begin, finish) for begin, finish in spans if finish > begin]
+
+
+def covered_seconds(spans):
+    """Seconds covered by the spans, overlapping ones counted once."""
     total, reach = 0.0, None
     for begin, finish in sorted(spans):
         if reach is not None:
