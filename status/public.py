@@ -93,3 +93,24 @@ def status_page_json(request: HttpRequest, subdomain: str) -> HttpResponse:
         lambda: json.dumps(index_document(page, page_snapshot(page, now=timezone.now())), default=str),
     )
     return _headers(HttpResponse(body, content_type="application/json"), page)
+
+
+def _page_of_host(request: HttpRequest) -> StatusPage | None:
+    host = request.get_host().rsplit(":", 1)[0].lower().rstrip(".") if request.get_host() else ""
+    return StatusPage.objects.filter(custom_domain=host, published=True).first() if host else None
+
+
+@csrf_exempt  # as status_page: its password form
+def site_root(request: HttpRequest) -> HttpResponse:
+    """``/``: the page whose ``custom_domain`` is the request's Host; anywhere else the admin."""
+    page = _page_of_host(request)
+    if page is None:
+        return HttpResponseRedirect("/admin/")
+    return status_page(request, page.subdomain)
+
+
+def site_root_json(request: HttpRequest) -> HttpResponse:
+    page = _page_of_host(request)
+    if page is None:
+        raise Http404("No such status page")
+    return status_page_json(request, page.subdomain)

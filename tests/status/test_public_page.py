@@ -140,3 +140,23 @@ def test_a_maintenance_report_and_its_updates_are_on_the_page(client, built_page
     html = client.get("/status/eleva/").content.decode()
 
     assert "Planned maintenance" in html and "Database upgrade" in html and "Read-only for an hour." in html
+
+
+def test_a_custom_domain_serves_its_page_at_the_root(client, built_page, settings):
+    settings.ALLOWED_HOSTS = ["status.eleva.care", "testserver"]
+    page = built_page["page"]
+    page.custom_domain = "status.eleva.care"
+    page.save()
+
+    html = client.get("/", HTTP_HOST="status.eleva.care").content.decode()
+    document = client.get("/index.json", HTTP_HOST="status.eleva.care").json()
+
+    assert "Website" in html and 'data-state="operational"' in html
+    assert document["data"]["attributes"]["subdomain"] == "eleva"
+
+
+def test_the_root_of_any_other_host_leads_to_the_admin(client, built_page):
+    response = client.get("/")
+
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/index.json").status_code == 404
