@@ -32,12 +32,11 @@ class Availability:
 
 
 def availability_of(*, source_type, source_id, start, end, existed_since, now):
-    start = max(start, existed_since)
-    end = min(end, now)
+    start, end = max(start, existed_since), min(end, now)
     if end <= start:
         return Availability(100.0, 0, 0, 0, 0)
-    incidents = incident_spans(source_type, [source_id], start=start, end=end).get(source_id, [])
-    return availability_from_spans(incidents, start=start, end=end, now=now)
+    spans = downtime_spans(source_type=source_type, source_ids=[source_id], start=start, end=end, now=now)
+    return availability_from_spans(spans, start=start, end=end)
 
 
 def availabilities_of(*, source_type, sources, start, end, now):
@@ -48,22 +47,25 @@ def availabilities_of(*, source_type, sources, start, end, now):
     earliest = min((begin for begin, _ in bounds.values()), default=start)
     spans = incident_spans(source_type, list(sources), start=earliest, end=min(end, now)) if sources else {}
     return {
-        source_id: availability_from_spans(spans.get(source_id, []), start=begin, end=finish, now=now)
-        if finish > begin
-        else Availability(100.0, 0, 0, 0, 0)
+        source_id: availability_from_incidents(spans.get(source_id, []), start=begin, end=finish, now=now)
         for source_id, (begin, finish) in bounds.items()
     }
 
 
-def availability_from_spans(incidents, *, start, end, now):
+def availability_from_incidents(incidents, *, start, end, now):
     """The figures over [start, end] from ``(started_at, resolved_at or None)`` pairs, open
-    incidents running until ``now``: the one rule every caller above goes through."""
+    incidents running until ``now``."""
+    return availability_from_spans(clip(incidents, start=start, end=end, now=now), start=start, end=end)
+
+
+def availability_from_spans(spans, *, start, end):
+    """The figures of ``[start, end)`` (already clipped to the source's life) given its
+    downtime spans inside it; for a group of sources, the union of their spans. The one
+    rule every caller above goes through."""
     if end <= start:
         return Availability(100.0, 0, 0, 0, 0)
-    spans = [(max(started, start), min(resolved or now, end)) for started, resolved in incidents]
-    spans = [(begin, finish) for begin, finish in spans if finish > begin]
     durations = [(finish - begin).total_seconds() for begin, finish in spans]
-    downtime = _covered_seconds(spans)
+    downtime = covered_seconds(spans)
     whole = (end - start).total_seconds()
     return Availability(
         availability=round(max(0.0, 100.0 * (1 - downtime / whole)), 4),
@@ -90,7 +92,24 @@ def incident_spans(source_type, source_ids, *, start, end):
     return spans
 
 
-def _covered_seconds(spans):
+def downtime_spans(*, source_type, source_ids, start, end, now):
+    """The parts of ``[start, end)`` that the sources' incidents cover, one span per
+    incident (they may overlap), in order of start: what counts as downtime."""
+    incidents = sorted(
+        pair for pairs in incident_spans(source_type, source_ids, start=start, end=end).values() for pair in pairs
+    )
+    return clip(incidents, start=start, end=end, now=now)
+
+
+def clip(incidents, *, start, end, now):
+    """``(started_at, resolved_at or None)`` pairs cut to ``[start, end)``, open ones running
+    until ``now``; pairs that fall outside are left out."""
+    spans = [(max(started, start), min(resolved or now, end)) for started, resolved in incidents]
+    return [(begin, finish) for begin, finish in spans if finish > begin]
+
+
+def covered_seconds(spans):
+    """Seconds covered by the spans, overlapping ones counted once."""
     total, reach = 0.0, None
     for begin, finish in sorted(spans):
         if reach is not None:

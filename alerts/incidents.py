@@ -16,6 +16,7 @@ from django.db.models import Case, Value, When
 
 from alerts.alertable import ALERTING_FIELDS
 from alerts.models import Incident, IncidentEvent, IncidentKind, IncidentSource, IncidentStatus
+from alerts.signals import incident_changed
 
 RESPONSE_CONTENT_LIMIT = 500
 
@@ -175,6 +176,7 @@ def _announce(incident, transition, *, now):
     from alerts import outbox
 
     outbox.record_transition(incident, transition, now=now)
+    incident_changed.send(sender=Incident, incident=incident, transition=transition)
 
 
 def delete_incident(incident_id, *, by, now):

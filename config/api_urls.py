@@ -20,6 +20,7 @@ from config.jsonapi.everywhere import unknown_endpoint
 from config.jsonapi.routers import ResourceRouter
 from heartbeats.api import HeartbeatGroupViewSet, HeartbeatViewSet
 from monitors.api import MonitorGroupViewSet, MonitorViewSet
+from status.api_routes import register_status_routes
 from teams.api import OnCallCalendarViewSet
 
 SWAGGER_ASSETS = (
@@ -35,6 +36,7 @@ v2.register("heartbeat-groups", HeartbeatGroupViewSet, basename="heartbeat-group
 v2.register("urgencies", UrgencyViewSet, basename="urgency")
 v2.register("policy-groups", PolicyGroupViewSet, basename="policy-group")
 v2.register("on-calls", OnCallCalendarViewSet, basename="on-call")
+register_status_routes(v2)
 
 v3 = ResourceRouter()
 v3.register("incidents", IncidentViewSet, basename="incident")

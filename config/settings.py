@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "alerts",
     "monitors",
     "heartbeats",
+    "status",
 ]
 
 MIDDLEWARE = [
@@ -242,6 +243,9 @@ SPECTACULAR_SETTINGS = {
         "AlertDaysEnum": "monitors.serializers.ALERT_DAY_CHOICES",
         "RotationIntervalEnum": "teams.models.RotationInterval",
         "OnCallUserTypeEnum": "teams.api.USER_TYPE_CHOICES",
+        "ResourceStateEnum": "status.figures.RESOURCE_STATE_CHOICES",
+        "AffectedStateEnum": "status.models.AffectedState",
+        "PageStateEnum": "status.models.PageState",
     },
 }
 
@@ -278,4 +282,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL")},
     # httpx logs every request at INFO: routine traffic of the alert sender, not a state change.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}
+
+# --- Cache -------------------------------------------------------------------------------
+# Public status pages are served from it (status.page_cache): Redis when REDIS_URL is set,
+# so every gunicorn worker shares one copy and one invalidation; in-process memory for the
+# quick start (one process, nothing to share).
+_CACHE_REDIS_URL = (env_str("REDIS_URL") or "").strip()
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_REDIS_URL, "KEY_PREFIX": "pharos"}
+        if _CACHE_REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }

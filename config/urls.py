@@ -30,5 +30,8 @@ urlpatterns += [path("alerts/", include("alerts.urls"))]
 # On-call calendars as iCalendar feeds for calendar apps (issue #13).
 urlpatterns += [path("", include("teams.urls"))]
 
+# Public status pages (issue #12).
+urlpatterns += [path("", include("status.urls"))]
+
 # The REST API in Better Stack's dialect, its OpenAPI document and docs page (issue #7).
 urlpatterns += [path("", include("config.api_urls"))]

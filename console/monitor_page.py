@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
-from alerts.availability import availability_from_spans, incident_spans
+from alerts.availability import availability_from_incidents, incident_spans
 from alerts.models import Incident
 from console import svg
 from monitors.models import CheckResult, Monitor, ResultRollup, Round
@@ -134,7 +134,7 @@ def daily_uptime(monitor: Monitor, *, now: datetime) -> SafeString:
         if end <= begin:
             days.append((label, None))
             continue
-        days.append((label, availability_from_spans(spans, start=begin, end=end, now=now).availability))
+        days.append((label, availability_from_incidents(spans, start=begin, end=end, now=now).availability))
     return svg.daily_bars(days)
 
 

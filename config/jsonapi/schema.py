@@ -28,8 +28,15 @@ def error_responses(*codes):
     return responses
 
 
-def document_resource(attributes_class, resource_type, *, relationships_class=None, tags=None, list_errors=()):
-    """Class decorator describing list/create/retrieve/partial_update/destroy of a resource."""
+def document_resource(
+    attributes_class, resource_type, *, relationships_class=None, tags=None, list_errors=(), nested=False
+):
+    """Class decorator describing list/create/retrieve/partial_update/destroy of a resource.
+
+    ``nested``: the collection hangs under a parent named in the path, so listing and
+    creating may answer 404 too (the parent is missing or another team's)."""
+    list_errors = (*list_errors, 404) if nested else list_errors
+    create_errors = (400, 404, 422) if nested else (400, 422)
     _, document, list_document = envelope_serializers(attributes_class, resource_type, relationships_class)
     common = {"tags": tags} if tags else {}
 
@@ -39,7 +46,7 @@ def document_resource(attributes_class, resource_type, *, relationships_class=No
         return extend_schema_view(
             list=extend_schema(responses={200: list_document, **error_responses(400, *list_errors)}, **common),
             create=extend_schema(
-                request=attributes_class, responses={201: document, **error_responses(400, 422)}, **common
+                request=attributes_class, responses={201: document, **error_responses(*create_errors)}, **common
             ),
             retrieve=extend_schema(responses={200: document, **error_responses(404)}, **common),
             partial_update=extend_schema(

@@ -20,6 +20,8 @@ RESOURCE_SCHEMAS = (
     "Monitor", "MonitorRequest", "Heartbeat", "HeartbeatRequest", "Incident", "ManualIncidentRequest",
     "Policy", "Step", "StepMember", "Channel", "MonitorGroup", "HeartbeatGroup", "Urgency", "PolicyGroup",
     "Calendar", "EventRequest", "RotationRequest", "IncidentComment", "Availability",
+    "StatusPage", "StatusPageRequest", "StatusPageSection", "StatusResource", "StatusResourceRequest",
+    "StatusReport", "StatusReportRequest", "StatusUpdate", "StatusPageGroup",
 )  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from monitors.models import (
     ResultRollup,
     Round,
 )
+from status.models import StatusPage, StatusPageGroup, StatusPageResource, StatusPageSection, StatusReport, StatusUpdate
 from teams.models import ApiToken, OnCallCalendar, OnCallEvent, OnCallRotation
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,15 @@ def one_of_everything(team, on_call_user):
         **attempt, path_info="/admin/login/", get_data="", post_data="", failures_since_start=3
     )
     AccessFailureLog.objects.create(**attempt, path_info="/admin/login/", locked_out=False)
+    # Status pages (issue #12).
+    group = StatusPageGroup.objects.create(team=team, name="Customers")
+    page = StatusPage.objects.create(team=team, company_name="Eleva", subdomain="eleva", status_page_group=group)
+    section = StatusPageSection.objects.create(status_page=page, name="API")
+    StatusPageResource.objects.create(
+        status_page=page, section=section, resource_type="Monitor", resource_id=monitor.pk
+    )
+    report = StatusReport.objects.create(status_page=page, title="Slow", starts_at=now)
+    StatusUpdate.objects.create(status_report=report, message="Looking", published_at=now)
     return monitor
 
 
@@ -140,6 +150,9 @@ INLINE_ONLY = {
     "alerts.Escalation",
     "teams.OnCallRotation",
     "teams.OnCallEvent",
+    "status.StatusPageSection",
+    "status.StatusPageResource",
+    "status.StatusUpdate",
 }
 
 
@@ -148,7 +161,7 @@ def test_every_model_of_pharos_is_in_the_admin():
 
     ours = {
         m._meta.label
-        for app in ("teams", "monitors", "heartbeats", "alerts")
+        for app in ("teams", "monitors", "heartbeats", "alerts", "status")
         for m in apps.get_app_config(app).get_models()
     }
     registered = {m._meta.label for m in admin.site._registry}

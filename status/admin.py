@@ -1,0 +1,57 @@
+"""The admin of status pages: pages with their sections and resources inline, reports with
+their updates inline, and page groups. The password is set through the API (hashed);
+the admin shows only whether one is set."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from status.models import StatusPage, StatusPageGroup, StatusPageResource, StatusPageSection, StatusReport, StatusUpdate
+
+
+class SectionInline(admin.TabularInline):
+    model = StatusPageSection
+    extra = 0
+
+
+class ResourceInline(admin.TabularInline):
+    model = StatusPageResource
+    extra = 0
+    fields = ["section", "resource_type", "resource_id", "public_name", "position", "widget_type"]
+
+
+@admin.register(StatusPage)
+class StatusPageAdmin(admin.ModelAdmin):
+    list_display = ["company_name", "subdomain", "custom_domain", "published", "team", "public_link"]
+    list_filter = ["team", "published", "status_page_group"]
+    search_fields = ["company_name", "subdomain", "custom_domain"]
+    list_select_related = ["team"]
+    exclude = ["password_hash"]
+    readonly_fields = ["created_at", "updated_at", "public_link"]
+    inlines = [SectionInline, ResourceInline]
+
+    @admin.display(description="public page")
+    def public_link(self, page: StatusPage) -> Any:
+        if not page.pk:
+            return "-"
+        return format_html('<a href="/status/{}/">/status/{}/</a>', page.subdomain, page.subdomain)
+
+
+class UpdateInline(admin.StackedInline):
+    model = StatusUpdate
+    extra = 0
+
+
+@admin.register(StatusReport)
+class StatusReportAdmin(admin.ModelAdmin):
+    list_display = ["title", "report_type", "status_page", "starts_at", "ends_at"]
+    list_filter = ["report_type", "status_page"]
+    search_fields = ["title"]
+    inlines = [UpdateInline]
+
+
+@admin.register(StatusPageGroup)
+class StatusPageGroupAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "sort_index", "team"]
+    list_filter = ["team"]

@@ -1,0 +1,70 @@
+"""A team's page built from real monitors and a heartbeat, and a cache emptied per test."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_incident
+from heartbeats.models import Heartbeat
+from monitors.models import Monitor
+from status.models import StatusPage, StatusPageResource, StatusPageSection
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(settings):
+    settings.PHAROS_BASE_URL = "https://pharos.example.com"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def open_outage(monitor, *, at, regions=("us", "eu")):
+    return open_incident(
+        team_id=monitor.team_id,
+        source_type="monitor",
+        source_id=monitor.pk,
+        facts=IncidentFacts(
+            cause="Status 503 from secret-backend.internal",
+            url=monitor.url,
+            regions=list(regions),
+            response_content="<h1>stack trace: DB_PASSWORD=hunter2</h1>",
+        ),
+        alerting=Alerting(email=False),
+        now=at,
+    )
+
+
+@pytest.fixture
+def built_page(team):
+    """Website (up, an outage yesterday), API (down now), Nightly backup (heartbeat, up)."""
+    now = timezone.now()
+    long_ago = now - timedelta(days=60)
+    website = Monitor.objects.create(
+        team=team, url="https://internal-admin.eleva.care/health", pronounceable_name="web-prod-1", status="up"
+    )
+    api = Monitor.objects.create(
+        team=team, url="https://api.eleva.care/health", pronounceable_name="api-1", status="up"
+    )
+    backup = Heartbeat.objects.create(team=team, name="Nightly backup", period=86400, grace=1800, status="up")
+    Monitor.objects.filter(pk__in=[website.pk, api.pk]).update(created_at=long_ago)
+    Heartbeat.objects.filter(pk=backup.pk).update(created_at=long_ago)
+    page = StatusPage.objects.create(team=team, company_name="Eleva Care", subdomain="eleva", history=30)
+    section = StatusPageSection.objects.create(status_page=page, name="Platform")
+    resources = {
+        "website": StatusPageResource.objects.create(
+            status_page=page, section=section, resource_type="Monitor", resource_id=website.pk, public_name="Website"
+        ),
+        "api": StatusPageResource.objects.create(
+            status_page=page, section=section, resource_type="Monitor", resource_id=api.pk, public_name="Public API"
+        ),
+        "backup": StatusPageResource.objects.create(
+            status_page=page, resource_type="Heartbeat", resource_id=backup.pk, public_name="Backups"
+        ),
+    }
+    # Noon of yesterday (UTC, the page's zone): the 45 minutes stay within one day.
+    yesterday = now.replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    past = open_outage(website, at=yesterday)
+    resolve_incident(past.pk, by="tests", now=yesterday + timedelta(minutes=45))
+    return {"page": page, "resources": resources, "website": website, "api": api, "backup": backup, "past": past}
