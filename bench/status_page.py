@@ -149,6 +149,11 @@ def main():
         print(f"client: {client}")
         print(f"cache: {'redis' if env.get('REDIS_URL') else 'per-process memory'}")
 
+        started = time.monotonic()
+        with urllib.request.urlopen(base + PAGE_PATH, timeout=SHOW_DEADLINE) as response:
+            page_bytes = len(response.read())
+        print(f"status_page_first_render: {1000 * (time.monotonic() - started):.0f} ms")
+        print(f"status_page_size: {page_bytes} bytes")
         run_phase(client, base, [TRIVIAL_PATH, PAGE_PATH], args, label="warm-up", quiet=True)
         trivial = run_phase(client, base, [TRIVIAL_PATH], args, label="trivial view")
         loaded: dict = {}
