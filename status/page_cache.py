@@ -42,12 +42,23 @@ def refresh_team(team_id: int) -> None:
 
 
 def cached(page: StatusPage, variant: str, build: Callable[[], Any]) -> Any:
-    """``build()``'s value for ``page`` (``variant``: html, json …), from the cache if fresh."""
-    key = f"status:page:{page.pk}:{variant}:{generation(page.team_id)}:{page.updated_at.timestamp()}"
+    """``build()``'s value for ``page`` (``variant``: html, json …), from the cache if fresh.
+
+    When the current rendering is missing, one process renders it (the one that wins
+    ``cache.add`` of the lock); the others serve the latest rendering meanwhile, itself
+    at most ``TTL`` old, instead of all rendering at once when an outage brings the crowd.
+    """
+    base = f"status:page:{page.pk}:{variant}"
+    key = f"{base}:{generation(page.team_id)}:{page.updated_at.timestamp()}"
     value = cache.get(key)
-    if value is None:
-        value = build()
-        cache.set(key, value, TTL)
+    if value is not None:
+        return value
+    if not cache.add(f"{key}:rendering", 1, TTL):
+        latest = cache.get(f"{base}:latest")
+        if latest is not None:
+            return latest
+    value = build()
+    cache.set_many({key: value, f"{base}:latest": value}, TTL)
     return value
 
 

@@ -160,3 +160,19 @@ def test_the_root_of_any_other_host_leads_to_the_admin(client, built_page):
 
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/index.json").status_code == 404
+
+
+def test_while_one_request_renders_a_stale_page_the_others_get_the_latest_rendering(client, built_page):
+    from django.core.cache import cache
+
+    from status.page_cache import cached, generation
+
+    page = built_page["page"]
+    assert cached(page, "html", lambda: "first") == "first"
+    refresh_team(page.team_id)
+    key = f"status:page:{page.pk}:html:{generation(page.team_id)}:{page.updated_at.timestamp()}"
+    cache.add(f"{key}:rendering", 1, TTL)  # another worker is rendering the new state
+
+    assert cached(page, "html", lambda: "second") == "first"
+    cache.delete(f"{key}:rendering")
+    assert cached(page, "html", lambda: "third") == "third"
