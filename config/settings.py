@@ -74,6 +74,7 @@ PHAROS_WATCH_INCONCLUSIVE_RATIO = env_float("PHAROS_WATCH_INCONCLUSIVE_RATIO", 0
 PHAROS_WATCHDOG_URL = env_str("PHAROS_WATCHDOG_URL", "")
 PHAROS_WATCHDOG_INTERVAL = env_float("PHAROS_WATCHDOG_INTERVAL", 15.0, minimum=0.1)  # seconds
 PHAROS_WATCHDOG_PING_INTERVAL = env_float("PHAROS_WATCHDOG_PING_INTERVAL", 60.0, minimum=0.1)  # seconds
+PHAROS_WATCHDOG_GRACE = env_float("PHAROS_WATCHDOG_GRACE", 60.0, minimum=0.0)  # seconds after start
 PHAROS_LOG_JSON = env_bool("PHAROS_LOG_JSON", False)
 PHAROS_SMS_API_URL = env_str("PHAROS_SMS_API_URL", "https://api.twilio.com")
 # Alert delivery (alerts/): provider endpoints are settings so tests point them at loopback.

@@ -16,6 +16,10 @@ rounds) and
    Better Stack), the way Alertmanager's always-firing Watchdog alert is used. When the
    pings stop, something is wrong — a failing part, or the watchdog, or the whole host.
 
+For its first ``PHAROS_WATCHDOG_GRACE`` seconds (60) it mails nobody: the processes
+started beside it are still coming up (a region worker's first results, the first tick),
+and a condition that is still failing after the grace is mailed then.
+
 The evaluation runs on a thread of its own: one that outlasts the interval (a database
 that hangs) is reported as the condition ``watchdog`` instead of stalling the loop.
 """
@@ -98,10 +102,12 @@ class Watchdog:
         interval: float | None = None,
         ping_url: str | None = None,
         ping_interval: float | None = None,
+        grace: float | None = None,
     ) -> None:
         self.interval = settings.PHAROS_WATCHDOG_INTERVAL if interval is None else interval
         self.ping_url = settings.PHAROS_WATCHDOG_URL if ping_url is None else ping_url
         self.ping_interval = settings.PHAROS_WATCHDOG_PING_INTERVAL if ping_interval is None else ping_interval
+        self.grace_ends = time.monotonic() + (settings.PHAROS_WATCHDOG_GRACE if grace is None else grace)
         self.announced: set[str] = set()  # conditions the operators were told about
         self.details: dict[str, str] = {}
         # Who was told last time; before any evaluation (or while the database cannot say)
@@ -119,6 +125,10 @@ class Watchdog:
         failing = set(evaluation.failing)
         step = Step(failing=sorted(failing))
         raised = sorted(failing - self.announced)
+        if raised and time.monotonic() < self.grace_ends:
+            # Still starting up: mailed at the first evaluation after the grace if it lasts.
+            log.debug("watchdog: %s failing during the start-up grace", ", ".join(raised))
+            raised = []
         cleared = sorted(self.announced - failing)
         if raised and self._mail_failing(raised, evaluation):
             self.announced |= set(raised)

@@ -56,7 +56,7 @@ def switch():
 @pytest.fixture
 def watchdog(settings, redis_url, clean_redis, switch):
     settings.CELERY_BROKER_URL = redis_url
-    dog = Watchdog(interval=10, ping_url=switch.url, ping_interval=0)
+    dog = Watchdog(interval=10, ping_url=switch.url, ping_interval=0, grace=0)
     yield dog
     dog.close()
 
@@ -108,6 +108,23 @@ def test_a_silent_region_is_named_in_the_operators_mail(watchdog, inbox, team):
     assert "no results yet" in message.get_payload()
 
 
+def test_a_condition_failing_during_the_start_up_grace_is_mailed_only_once_the_grace_is_over(
+    settings, redis_url, clean_redis, switch, inbox, team
+):
+    settings.CELERY_BROKER_URL = redis_url
+    stalled_sweep(team)
+    dog = Watchdog(interval=10, ping_url=switch.url, ping_interval=0, grace=3600)
+    try:
+        during = dog.step()
+        assert (during.failing, during.raised, during.pinged) == (["sweep"], [], False)
+        dog.grace_ends = 0.0  # the hour has passed
+        assert dog.step().raised == ["sweep"]
+        inbox.wait_for_subject("[Pharos] failing: sweep", timeout=10)
+        assert len(inbox.subjects()) == 1
+    finally:
+        dog.close()
+
+
 def test_without_configured_addresses_the_superusers_are_told(watchdog, inbox, team, settings, django_user_model):
     settings.PHAROS_OPERATOR_EMAIL = []
     django_user_model.objects.create_superuser("root", "root@example.com", "x" * 12)
@@ -130,7 +147,7 @@ def test_an_evaluation_stuck_behind_a_lock_is_reported_instead_of_stalling_the_w
     settings, redis_url, clean_redis, inbox, switch
 ):
     settings.CELERY_BROKER_URL = redis_url
-    dog = Watchdog(interval=1.0, ping_url=switch.url, ping_interval=0)
+    dog = Watchdog(interval=1.0, ping_url=switch.url, ping_interval=0, grace=0)
     locker = psycopg.connect(database_url_of_test_database(), autocommit=False)
     recovered = []
     try:
@@ -172,6 +189,7 @@ def test_the_watchdog_process_mails_a_stopped_scheduler_and_stops_pinging_until_
         PHAROS_WATCHDOG_URL=switch.url,
         PHAROS_WATCHDOG_INTERVAL="0.5",
         PHAROS_WATCHDOG_PING_INTERVAL="0.5",
+        PHAROS_WATCHDOG_GRACE="0",
         PHAROS_WATCH_SCHEDULER_LAG="5",
         PYTHONUNBUFFERED="1",
     )

@@ -48,6 +48,20 @@ class OperatorInbox:
             assert found, f"no mail about {text!r} within {timeout} s {what}; got {self.subjects()}"
             return next(m for m in self.messages if text in (m["Subject"] or ""))
 
+    def wait_for_mail_naming(self, kind, condition, *, timeout, what=""):
+        """The first "[Pharos] <kind>: a, b, …" message whose list names ``condition``: one
+        mail may name several conditions that began (or ended) within one evaluation."""
+        prefix = f"[Pharos] {kind}: "
+
+        def names(message):
+            subject = message["Subject"] or ""
+            return subject.startswith(prefix) and condition in subject[len(prefix) :].split(", ")
+
+        with self.arrived:
+            found = self.arrived.wait_for(lambda: any(names(m) for m in self.messages), timeout=timeout)
+            assert found, f"no {kind} mail naming {condition!r} within {timeout} s {what}; got {self.subjects()}"
+            return next(m for m in self.messages if names(m))
+
     def stop(self):
         self.controller.stop()
 
