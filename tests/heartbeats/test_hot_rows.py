@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from heartbeats.models import Heartbeat, Ping
 from heartbeats.ping import PingData, record_ping
+from tests.backends import postgresql_only
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ def reload(heartbeat):
     return Heartbeat.objects.get(pk=heartbeat.pk)
 
 
+@postgresql_only
 def test_a_success_within_a_second_of_the_last_is_stored_without_moving_the_deadline(up_heartbeat):
     first = timezone.now()
     record_ping(up_heartbeat.token, SUCCESS, now=first)
