@@ -18,6 +18,7 @@ import secrets
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 CONFIRM_SALT = "status.subscriber.confirm"
 CONFIRM_MAX_AGE = 7 * 86400
 EMAIL_LIMIT = 254
+# At most one confirmation mail per address and page in this many seconds: the form cannot be
+# used to flood someone's inbox (the answer stays the same).
+RESEND_AFTER = 600
 
 
 def _subscribable(subdomain: str) -> StatusPage:
@@ -105,7 +109,7 @@ def subscribe(request: HttpRequest, subdomain: str) -> HttpResponse:
     except ValidationError:
         return _answer(request, page, "invalid", status=422)
     subscriber = sign_up(page, email)
-    if subscriber.confirmed_at is None:
+    if subscriber.confirmed_at is None and cache.add(f"status-confirm-sent:{subscriber.pk}", 1, RESEND_AFTER):
         try:
             send_confirmation(subscriber)
         except Exception:

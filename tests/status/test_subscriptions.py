@@ -115,3 +115,12 @@ def test_an_unsubscribe_token_only_works_on_its_own_page(client, built_page, oth
     client.post("/status/other/unsubscribe/tok/")
 
     assert Subscriber.objects.filter(status_page=page).exists()
+
+
+def test_signing_up_again_at_once_does_not_mail_the_address_again(client, built_page):
+    subscribable(built_page["page"])
+
+    for _ in range(3):
+        assert client.post("/status/eleva/subscribe", {"email": "ana@example.com"}).status_code == 200
+
+    assert [m.to for m in mail.outbox] == [["ana@example.com"]]
