@@ -24,7 +24,7 @@ from django.db.models import Q
 
 from alerts.channels import DeliveryError, TransientError, handler_for, http
 from alerts.channels.base import ChannelHandler, Delivery
-from alerts.messages import build_message
+from alerts.messages import build_message, outside_builder
 from alerts.models import IncidentEvent, Notification, NotificationEvent, NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,9 @@ def start(notification_id, *, now):
     if row is None:  # its incident was deleted since the claim
         return None
     incident = row.incident
+    outside = outside_builder(row.recipient)
+    if outside is not None:
+        return _start_outside(row, attempt, outside, now=now)
     if row.event == NotificationEvent.ALERT and (incident.acknowledged_at or incident.resolved_at):
         return _record(
             row, attempt, NotificationStatus.SKIPPED, now=now, error="incident acknowledged or resolved first"
@@ -136,6 +139,22 @@ def start(notification_id, *, now):
             config=dict(channel.config) if channel else {},
             secrets=dict(channel.secrets) if channel else {},
         )
+    except Exception as error:
+        log.exception("notification %s: cannot prepare it", row.pk, extra={"notification": row.pk})
+        return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
+    return Send(row, attempt, handler, delivery)
+
+
+def _start_outside(row, attempt, build, *, now):
+    """A row for someone outside the team (a status page's subscriber): worded by its app,
+    sent even when the incident already ended (the start, then the resolution, is the story
+    a customer reads), skipped when the recipient is gone (unsubscribed)."""
+    try:
+        message = build(row, row.incident)
+        if message is None:
+            return _record(row, attempt, NotificationStatus.SKIPPED, now=now, error="the recipient is gone")
+        handler = handler_for(row.kind)
+        delivery = Delivery(notification_id=row.pk, kind=row.kind, message=message, address=row.address)
     except Exception as error:
         log.exception("notification %s: cannot prepare it", row.pk, extra={"notification": row.pk})
         return _retry_or_fail(row, attempt, now=now, error=f"{type(error).__name__}: {error}")
@@ -247,8 +266,8 @@ def _record(row, attempt, status, *, now, error="", next_attempt_at=None):
             error,
             extra={"incident": row.incident_id, "notification": row.pk, "status": str(status)},
         )
-    if status in (NotificationStatus.DELIVERED, NotificationStatus.FAILED):
-        # The incident's timeline says who was told, and whom Pharos failed to reach.
+    if status in (NotificationStatus.DELIVERED, NotificationStatus.FAILED) and outside_builder(row.recipient) is None:
+        # The incident's timeline (not every subscriber of a status page: they are not the team's) says who was told, and whom Pharos failed to reach.
         where = f"{row.get_event_display()} by {row.kind} to {row.address or row.channel or row.recipient}"
         IncidentEvent.objects.create(
             incident_id=row.incident_id,

@@ -31,6 +31,7 @@ from django.db import transaction
 from alerts import reached_nobody
 from alerts.channels import MEMBER_TYPE_KINDS
 from alerts.models import (
+    TEAM_RECIPIENTS,
     Channel,
     Escalation,
     IncidentEvent,
@@ -349,6 +350,7 @@ def recipients_alerted(incident_id):
     """Distinct (recipient, kind, user, channel, address) that were sent, or are being sent, an alert."""
     return (
         Notification.objects.filter(
+            TEAM_RECIPIENTS,
             incident_id=incident_id,
             event=NotificationEvent.ALERT,
             status__in=[NotificationStatus.DELIVERED, NotificationStatus.SENDING],

@@ -6,7 +6,8 @@ signed acknowledge link; the link names who it was sent to, so the timeline says
 clicked it.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from django.conf import settings
@@ -35,6 +36,25 @@ class Message:
     incident_url: str
     payload: dict
     critical: bool = False
+    # Set for recipients outside the team (a status page's subscribers): their own subject
+    # line and headers (List-Unsubscribe) instead of the alert's.
+    subject: str = ""
+    headers: dict = field(default_factory=dict)
+
+
+# Outbox rows for people outside the team are written and worded by the app that knows
+# them (status pages: "subscriber:<id>"): recipient prefix → builder(row, incident), which
+# returns the Message, or None when the recipient is gone (the row is then skipped).
+OUTSIDE_RECIPIENTS: dict[str, Callable] = {}
+
+
+def register_outside_recipient(prefix: str, build: Callable) -> None:
+    OUTSIDE_RECIPIENTS[prefix] = build
+
+
+def outside_builder(recipient: str) -> Callable | None:
+    """The builder for an outside recipient ("subscriber:12"), None for members and channels."""
+    return OUTSIDE_RECIPIENTS.get(recipient.split(":", 1)[0] + ":")
 
 
 def _iso(moment):

@@ -307,6 +307,12 @@ class NotificationStatus(models.TextChoices):
     SKIPPED = "skipped"
 
 
+# Rows addressed to the team (its members and channels), as opposed to people outside it
+# that another app writes rows for (a status page's subscribers, "subscriber:<id>"):
+# escalation, recoveries and "reached nobody" only ever look at the team's.
+TEAM_RECIPIENTS = Q(recipient__startswith="user:") | Q(recipient__startswith="channel:")
+
+
 class Notification(models.Model):
     """One message to one recipient over one kind, written in the transition's transaction.
 

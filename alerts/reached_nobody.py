@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from alerts.models import Incident, Notification, NotificationEvent, ReachedNobodyNotice
+from alerts.models import TEAM_RECIPIENTS, Incident, Notification, NotificationEvent, ReachedNobodyNotice
 from config.operators import operator_emails
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def record(incident: Incident, *, now: datetime) -> bool:
 
     Runs in the escalation's transaction; the notice row and the task commit with it.
     """
-    if Notification.objects.filter(incident=incident, event=NotificationEvent.ALERT).exists():
+    if Notification.objects.filter(TEAM_RECIPIENTS, incident=incident, event=NotificationEvent.ALERT).exists():
         return False
     Incident.objects.filter(pk=incident.pk, reached_nobody=False).update(reached_nobody=True, updated_at=now)
     incident.reached_nobody = True

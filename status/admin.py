@@ -7,7 +7,15 @@ from typing import Any
 from django.contrib import admin
 from django.utils.html import format_html
 
-from status.models import StatusPage, StatusPageGroup, StatusPageResource, StatusPageSection, StatusReport, StatusUpdate
+from status.models import (
+    StatusPage,
+    StatusPageGroup,
+    StatusPageResource,
+    StatusPageSection,
+    StatusReport,
+    StatusUpdate,
+    Subscriber,
+)
 
 
 class SectionInline(admin.TabularInline):
@@ -21,6 +29,30 @@ class ResourceInline(admin.TabularInline):
     fields = ["section", "resource_type", "resource_id", "public_name", "position", "widget_type"]
 
 
+class SubscriberInline(admin.TabularInline):
+    """A page's subscribers; addresses sign up themselves (double opt-in), so none is added here."""
+
+    model = Subscriber
+    extra = 0
+    fields = ["email", "confirmed_at", "created_at"]
+    readonly_fields = ["email", "confirmed_at", "created_at"]
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "status_page", "confirmed_at", "created_at"]
+    list_filter = ["status_page", ("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email"]
+    list_select_related = ["status_page"]
+    readonly_fields = ["email", "status_page", "confirmed_at", "unsubscribe_token", "created_at"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
 @admin.register(StatusPage)
 class StatusPageAdmin(admin.ModelAdmin):
     list_display = ["company_name", "subdomain", "custom_domain", "published", "team", "public_link"]
@@ -29,7 +61,7 @@ class StatusPageAdmin(admin.ModelAdmin):
     list_select_related = ["team"]
     exclude = ["password_hash"]
     readonly_fields = ["created_at", "updated_at", "public_link"]
-    inlines = [SectionInline, ResourceInline]
+    inlines = [SectionInline, ResourceInline, SubscriberInline]
 
     @admin.display(description="public page")
     def public_link(self, page: StatusPage) -> Any:

@@ -7,4 +7,8 @@ class StatusConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the page cache to incident transitions (status.page_cache).
-        from status import page_cache  # noqa: F401
+        # Mails the subscribers of the pages an incident concerns (through the alerts outbox).
+        from status import (
+            page_cache,  # noqa: F401
+            subscriber_mail,  # noqa: F401
+        )

@@ -190,3 +190,28 @@ class StatusUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.published_at:%Y-%m-%d %H:%M} {self.message[:40]}"
+
+
+class Subscriber(models.Model):
+    """An email address that asked to hear about one page's incidents and reports.
+
+    Double opt-in: a row exists from the sign-up, but only rows with ``confirmed_at`` are
+    mailed. ``unsubscribe_token`` is the only thing an unsubscribe link needs (random,
+    unguessable, one per row), so a mail client's one-click POST works without a session.
+    """
+
+    status_page = models.ForeignKey(StatusPage, on_delete=models.CASCADE, related_name="subscribers")
+    email = models.EmailField(max_length=254)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribe_token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # One row per address and page: a second sign-up finds the first (race → IntegrityError, caught).
+            models.UniqueConstraint(fields=["status_page", "email"], name="status_subscriber_once_per_page"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email

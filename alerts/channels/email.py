@@ -43,7 +43,7 @@ class EmailHandler(ChannelHandler):
             raise PermanentError("no email address to send to")
         message = delivery.message
         email = EmailMultiAlternatives(
-            subject=f"[Pharos] {message.title}"[:250],
+            subject=(getattr(message, "subject", "") or f"[Pharos] {message.title}")[:250],
             body=message.text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=recipients,
@@ -52,6 +52,7 @@ class EmailHandler(ChannelHandler):
                 "X-Pharos-Incident": str(message.incident_id),
                 "References": f"<incident-{message.incident_id}@pharos>",
                 "Auto-Submitted": "auto-generated",
+                **(getattr(message, "headers", None) or {}),
             },
             connection=get_connection(fail_silently=False),
         )

@@ -14,8 +14,9 @@ def test_opening_an_incident_writes_its_outbox_in_a_fixed_number_of_queries(
         member(f"person{number}", on_call=number == 0, phone=f"+1555000{number:02d}")
     for number in range(5):
         Channel.objects.create(team=team, kind="webhook", config={"url": f"https://hooks.example.com/{number}"})
-    # Incident, timeline event, escalation, members, channels, rows, escalation update, savepoints.
-    with django_assert_max_num_queries(10):
+    # Incident, timeline event, escalation, members, channels, rows, escalation update, savepoints,
+    # and the team's subscribable status pages (none here; status.subscriber_mail).
+    with django_assert_max_num_queries(11):
         incident = open_down(email=True, sms=True)
     assert Notification.objects.filter(incident=incident).count() == 2 + 5
 

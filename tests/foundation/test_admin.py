@@ -32,7 +32,15 @@ from monitors.models import (
     ResultRollup,
     Round,
 )
-from status.models import StatusPage, StatusPageGroup, StatusPageResource, StatusPageSection, StatusReport, StatusUpdate
+from status.models import (
+    StatusPage,
+    StatusPageGroup,
+    StatusPageResource,
+    StatusPageSection,
+    StatusReport,
+    StatusUpdate,
+    Subscriber,
+)
 from teams.models import ApiToken, OnCallCalendar, OnCallEvent, OnCallRotation
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +128,7 @@ def one_of_everything(team, on_call_user):
     )
     report = StatusReport.objects.create(status_page=page, title="Slow", starts_at=now)
     StatusUpdate.objects.create(status_report=report, message="Looking", published_at=now)
+    Subscriber.objects.create(status_page=page, email="ana@example.com", unsubscribe_token="t", confirmed_at=now)
     return monitor
 
 

@@ -10,6 +10,7 @@ from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_inc
 from heartbeats.models import Heartbeat
 from monitors.models import Monitor
 from status.models import StatusPage, StatusPageResource, StatusPageSection
+from tests.alerts.conftest import alert_workers, smtp_server  # noqa: F401  (shared fixtures: a real SMTP server, alerts workers)
 
 
 @pytest.fixture(autouse=True)
