@@ -382,7 +382,8 @@ def _python_worker(base, paths, offset, stop_at, queue):
         index += 1
         started = time.monotonic()
         try:
-            conn.request("GET", path)
+            # As a browser asks; the trivial view ignores it, the status page answers gzip.
+            conn.request("GET", path, headers={"Accept-Encoding": "gzip, deflate"})
             response = conn.getresponse()
             response.read()
             if response.getheader("Connection", "").lower() == "close":

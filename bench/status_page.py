@@ -154,6 +154,9 @@ def main():
             page_bytes = len(response.read())
         print(f"status_page_first_render: {1000 * (time.monotonic() - started):.0f} ms")
         print(f"status_page_size: {page_bytes} bytes")
+        zipped = urllib.request.Request(base + PAGE_PATH, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(zipped, timeout=SHOW_DEADLINE) as response:
+            print(f"status_page_size_gzipped: {len(response.read())} bytes")
         run_phase(client, base, [TRIVIAL_PATH, PAGE_PATH], args, label="warm-up", quiet=True)
         trivial = run_phase(client, base, [TRIVIAL_PATH], args, label="trivial view")
         loaded: dict = {}

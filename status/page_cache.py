@@ -1,16 +1,25 @@
-"""The public pages' cache: what a page shows is rendered once and served from Django's
-cache (Redis in production) until a state change or ``TTL`` makes it stale.
+"""The public pages' cache: what a page shows is rendered once, stored as finished bytes
+(and their gzip), and served from Django's cache (Redis in production) until a state
+change or age makes it stale.
 
-Keys carry a per-team generation. An incident opening or resolving, or a page, section,
-resource or report changing, moves the team's generation on, so the next request renders
-afresh; a render that was in flight meanwhile stores under the old generation, which no
-one asks for again. The TTL bounds what the hooks cannot see (a deleted incident, a day
-rolling over, a weekly maintenance window opening): never more than ``TTL`` seconds stale.
+Entries are keyed by subdomain, so a cached hit needs no ORM query and no template: read
+the entry, compare its generation with the team's, answer its bytes.
+
+An incident opening or resolving, or a page, section, resource or report changing, moves
+the team's generation on; an entry rendered under an older generation is stale at once.
+Age bounds what the hooks cannot see (a deleted incident, a day rolling over, a weekly
+maintenance window opening): an entry is fresh for ``FRESH`` seconds and kept for ``TTL``.
+Between the two, and while the generation moved on, one process re-renders (the one that
+wins ``cache.add`` of the lock) and the others serve the entry meanwhile, instead of all
+rendering at once when an outage brings the crowd; nothing served is older than ``TTL``.
 """
 
+import gzip
+import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -25,10 +34,34 @@ from status.models import StatusPage, StatusPageResource, StatusPageSection, Sta
 log = logging.getLogger(__name__)
 
 TTL = 30  # seconds: the issue's "never more than 30 s stale"
+FRESH = TTL // 2  # seconds: re-rendered after this, so a render in flight never outlives TTL
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A rendered page or document, ready to send, and what answering it needs of the page."""
+
+    body: bytes
+    gzipped: bytes
+    etag: str
+    rendered_at: float  # epoch seconds
+    generation: int
+    page_id: int
+    team_id: int
+    password_enabled: bool
+    hide_from_search_engines: bool
+
+    @property
+    def age(self) -> float:
+        return time.time() - self.rendered_at
 
 
 def _generation_key(team_id: int) -> str:
     return f"status:generation:{team_id}"
+
+
+def _entry_key(subdomain: str, variant: str) -> str:
+    return f"status:rendition:{subdomain.lower()[:63]}:{variant}"
 
 
 def generation(team_id: int) -> int:
@@ -41,25 +74,39 @@ def refresh_team(team_id: int) -> None:
     log.debug("status pages of team %s refreshed", team_id)
 
 
-def cached(page: StatusPage, variant: str, build: Callable[[], Any]) -> Any:
-    """``build()``'s value for ``page`` (``variant``: html, json …), from the cache if fresh.
+def fresh_rendition(subdomain: str, variant: str) -> Rendition | None:
+    """The hot path: the entry for ``subdomain`` if it is fresh, without touching the database."""
+    entry = cache.get(_entry_key(subdomain, variant))
+    if entry is None or entry.age >= FRESH or entry.generation != generation(entry.team_id):
+        return None
+    return entry
 
-    When the current rendering is missing, one process renders it (the one that wins
-    ``cache.add`` of the lock); the others serve the latest rendering meanwhile, itself
-    at most ``TTL`` old, instead of all rendering at once when an outage brings the crowd.
-    """
-    base = f"status:page:{page.pk}:{variant}"
-    key = f"{base}:{generation(page.team_id)}:{page.updated_at.timestamp()}"
-    value = cache.get(key)
-    if value is not None:
-        return value
-    if not cache.add(f"{key}:rendering", 1, TTL):
-        latest = cache.get(f"{base}:latest")
-        if latest is not None:
-            return latest
-    value = build()
-    cache.set_many({key: value, f"{base}:latest": value}, TTL)
-    return value
+
+def rendition(page: StatusPage, variant: str, build: Callable[[], str]) -> Rendition:
+    """``build()``'s text for ``page`` (``variant``: html, json …), as a rendition, from the cache if fresh."""
+    key = _entry_key(page.subdomain, variant)
+    current_generation = generation(page.team_id)
+    entry: Rendition | None = cache.get(key)
+    if entry is not None and entry.generation == current_generation and entry.age < FRESH:
+        return entry
+    lock = f"{key}:rendering:{current_generation}:{entry.rendered_at if entry else 0}"
+    if entry is not None and entry.page_id == page.pk and not cache.add(lock, 1, TTL):
+        return entry  # another process renders the new state; this one is at most TTL old
+    body = build().encode()
+    entry = Rendition(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=6),
+        etag=f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"',
+        rendered_at=time.time(),
+        generation=current_generation,
+        page_id=page.pk,
+        team_id=page.team_id,
+        password_enabled=page.password_enabled,
+        hide_from_search_engines=page.hide_from_search_engines,
+    )
+    cache.set(key, entry, TTL)
+    log.debug("status page %s (%s) rendered: %d bytes, %d gzipped", page.pk, variant, len(body), len(entry.gzipped))
+    return entry
 
 
 @receiver(incident_changed, sender=Incident)

@@ -8,16 +8,18 @@ password locks everyone out again.
 """
 
 import json
+import re
 
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from status.models import StatusPage
-from status.page_cache import TTL, cached
+from status.page_cache import TTL, Rendition, fresh_rendition, rendition
 from status.snapshot import index_document, page_snapshot
 
 COOKIE_SALT = "status-page-password"
@@ -50,7 +52,7 @@ def _admitted(request: HttpRequest, page: StatusPage) -> bool:
     return value == _cookie_value(page)
 
 
-def _headers(response: HttpResponse, page: StatusPage) -> HttpResponse:
+def _headers(response: HttpResponse, page: StatusPage | Rendition) -> HttpResponse:
     if page.hide_from_search_engines:
         response["X-Robots-Tag"] = "noindex, nofollow"
     # Shared caches may keep a public page as long as ours does; a protected one never.
@@ -58,8 +60,34 @@ def _headers(response: HttpResponse, page: StatusPage) -> HttpResponse:
     return response
 
 
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
+
+
+def _answer(request: HttpRequest, entry: Rendition, content_type: str, page: StatusPage | Rendition) -> HttpResponse:
+    """The rendition's bytes: gzipped when the client accepts it, nothing but a 304 when it holds them."""
+    if entry.etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    elif _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+        response = HttpResponse(entry.gzipped, content_type=content_type)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(entry.body, content_type=content_type)
+    response["ETag"] = entry.etag
+    response["Last-Modified"] = http_date(entry.rendered_at)
+    response["Vary"] = "Accept-Encoding"
+    return _headers(response, page)
+
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+
+
 @csrf_exempt  # the form only unlocks reading a page; there is nothing to forge a visitor into
 def status_page(request: HttpRequest, subdomain: str) -> HttpResponse:
+    if request.method in ("GET", "HEAD"):
+        entry = fresh_rendition(subdomain, "html")
+        if entry is not None and not entry.password_enabled:  # the crowd's path: no query, no template
+            return _answer(request, entry, HTML, entry)
     page = _published(subdomain)
     if page.password_enabled and not _admitted(request, page):
         if request.method == "POST":
@@ -79,20 +107,25 @@ def status_page(request: HttpRequest, subdomain: str) -> HttpResponse:
         return _headers(render(request, "status/password.html", {"page": page, "wrong": False}, status=401), page)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
-    html = cached(page, "html", lambda: render_to_string("status/page.html", page_snapshot(page, now=timezone.now())))
-    return _headers(HttpResponse(html), page)
+    entry = rendition(
+        page, "html", lambda: render_to_string("status/page.html", page_snapshot(page, now=timezone.now()))
+    )
+    return _answer(request, entry, HTML, page)
 
 
 def status_page_json(request: HttpRequest, subdomain: str) -> HttpResponse:
+    entry = fresh_rendition(subdomain, "json")
+    if entry is not None and not entry.password_enabled:
+        return _answer(request, entry, JSON, entry)
     page = _published(subdomain)
     if not _admitted(request, page):
         return _headers(JsonResponse({"errors": "This status page is protected by a password"}, status=401), page)
-    body = cached(
+    entry = rendition(
         page,
         "json",
         lambda: json.dumps(index_document(page, page_snapshot(page, now=timezone.now())), default=str),
     )
-    return _headers(HttpResponse(body, content_type="application/json"), page)
+    return _answer(request, entry, JSON, page)
 
 
 def _page_of_host(request: HttpRequest) -> StatusPage | None:

@@ -1,5 +1,6 @@
 """/status/<subdomain>/ and index.json: what customers see, and what they never see."""
 
+import gzip
 from datetime import timedelta
 
 from django.db import connection
@@ -71,12 +72,13 @@ def test_the_cache_never_keeps_a_page_longer_than_30_seconds():
     assert TTL <= 30
 
 
-def test_noindex_when_hidden_from_search_engines(client, built_page):
+def test_noindex_when_hidden_from_search_engines(client, built_page, django_capture_on_commit_callbacks):
     page = built_page["page"]
     assert "noindex" not in client.get("/status/eleva/").content.decode()
 
     page.hide_from_search_engines = True
-    page.save()
+    with django_capture_on_commit_callbacks(execute=True):  # the commit refreshes the cached page
+        page.save()
     response = client.get("/status/eleva/")
 
     assert '<meta name="robots" content="noindex, nofollow">' in response.content.decode()
@@ -165,14 +167,54 @@ def test_the_root_of_any_other_host_leads_to_the_admin(client, built_page):
 def test_while_one_request_renders_a_stale_page_the_others_get_the_latest_rendering(client, built_page):
     from django.core.cache import cache
 
-    from status.page_cache import cached, generation
+    from status.page_cache import generation, rendition
 
     page = built_page["page"]
-    assert cached(page, "html", lambda: "first") == "first"
+    first = rendition(page, "html", lambda: "first")
+    assert first.body == b"first"
     refresh_team(page.team_id)
-    key = f"status:page:{page.pk}:html:{generation(page.team_id)}:{page.updated_at.timestamp()}"
-    cache.add(f"{key}:rendering", 1, TTL)  # another worker is rendering the new state
+    lock = f"status:rendition:eleva:html:rendering:{generation(page.team_id)}:{first.rendered_at}"
+    cache.add(lock, 1, TTL)  # another worker is rendering the new state
 
-    assert cached(page, "html", lambda: "second") == "first"
-    cache.delete(f"{key}:rendering")
-    assert cached(page, "html", lambda: "third") == "third"
+    assert rendition(page, "html", lambda: "second").body == b"first"
+    cache.delete(lock)
+    assert rendition(page, "html", lambda: "third").body == b"third"
+
+
+def test_a_cached_page_is_served_without_a_query_and_gzipped_to_a_client_that_accepts_it(client, built_page):
+    plain = client.get("/status/eleva/")
+
+    with CaptureQueriesContext(connection) as queries:
+        zipped = client.get("/status/eleva/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert queries.captured_queries == []
+    assert zipped["Content-Encoding"] == "gzip" and zipped["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(zipped.content) == plain.content
+    assert len(zipped.content) < len(plain.content) / 4
+    assert "Content-Encoding" not in plain and zipped["ETag"] == plain["ETag"]
+
+
+def test_a_client_holding_the_current_page_gets_a_304_until_the_page_changes(client, built_page):
+    etag = client.get("/status/eleva/")["ETag"]
+
+    unchanged = client.get("/status/eleva/", HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert client.get("/status/eleva/index.json", HTTP_IF_NONE_MATCH=etag).status_code == 200  # another document
+
+    open_outage(built_page["api"], at=timezone.now())
+    refresh_team(built_page["page"].team_id)  # what the commit would run
+    changed = client.get("/status/eleva/", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and 'data-state="downtime"' in changed.content.decode()
+
+
+def test_a_protected_page_is_never_answered_from_the_cache_without_its_cookie(
+    client, built_page, django_capture_on_commit_callbacks
+):
+    assert client.get("/status/eleva/").status_code == 200  # cached while public
+    page = built_page["page"]
+    page.password_enabled = True
+    page.set_password("correct horse")
+    with django_capture_on_commit_callbacks(execute=True):
+        page.save()
+
+    assert client.get("/status/eleva/").status_code == 401
+    assert client.get("/status/eleva/index.json").status_code == 401
