@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Count
 
 from alerts.models import Incident
+from alerts.reached_nobody import open_incidents_that_reached_nobody_count
 from config.health import services_report
 from heartbeats.models import Heartbeat, HeartbeatStatus
 from monitors.models import CheckResult, Monitor, MonitorStatus, RegionQuarantine
@@ -74,6 +75,8 @@ def overview(*, now: datetime) -> dict:
         "monitor_counts": status_counts(Monitor, [choice for choice, _ in MonitorStatus.choices]),
         "heartbeat_counts": status_counts(Heartbeat, [choice for choice, _ in HeartbeatStatus.choices]),
         "open_incidents": open_incidents,
+        # Incidents escalation could alert nobody about (alerts.reached_nobody owns the rule).
+        "reached_nobody": open_incidents_that_reached_nobody_count(),
         "recovery_period_default": Monitor._meta.get_field("recovery_period").default,
         "region_names": list(settings.PHAROS_REGIONS),
     }

@@ -59,6 +59,22 @@ def test_open_incidents_are_listed_with_their_age_and_buttons(operator_client, t
     assert reverse("console-incident-resolve", args=[incident.pk]) in body
 
 
+def test_the_overview_says_how_many_open_incidents_reached_nobody(operator_client, team):
+    monitor = Monitor.objects.create(team=team, url="https://shop.example.com", status="down")
+    paged = an_incident(team, monitor)
+    other = Monitor.objects.create(team=team, url="https://api.example.com", status="down")
+    unheard = an_incident(team, other)
+    Incident.objects.filter(pk=unheard.pk).update(reached_nobody=True)
+
+    page = operator_client.get(reverse("admin:index"))
+
+    assert page.context["reached_nobody"] == 1
+    body = page.content.decode()
+    assert "1 open incident reached nobody" in body
+    assert body.count('<strong class="console-warning">reached nobody</strong>') == 1
+    assert paged.pk != unheard.pk
+
+
 def test_acknowledge_and_resolve_go_through_the_incident_service(operator_client, team):
     monitor = Monitor.objects.create(team=team, url="https://shop.example.com", status="down")
     incident = an_incident(team, monitor)
