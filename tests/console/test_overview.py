@@ -64,6 +64,8 @@ def test_the_overview_says_how_many_open_incidents_reached_nobody(operator_clien
     paged = an_incident(team, monitor)
     other = Monitor.objects.create(team=team, url="https://api.example.com", status="down")
     unheard = an_incident(team, other)
+    # Set by hand: which of them escalation could reach is not this test's subject.
+    Incident.objects.filter(pk=paged.pk).update(reached_nobody=False)
     Incident.objects.filter(pk=unheard.pk).update(reached_nobody=True)
 
     page = operator_client.get(reverse("admin:index"))
@@ -72,7 +74,6 @@ def test_the_overview_says_how_many_open_incidents_reached_nobody(operator_clien
     body = page.content.decode()
     assert "1 open incident reached nobody" in body
     assert body.count('<strong class="console-warning">reached nobody</strong>') == 1
-    assert paged.pk != unheard.pk
 
 
 def test_acknowledge_and_resolve_go_through_the_incident_service(operator_client, team):
