@@ -108,6 +108,9 @@ def test_without_redis_the_count_goes_to_a_file_cache_every_process_shares(api, 
     from config.jsonapi import ratelimit
 
     monkeypatch.delenv("REDIS_URL")
+    # As config.settings configures a process started without REDIS_URL (the status pages'
+    # cache made the default cache Redis whenever REDIS_URL is set).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     monkeypatch.setattr(ratelimit, "_file_cache", None)
     settings.BASE_DIR = tmp_path
     settings.PHAROS_API_RATE_LIMIT = 2
