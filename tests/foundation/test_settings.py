@@ -56,6 +56,25 @@ def test_secret_key_is_required_when_debug_is_off():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_a_fresh_checkout_checks_its_migrations_without_a_secret_key():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PHAROS_", "SECRET_KEY", "DEBUG"))}
+    environment["PHAROS_IGNORE_DOTENV"] = "1"
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+    # The key it made for itself stays its own: a served process still needs one.
+    assert start_django(SECRET_KEY="", DEBUG="0").returncode != 0
+
+
 def test_debug_runs_without_a_secret_key():
     result = start_django(SECRET_KEY="", DEBUG="1")
     assert result.returncode == 0, result.stderr
