@@ -13,17 +13,24 @@ def new_incident_token():
     return secrets.token_urlsafe(18)
 
 
-class PolicyGroup(models.Model):
-    """Escalation policies organised together (``/api/v2/policy-groups``)."""
+class SortedGroup(models.Model):
+    """A team's named set of things in the order its ``sort_index`` gives (Better Stack's
+    policy groups and status page groups share this shape); each child adds its ``team``."""
 
-    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="policy_groups")
     name = models.CharField(max_length=200, blank=True)
     sort_index = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = [models.F("sort_index").asc(nulls_last=True), "id"]
+
+
+class PolicyGroup(SortedGroup):
+    """Escalation policies organised together (``/api/v2/policy-groups``)."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="policy_groups")
 
     def __str__(self):
         return self.name or f"policy group #{self.pk}"

@@ -10,6 +10,8 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.db.models import Q
 
+from alerts.models import SortedGroup
+
 
 class PageState(models.TextChoices):
     OPERATIONAL = "operational"
@@ -29,17 +31,10 @@ class Layout(models.TextChoices):
     HORIZONTAL = "horizontal"
 
 
-class StatusPageGroup(models.Model):
+class StatusPageGroup(SortedGroup):
     """Pages organised together in the admin (``/api/v2/status-page-groups``)."""
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=200, blank=True)
-    sort_index = models.IntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = [models.F("sort_index").asc(nulls_last=True), "id"]
 
     def __str__(self) -> str:
         return self.name or f"status page group #{self.pk}"
