@@ -1,5 +1,7 @@
 """Starting and stopping the real processes tests run (gunicorn, Celery workers, the supervisor)."""
 
+import os
+import signal
 import subprocess
 import time
 
@@ -16,6 +18,21 @@ def stop_process(process, *, grace=15):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+def stop_process_groups(processes, *, grace=15):
+    """Warm-stop processes started with ``start_new_session=True``, children included: SIGTERM
+    to every group first (so they shut down side by side), then SIGKILL to a group whose
+    leader has not exited within ``grace`` seconds."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
 
 
 def wait_for(predicate, *, timeout, what, process=None, output=None):

@@ -207,10 +207,11 @@ def alert_workers(redis_url, clean_redis):
     They share this test's database and Redis; every one is terminated at teardown.
     """
     import os
-    import signal
     import subprocess
     import sys
     from pathlib import Path
+
+    from tests.processes import stop_process_groups
 
     processes = []
 
@@ -259,15 +260,8 @@ def alert_workers(redis_url, clean_redis):
     try:
         yield start
     finally:
+        stop_process_groups(processes)
         for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
             if process.stderr:
                 process.stderr.close()
 

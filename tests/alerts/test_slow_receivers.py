@@ -5,7 +5,6 @@ every request until the test lets it answer, the real database and Redis.
 """
 
 import os
-import signal
 import subprocess
 import threading
 from datetime import timedelta
@@ -19,6 +18,7 @@ from alerts.models import Channel, Notification, NotificationStatus
 from config import supervisor
 from monitors.models import Monitor, Round
 from tests.alerts.conftest import database_url, wait_until
+from tests.processes import stop_process_groups
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -63,15 +63,7 @@ def make_run_workers(redis_url, clean_redis):
     try:
         yield start
     finally:
-        for process in started:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        stop_process_groups(started, grace=30)
 
 
 @pytest.fixture
