@@ -13,6 +13,11 @@ from heartbeats.wsgi import with_lean_ping_route  # noqa: E402
 
 application = with_lean_ping_route(application)
 
+# Cached public status page hits skip it too (see status/wsgi.py): an outage's crowd.
+from status.wsgi import with_cached_status_pages  # noqa: E402
+
+application = with_cached_status_pages(application)
+
 # Every response, pings included, counted for /metrics (config/metrics.py).
 from config.metrics import counting_responses  # noqa: E402
 

@@ -173,7 +173,7 @@ def test_while_one_request_renders_a_stale_page_the_others_get_the_latest_render
     first = rendition(page, "html", lambda: "first")
     assert first.body == b"first"
     refresh_team(page.team_id)
-    lock = f"status:rendition:eleva:html:rendering:{generation(page.team_id)}:{first.rendered_at}"
+    lock = f"status:page:eleva:html:rendering:{generation(page.team_id)}:{first.rendered_at}"
     cache.add(lock, 1, TTL)  # another worker is rendering the new state
 
     assert rendition(page, "html", lambda: "second").body == b"first"
