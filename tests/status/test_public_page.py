@@ -1,6 +1,7 @@
 """/status/<subdomain>/ and index.json: what customers see, and what they never see."""
 
 import gzip
+import re
 from datetime import timedelta
 
 from django.db import connection
@@ -23,6 +24,30 @@ def test_the_page_shows_each_resource_its_bars_and_the_aggregate_state(client, b
     yesterday = (timezone.now() - timedelta(days=1)).date().isoformat()
     assert f'title="{yesterday}: Downtime, 45 min downtime, 0 min maintenance"' in html
     assert "Website went down" in html  # past incidents, under the public name
+
+
+def test_every_bar_has_a_tooltip_and_days_with_downtime_or_maintenance_give_their_minutes(client, built_page):
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    two_days_ago = today - timedelta(days=2)
+    StatusReport.objects.create(
+        status_page=built_page["page"],
+        title="Database upgrade",
+        report_type="maintenance",
+        starts_at=two_days_ago + timedelta(hours=2),
+        ends_at=two_days_ago + timedelta(hours=3, minutes=30),
+        affected_resources=[
+            {"status_page_resource_id": str(built_page["resources"]["api"].pk), "status": "maintenance"}
+        ],
+    )
+
+    html = client.get("/status/eleva/").content.decode()
+
+    assert html.count('class="bar ') == len(re.findall(r'<div class="bar \w+" title="[^"]+"></div>', html)) == 30 * 3
+    day = two_days_ago.date().isoformat()
+    assert f'<div class="bar maintenance" title="{day}: Under maintenance, 0 min downtime, 90 min maintenance">' in html
+    assert f'<div class="bar operational" title="{day}: Operational"></div>' in html  # the website that day
+    yesterday = (today - timedelta(days=1)).date().isoformat()
+    assert f'<div class="bar downtime" title="{yesterday}: Downtime, 45 min downtime, 0 min maintenance">' in html
 
 
 def test_no_internal_detail_of_an_incident_reaches_the_page_or_the_json(client, built_page):
