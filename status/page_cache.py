@@ -80,7 +80,7 @@ class _LocalBytes:
 
 
 _LOCAL = _LocalBytes(LOCAL_PAGES)
-# entry key → team, learned from entries: lets a hit fetch the entry and the team's
+# cache key → team, learned from entries: lets a hit fetch the entry and the team's
 # generation in one round trip. Only a guess; an entry of another team is checked again.
 _TEAM_OF_ENTRY: dict[str, int] = {}
 
@@ -142,21 +142,52 @@ def refresh_team(team_id: int) -> None:
     log.debug("status pages of team %s refreshed", team_id)
 
 
-def fresh_rendition(subdomain: str, variant: str) -> Rendition | None:
-    """The hot path: the entry for ``subdomain`` if it is fresh, without touching the database."""
-    key = _entry_key(subdomain, variant)
+def _with_generation(key: str) -> tuple[Any, int]:
+    """The value under ``key`` (an entry with a ``team_id``) and its team's current generation,
+    in one round trip once this process has seen the key's team."""
     team_id = _TEAM_OF_ENTRY.get(key)
     if team_id is None:
-        entry, current = cache.get(key), None
+        value, current = cache.get(key), 0
     else:
         found = cache.get_many([key, _generation_key(team_id)])
-        entry, current = found.get(key), found.get(_generation_key(team_id), 0)
-    if entry is None or entry.age >= FRESH:
+        value, current = found.get(key), found.get(_generation_key(team_id), 0)
+    if value is not None and value.team_id != team_id:
+        _TEAM_OF_ENTRY[key] = value.team_id
+        current = generation(value.team_id)
+    return value, current
+
+
+def fresh_rendition(subdomain: str, variant: str) -> Rendition | None:
+    """The hot path: the entry for ``subdomain`` if it is fresh, without touching the database."""
+    entry, current = _with_generation(_entry_key(subdomain, variant))
+    if entry is None or entry.age >= FRESH or entry.generation != current:
         return None
-    if entry.team_id != team_id:
-        _TEAM_OF_ENTRY[key] = entry.team_id
-        current = generation(entry.team_id)
-    return entry if entry.generation == current else None
+    return entry
+
+
+@dataclass(frozen=True)
+class HostEntry:
+    """A custom domain's page, as last looked up; void once the team's generation moves on."""
+
+    subdomain: str
+    team_id: int
+    generation: int
+
+
+def _host_key(host: str) -> str:
+    return f"status:host:{host[:253]}"
+
+
+def remember_host(host: str, page: StatusPage) -> None:
+    """``host`` (a custom domain) serves ``page``: the cached route answers it without a query."""
+    cache.set(_host_key(host), HostEntry(page.subdomain, page.team_id, generation(page.team_id)), TTL)
+
+
+def subdomain_of_host(host: str) -> str | None:
+    """The subdomain of the page ``host`` serves, if remembered under the team's current
+    generation: a page's save moves it on, so a domain removed or moved is never followed."""
+    found, current = _with_generation(_host_key(host))
+    return found.subdomain if found is not None and found.generation == current else None
 
 
 def rendition(page: StatusPage, variant: str, build: Callable[[], str]) -> Rendition:

@@ -20,7 +20,16 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from status.models import StatusPage
-from status.page_cache import GZIP, PLAIN, TTL, Rendition, fresh_rendition, rendition
+from status.page_cache import (
+    GZIP,
+    PLAIN,
+    TTL,
+    Rendition,
+    fresh_rendition,
+    remember_host,
+    rendition,
+    subdomain_of_host,
+)
 from status.snapshot import index_document, page_snapshot
 
 COOKIE_SALT = "status-page-password"
@@ -163,9 +172,24 @@ def status_page_json(request: HttpRequest, subdomain: str) -> HttpResponse:
     )
 
 
+def host_name(request: HttpRequest) -> str:
+    """The request's host without its port, as custom domains are stored (raises DisallowedHost)."""
+    host = request.get_host()
+    return host.rsplit(":", 1)[0].lower().rstrip(".") if host else ""
+
+
 def _page_of_host(request: HttpRequest) -> StatusPage | None:
-    host = request.get_host().rsplit(":", 1)[0].lower().rstrip(".") if request.get_host() else ""
-    return StatusPage.objects.filter(custom_domain=host, published=True).first() if host else None
+    host = host_name(request)
+    page = StatusPage.objects.filter(custom_domain=host, published=True).first() if host else None
+    if page is not None:
+        remember_host(host, page)
+    return page
+
+
+def cached_root_answer(request: HttpRequest, variant: str) -> HttpResponse | None:
+    """``cached_answer`` for ``/`` and ``/index.json`` of a custom domain already looked up."""
+    subdomain = subdomain_of_host(host_name(request))
+    return None if subdomain is None else cached_answer(request, subdomain, variant)
 
 
 @csrf_exempt  # as status_page: its password form

@@ -1,15 +1,17 @@
 """A lean WSGI route for the public status pages' cached hits.
 
 When an outage sends a team's customers to its page all at once, nearly every request is
-a GET of a fresh, public rendition (status.page_cache). Such a hit needs none of what the
-project's full chain does — no session, no user, no CSRF, no messages, no time zone, no
-walk through every URL pattern (admin and API first) — only what the page's answer must
-carry: the security headers (``SecurityMiddleware``, with its HTTPS redirect when
-configured), the ``ALLOWED_HOSTS`` check (``CommonMiddleware``) and ``X-Frame-Options``
-(``XFrameOptionsMiddleware``). Those three run here, as Django's documented middleware
-callables around ``status.public.cached_answer``; everything else — a miss, a stale
-entry, a protected page, a POST, an unknown page, a disallowed host — goes to the
-project's application untouched, which answers it as before.
+a GET of a fresh, public rendition (status.page_cache), at ``/status/<subdomain>/`` or at
+the root of the page's custom domain once that domain has been looked up. Such a hit
+needs none of what the project's full chain does — no session, no user, no CSRF, no
+messages, no time zone, no walk through every URL pattern (admin and API first) — only
+what the page's answer must carry: the security headers (``SecurityMiddleware``, with
+its HTTPS redirect when configured), the ``ALLOWED_HOSTS`` check (``CommonMiddleware``)
+and ``X-Frame-Options`` (``XFrameOptionsMiddleware``). Those three run here, as
+Django's documented middleware callables around ``status.public.cached_answer``;
+everything else — a miss, a stale entry, a protected page, a POST, an unknown page or
+domain, a disallowed host, the root of any other host — goes to the project's
+application untouched, which answers it as before.
 
 config/wsgi.py wraps the project's application with ``with_cached_status_pages``.
 """
@@ -24,12 +26,13 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 
-from status.public import cached_answer
+from status.public import cached_answer, cached_root_answer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# status/urls.py's two public routes; <slug:…> is Django's [-a-zA-Z0-9_]+.
-STATUS_PATH = re.compile(r"/status/(?P<subdomain>[-a-zA-Z0-9_]+)/(?P<json>index\.json)?\Z")
+# status/urls.py's public routes: a page by subdomain (<slug:…> is Django's [-a-zA-Z0-9_]+)
+# and, on a custom domain, by Host at the root.
+STATUS_PATH = re.compile(r"/(?:status/(?P<subdomain>[-a-zA-Z0-9_]+)/)?(?P<json>index\.json)?\Z")
 
 
 class _Miss(HttpResponse):
@@ -39,7 +42,11 @@ class _Miss(HttpResponse):
 def _cached_view(request: HttpRequest) -> HttpResponse:
     match = STATUS_PATH.match(request.path_info)
     assert match is not None  # the route only sends matching paths here
-    answer = cached_answer(request, match["subdomain"], "json" if match["json"] else "html")
+    variant = "json" if match["json"] else "html"
+    if match["subdomain"] is None:
+        answer = cached_root_answer(request, variant)
+    else:
+        answer = cached_answer(request, match["subdomain"], variant)
     return _Miss() if answer is None else answer
 
 

@@ -151,3 +151,47 @@ def test_posts_and_unknown_pages_go_through_the_application(route, built_page):
     assert call(application, "/status/nobody/")[0] == 404
     assert call(application, "/status/eleva/", method="POST", body=b"")[0] == 405
     assert project.calls == 3
+
+
+def test_a_custom_domain_is_answered_from_the_cache_once_looked_up(route, built_page):
+    application, project = route
+    page = built_page["page"]
+    page.custom_domain = HOST
+    page.save()
+    looked_up = call(application, "/")
+    document = call(application, "/index.json")
+    assert project.calls == 2 and looked_up[0] == 200 and "Website" in looked_up[2].decode()
+
+    with CaptureQueriesContext(connection) as queries:
+        cached = call(application, "/")
+        cached_document = call(application, "/index.json")
+
+    assert project.calls == 2 and queries.captured_queries == []
+    assert cached[2] == looked_up[2] and cached_document[2] == document[2]
+    assert call(application, "/status/eleva/")[2] == looked_up[2]  # the same rendition
+
+
+def test_a_domain_taken_off_its_page_stops_serving_it_at_once(route, built_page, django_capture_on_commit_callbacks):
+    application, project = route
+    page = built_page["page"]
+    page.custom_domain = HOST
+    page.save()
+    assert call(application, "/")[0] == 200
+
+    page.custom_domain = None
+    with django_capture_on_commit_callbacks(execute=True):  # the commit refreshes the team's pages
+        page.save()
+    call(application, "/status/eleva/")  # the page itself rendered afresh
+    status, headers, _ = call(application, "/")
+
+    assert (status, headers["Location"]) == (302, "/admin/")
+    assert project.calls == 3  # each of the three requests
+
+
+def test_the_root_of_a_host_without_a_page_goes_to_the_application(route, built_page):
+    application, project = route
+
+    for _ in range(2):
+        status, headers, _ = call(application, "/")
+        assert (status, headers["Location"]) == (302, "/admin/")
+    assert project.calls == 2
