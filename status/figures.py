@@ -11,6 +11,7 @@ A day or a group takes the worst state of what it contains.
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from math import ceil
 from typing import Any
 
 from alerts.availability import availability_from_spans, clip, covered_seconds, incident_spans
@@ -171,8 +172,10 @@ def _history(
         end = min(end, now)
         # Only the spans that reach into the day: clipping every span to every day was
         # spans × days (27,000 at 50 resources × 90 days) for a few overlaps.
-        down = round(covered_seconds([_clip(span, start, end) for span in spans if span[0] < end and span[1] > start]))
-        planned = round(
+        # A started second counts: an incident opened a moment ago makes today's bar red at
+        # once, as the resource's status already is, instead of rounding to nothing.
+        down = ceil(covered_seconds([_clip(span, start, end) for span in spans if span[0] < end and span[1] > start]))
+        planned = ceil(
             covered_seconds([_clip(span, start, end) for span in maintenance if span[0] < end and span[1] > start])
         )
         posted = [state for report, state in stated if state and _overlaps(report, start, end, now)]

@@ -50,6 +50,18 @@ def test_every_bar_has_a_tooltip_and_days_with_downtime_or_maintenance_give_thei
     assert f'<div class="bar downtime" title="{yesterday}: Downtime, 45 min downtime, 0 min maintenance">' in html
 
 
+def test_an_incident_opened_a_moment_ago_turns_todays_bar_red_at_once(client, built_page):
+    open_outage(built_page["api"], at=timezone.now())
+
+    html = client.get("/status/eleva/").content.decode()
+    document = client.get("/status/eleva/index.json").json()
+
+    assert html.count('class="bar downtime"') == 2  # the website yesterday, the API today
+    api = next(item for item in document["included"] if item["attributes"].get("public_name") == "Public API")
+    today = api["attributes"]["status_history"][-1]
+    assert today["status"] == "downtime" and today["downtime_duration"] >= 1
+
+
 def test_no_internal_detail_of_an_incident_reaches_the_page_or_the_json(client, built_page):
     open_outage(built_page["api"], at=timezone.now())
 
