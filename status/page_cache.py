@@ -74,10 +74,6 @@ class _LocalBytes:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 _LOCAL = _LocalBytes(LOCAL_PAGES)
 # cache key → team, learned from entries: lets a hit fetch the entry and the team's
@@ -87,7 +83,9 @@ _TEAM_OF_ENTRY: dict[str, int] = {}
 
 @dataclass(frozen=True)
 class Rendition:
-    """A rendered page or document, ready to send, and what answering it needs of the page."""
+    """A rendered page or document as the cache holds it: its ETag (the bytes are kept apart,
+    under it), when and under which generation it was rendered, and what answering it
+    needs of the page."""
 
     etag: str
     rendered_at: float  # epoch seconds
@@ -114,10 +112,6 @@ class Rendition:
     @property
     def body(self) -> bytes:
         return self.content(PLAIN) or b""
-
-    @property
-    def gzipped(self) -> bytes:
-        return self.content(GZIP) or b""
 
 
 def _generation_key(team_id: int) -> str:
