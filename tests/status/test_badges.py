@@ -171,3 +171,15 @@ def test_the_heartbeat_admin_shows_its_badge(operator_client, team, settings):
 
     token = Badge.objects.get(heartbeat=heartbeat).token
     assert f"<code>![Nightly backup](https://pharos.example.com/badge/{token}.svg)</code>" in html
+
+
+def test_deleting_a_badge_in_the_admin_revokes_its_url_and_the_next_view_makes_a_new_one(operator_client, monitor):
+    old = badge_of(monitor)
+
+    operator_client.post(f"/admin/status/badge/{old.pk}/delete/", {"post": "yes"})
+
+    assert operator_client.get(f"/badge/{old.token}.svg").status_code == 404
+    operator_client.get(f"/admin/monitors/monitor/{monitor.pk}/change/")
+    new = Badge.objects.get(monitor=monitor)
+    assert new.token != old.token
+    assert operator_client.get(f"/badge/{new.token}.svg").status_code == 200
