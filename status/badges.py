@@ -9,6 +9,7 @@ seconds: the status pages' "never more than 30 s stale".
 """
 
 import json
+import logging
 import re
 from datetime import datetime
 from urllib.parse import quote
@@ -25,6 +26,8 @@ from heartbeats.models import Heartbeat
 from monitors.models import Monitor
 from status.models import Badge
 from status.page_cache import TTL
+
+log = logging.getLogger(__name__)
 
 # message → (shields.io colour name, the same colour for our own SVG)
 COLOURS = {
@@ -46,9 +49,11 @@ def badge_of(source: Monitor | Heartbeat) -> Badge:
         return badge
     try:
         with transaction.atomic():
-            return Badge.objects.create(**{field: source})
+            badge = Badge.objects.create(**{field: source})
     except IntegrityError:  # another request created it first: the one-to-one's unique index
         return Badge.objects.get(**{field: source})
+    log.info("badge %s made for %s %s", badge.pk, field, source.pk)
+    return badge
 
 
 def badge_url(badge: Badge, kind: str = "svg") -> str:
