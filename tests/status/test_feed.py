@@ -197,10 +197,13 @@ def test_an_unpublished_or_unknown_page_has_no_feed(client, built_page):
     assert client.get("/status/nobody/feed.atom").status_code == 404
 
 
-def test_the_page_links_to_its_feed(client, built_page):
+def test_the_page_links_to_its_feed_and_each_entry_to_its_place_on_the_page(client, built_page):
     html = client.get("/status/eleva/").content.decode()
+    entry = _entries(_feed(client))[0]
 
     assert '<link rel="alternate" type="application/atom+xml" title="Eleva Care status" href="feed.atom">' in html
+    fragment = entry["link"].rsplit("#", 1)[1]
+    assert fragment == f"incident-{built_page['past'].pk}" and f'id="{fragment}"' in html
 
 
 def test_a_custom_domain_serves_the_feed_at_its_root(client, built_page, settings):
