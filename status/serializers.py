@@ -99,6 +99,7 @@ class StatusPageSerializer(AttributesSerializer):
     published = serializers.BooleanField(required=False)
     theme = serializers.ChoiceField(choices=Theme.choices, required=False)
     layout = serializers.ChoiceField(choices=Layout.choices, required=False)
+    show_region_names = serializers.BooleanField(required=False)
     status_page_group_id = IdField(allow_null=True, required=False)
     aggregate_state = serializers.SerializerMethodField()
     created_at = TimestampField(read_only=True)
