@@ -152,6 +152,7 @@ def _write(report: StatusReport, event: str, step: str, *, now: datetime) -> int
     # After commit, so a worker never looks for a row it cannot see yet (the sweeper
     # covers a crash in between).
     transaction.on_commit(publish)
+    log.info("status report %s (%s): mail to %s subscriber(s) of page %s", report.pk, step, len(rows), page.pk)
     return len(rows)
 
 

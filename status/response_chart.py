@@ -11,14 +11,15 @@ no chart and show their history.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, FloatField, Sum
+from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import TruncHour
 
 from config.jsonapi.timestamps import format_timestamp
 from monitors.models import CheckResult, ResultRollup
+from monitors.retention import LATE_RESULTS
 from status.models import ResourceType, WidgetType
 from status.sources import Sources, sources_of
 
@@ -58,15 +59,17 @@ def hourly_means(monitor_ids: set[int], *, now: datetime) -> dict[int, dict[date
     for row in rollups:
         if row["checks"]:
             found[row["monitor_id"]][row["hour"]] = (row["total"], row["checks"])
-    # Raw results only after the newest hour every monitor has rolled up: usually the
-    # current hour alone, so the query reads minutes of results, not a day of them.
-    rolled = [max(hours, default=None) for hours in found.values()]
-    raw_from = first if None in rolled else min(hour for hour in rolled if hour is not None) + HOUR
+    # Raw results only after each monitor's newest rolled-up hour: usually the current hour
+    # alone, so the query reads minutes of results, not a day of them. ``scheduled_at`` (a
+    # round's results trail it by its deadline at most, LATE_RESULTS) lets PostgreSQL walk
+    # the (monitor, scheduled_at, region) unique index instead of every monitor's recent rows.
+    wanted = Q()
+    for pk, hours in found.items():
+        since = max(hours) + HOUR if hours else first
+        wanted |= Q(monitor_id=pk, scheduled_at__gte=since - LATE_RESULTS, checked_at__gte=since)
     raw = (
-        CheckResult.objects.filter(
-            monitor_id__in=monitor_ids, checked_at__gte=raw_from, checked_at__lte=now, response_time__isnull=False
-        )
-        .annotate(at=TruncHour("checked_at"))
+        CheckResult.objects.filter(wanted, checked_at__lte=now, response_time__isnull=False)
+        .annotate(at=TruncHour("checked_at", tzinfo=UTC))
         .values("monitor_id", "at")
         .annotate(total=Sum("response_time"), checks=Count("id"))
     )

@@ -212,3 +212,16 @@ def test_an_outbox_row_is_about_an_incident_or_a_report_never_neither(page):
             next_attempt_at=timezone.now(),
             created_at=timezone.now(),
         )
+
+
+def test_the_outbox_admin_lists_a_reports_mail_under_its_report(api, page, client, django_user_model):
+    report = post_report(api, page, title="Slow checkout", affected_resources=affected(page, "degraded"))
+    client.force_login(django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse"))
+
+    listing = client.get("/admin/alerts/notification/")
+
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == 1
+    assert "Slow checkout" in listing.content.decode()
+    detail = client.get(f"/admin/alerts/notification/{Notification.objects.get(status_report=report).pk}/change/")
+    assert detail.status_code == 200
