@@ -225,3 +225,17 @@ def test_the_outbox_admin_lists_a_reports_mail_under_its_report(api, page, clien
     assert "Slow checkout" in listing.content.decode()
     detail = client.get(f"/admin/alerts/notification/{Notification.objects.get(status_report=report).pk}/change/")
     assert detail.status_code == 200
+
+
+def test_mail_about_a_deleted_update_is_skipped_and_a_deleted_report_takes_its_mail_with_it(api, page, smtp_server):
+    report = post_report(api, page, title="Slow checkout", affected_resources=affected(page, "degraded"))
+    update_id = post_update(api, page, report, "Posted on the wrong page", "degraded")
+    row = Notification.objects.get(step=f"update-{update_id}")
+
+    path = f"/api/v2/status-pages/{page.pk}/status-reports/{report.pk}"
+    assert api.delete(f"{path}/status-updates/{update_id}").status_code == 204
+    assert deliver(row.pk, now=timezone.now()) == "skipped"
+
+    assert api.delete(path).status_code == 204
+    assert not Notification.objects.exists()
+    assert not smtp_server.messages
