@@ -20,6 +20,7 @@ from status.figures import (
     resource_figures,
 )
 from status.models import ReportType, StatusPage
+from status.response_chart import page_charts
 
 STATE_LABELS = {
     "operational": "Operational",
@@ -56,6 +57,7 @@ def page_snapshot(page: StatusPage, *, now: datetime) -> dict[str, Any]:
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
+    charts = page_charts(page, resources, now=now, zone=zone)
     shown = []
     for resource in resources:
         figure = figures[resource.pk]
@@ -79,6 +81,7 @@ def page_snapshot(page: StatusPage, *, now: datetime) -> dict[str, Any]:
                     }
                     for day in figure.history
                 ],
+                "response_chart": charts.get(resource.pk),
             }
         )
     sections = [{"id": None, "name": "", "resources": [r for r in shown if r["section_id"] is None]}]
@@ -188,6 +191,11 @@ def index_document(page: StatusPage, snapshot: dict[str, Any]) -> dict[str, Any]
                         {key: day[key] for key in ("day", "status", "downtime_duration", "maintenance_duration")}
                         for day in resource["history"]
                     ],
+                    **(
+                        {"response_times": resource["response_chart"]["series"]}
+                        if resource.get("response_chart")
+                        else {}
+                    ),
                 },
             }
         )
