@@ -100,6 +100,7 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "incident",
+        "status_report",
         "event",
         "step",
         "kind",
@@ -112,7 +113,7 @@ class NotificationAdmin(admin.ModelAdmin):
     ]
     list_filter = [FailedFilter, "status", "kind", "event"]
     search_fields = ["address", "recipient", "last_error"]
-    list_select_related = ["incident", "channel"]
+    list_select_related = ["incident", "status_report", "channel"]
     date_hierarchy = "created_at"
     actions = ["send_again"]
     readonly_fields = [f.name for f in Notification._meta.fields]

@@ -27,7 +27,7 @@ EVENT_WORDS = {
 @dataclass(frozen=True)
 class Message:
     event: str
-    incident_id: int
+    incident_id: int | None  # None for a status page's report (status.report_mail)
     title: str
     text: str
     html: str

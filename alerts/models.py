@@ -303,6 +303,12 @@ class NotificationEvent(models.TextChoices):
     ALERT = "alert"
     ACKNOWLEDGED = "acknowledged"
     RECOVERY = "recovery"
+    # A status page's report (status.report_mail): posted or announced, a status update,
+    # a maintenance window opening, the report over.
+    REPORTED = "reported"
+    UPDATED = "updated"
+    STARTED = "started"
+    ENDED = "ended"
 
 
 class NotificationStatus(models.TextChoices):
@@ -323,14 +329,23 @@ TEAM_RECIPIENTS = Q(recipient__startswith="user:") | Q(recipient__startswith="ch
 class Notification(models.Model):
     """One message to one recipient over one kind, written in the transition's transaction.
 
-    The unique constraint (incident, step, recipient, kind) makes writing idempotent: an
-    escalation tick that runs twice, or a redelivered task, cannot page anyone twice.
-    Delivery claims a row with a conditional UPDATE (pending → sending) before it sends.
+    A row is about an incident, or about a status page's report (its subscribers' mail,
+    status.report_mail): exactly one of the two is set (CHECK). The unique constraints
+    (incident or report, step, recipient, kind) make writing idempotent: an escalation
+    tick that runs twice, or a redelivered task, cannot page anyone twice. Delivery claims
+    a row with a conditional UPDATE (pending → sending) before it sends.
     """
 
-    incident = models.ForeignKey("alerts.Incident", on_delete=models.CASCADE, related_name="notifications")
+    incident = models.ForeignKey(
+        "alerts.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    # A deleted report takes its unsent mail with it, as a deleted incident does.
+    status_report = models.ForeignKey(
+        "status.StatusReport", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     event = models.CharField(max_length=16, choices=NotificationEvent.choices)
-    # "on-call", "team", "step-1", "step-2/repeat-1", "acknowledged", "recovery".
+    # "on-call", "team", "step-1", "step-2/repeat-1", "acknowledged", "recovery"; a report's
+    # "reported", "started", "update-<id>", "ended".
     step = models.CharField(max_length=32)
     # "user:<id>" or "channel:<id>": who, independent of how.
     recipient = models.CharField(max_length=40)
@@ -357,6 +372,17 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "step", "recipient", "kind"], name="notification_once_per_step_recipient_kind"
+            ),
+            # NULL incidents are distinct to the constraint above: report rows need their own.
+            models.UniqueConstraint(
+                fields=["status_report", "step", "recipient", "kind"],
+                condition=Q(status_report__isnull=False),
+                name="notification_once_per_report_step_recipient_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False, status_report__isnull=True)
+                | Q(incident__isnull=True, status_report__isnull=False),
+                name="notification_about_an_incident_or_a_report",
             ),
         ]
         indexes = [

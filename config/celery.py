@@ -55,7 +55,13 @@ def configure(app, regions):
 # so a slow receiver (alerts) or a slow retention sweep (housekeeping) can never hold the
 # slot a tick needs. Escalation *planning* is a few queries and belongs with the ticks;
 # delivery, which waits on receivers, never does.
-SCHEDULE_TASKS = ("monitors.tick", "monitors.close_overdue_rounds", "heartbeats.sweep", "alerts.escalate")
+SCHEDULE_TASKS = (
+    "monitors.tick",
+    "monitors.close_overdue_rounds",
+    "heartbeats.sweep",
+    "alerts.escalate",
+    "status.tell_scheduled_reports",
+)
 # Telling the operators that a team's incidents reach nobody is a rare, synchronous mail;
 # it must not wait behind (or hold up) deliveries on the alerts worker.
 HOUSEKEEPING_TASKS = (
@@ -86,6 +92,12 @@ def beat_schedule():
         "close-overdue-rounds": {"task": "monitors.close_overdue_rounds", "schedule": 5.0, "options": {"expires": 30}},
         "sweep-overdue-heartbeats": {"task": "heartbeats.sweep", "schedule": 2.0, "options": {"expires": 30}},
         "escalate-incidents": {"task": "alerts.escalate", "schedule": 5.0, "options": {"expires": 30}},
+        # Maintenance windows opening and reports ending on their own: subscribers' mail.
+        "tell-scheduled-reports": {
+            "task": "status.tell_scheduled_reports",
+            "schedule": 30.0,
+            "options": {"expires": 60},
+        },
         "housekeeping": {"task": "monitors.housekeeping", "schedule": 300.0, "options": {"expires": 600}},
         "prune-pings": {"task": "heartbeats.prune_pings", "schedule": 300.0, "options": {"expires": 600}},
         "check-domain-expiry": {

@@ -15,6 +15,7 @@ from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
 from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
 from heartbeats.schedule import InvalidSchedule, validate_cron, validate_timezone
 from heartbeats.serializers import HEARTBEAT_GROUP_MEMBERS
+from status.badges import badge_admin_html
 from teams.limits import LimitReached, claim_room
 from teams.models import Team
 
@@ -151,6 +152,7 @@ class HeartbeatAdmin(AlertableAdmin):
         "alert_after",
         "created_at",
         "updated_at",
+        "public_badge",
     ]
     inlines = [RecentPingInline]
     fieldsets = [
@@ -173,6 +175,7 @@ class HeartbeatAdmin(AlertableAdmin):
             },
         ),
         *ALERTING_FIELDSETS,
+        ("Public status badge", {"fields": ["public_badge"]}),
         (None, {"fields": ["sort_index", "created_at", "updated_at"]}),
     ]
 
@@ -216,6 +219,10 @@ class HeartbeatAdmin(AlertableAdmin):
         if heartbeat.cron:
             return f"cron {heartbeat.cron} ({heartbeat.timezone}) + {heartbeat.grace} s"
         return f"every {heartbeat.period} s + {heartbeat.grace} s"
+
+    @admin.display(description="badge")
+    def public_badge(self, heartbeat):
+        return badge_admin_html(heartbeat)
 
     def save_model(self, request, heartbeat, form, change):
         super().save_model(request, heartbeat, form, change)

@@ -23,6 +23,7 @@ from monitors.models import (
 from monitors.pausing import MONITOR_PAUSING
 from monitors.serializers import MONITOR_GROUP_MEMBERS
 from monitors.types import REGISTRY, bounded_timeout, converted_timeout, timeout_error
+from status.badges import badge_admin_html
 from teams.limits import LimitReached, claim_room
 
 
@@ -91,6 +92,7 @@ class MonitorAdmin(MonitorListColumns, AlertableAdmin):
         "passing_since",
         "created_at",
         "updated_at",
+        "public_badge",
     ]
     # The last results are shown by round above the form (console.monitor_page).
     inlines = [RequestHeaderInline]
@@ -148,8 +150,13 @@ class MonitorAdmin(MonitorListColumns, AlertableAdmin):
             },
         ),
         *ALERTING_FIELDSETS,
+        ("Public status badge", {"fields": ["public_badge"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="badge")
+    def public_badge(self, monitor):
+        return badge_admin_html(monitor)
 
     def save_model(self, request, monitor, form, change):
         super().save_model(request, monitor, form, change)

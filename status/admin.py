@@ -7,7 +7,9 @@ from typing import Any
 from django.contrib import admin
 from django.utils.html import format_html
 
+from console.readonly import ReadOnlyAdmin
 from status.models import (
+    Badge,
     StatusPage,
     StatusPageGroup,
     StatusPageResource,
@@ -87,3 +89,14 @@ class StatusReportAdmin(admin.ModelAdmin):
 class StatusPageGroupAdmin(admin.ModelAdmin):
     list_display = ["__str__", "sort_index", "team"]
     list_filter = ["team"]
+
+
+@admin.register(Badge)
+class BadgeAdmin(ReadOnlyAdmin):
+    """Every public badge URL handed out. Deleting one revokes its URL (a 404 from then on);
+    the monitor's or heartbeat's admin page then shows a new one."""
+
+    list_display = ["__str__", "monitor", "heartbeat", "created_at"]
+    list_select_related = ["monitor", "heartbeat"]
+    search_fields = ["monitor__pronounceable_name", "heartbeat__name"]
+    readonly_fields = ["token", "monitor", "heartbeat", "created_at"]

@@ -6,6 +6,8 @@ the monitors' and heartbeats' incidents (status.states), so a page cannot disagr
 the alerts it stands for.
 """
 
+import secrets
+
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.db.models import Q
@@ -64,6 +66,8 @@ class StatusPage(models.Model):
     published = models.BooleanField(default=True)
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.LIGHT)
     layout = models.CharField(max_length=16, choices=Layout.choices, default=Layout.VERTICAL)
+    # Opt-in: the regions that saw an automatic incident are named on the page, index.json and feed.
+    show_region_names = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -210,3 +214,43 @@ class Subscriber(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+def new_badge_token() -> str:
+    # 18 random bytes = 144 bits, URL-safe: unguessable, short enough for a README line.
+    return secrets.token_urlsafe(18)
+
+
+class Badge(models.Model):
+    """The unguessable token of one monitor's or heartbeat's public badge (``/badge/<token>.svg``).
+
+    A row of its own, not a column of the monitor or heartbeat: those rows are rewritten by
+    every round and every ping, never as HOT updates (their indexed next_check_at and
+    alert_after move), so each index on them costs one more entry per rewrite; a unique
+    token index there would be paid on every check to serve the occasional badge.
+    """
+
+    token = models.CharField(max_length=64, default=new_badge_token, editable=False)
+    # One badge per source: the unique one-to-one indexes settle two admin pages creating it at once.
+    monitor = models.OneToOneField(
+        "monitors.Monitor", null=True, blank=True, on_delete=models.CASCADE, related_name="badge"
+    )
+    heartbeat = models.OneToOneField(
+        "heartbeats.Heartbeat", null=True, blank=True, on_delete=models.CASCADE, related_name="badge"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # A plain unique index: the badge view looks tokens up by equality only.
+            models.UniqueConstraint(fields=["token"], name="status_badge_token_unique"),
+            models.CheckConstraint(
+                condition=Q(monitor__isnull=False, heartbeat__isnull=True)
+                | Q(monitor__isnull=True, heartbeat__isnull=False),
+                name="status_badge_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"badge of {self.monitor or self.heartbeat}"

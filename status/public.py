@@ -109,7 +109,8 @@ def _serve(
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
-VARIANTS = {"html": HTML, "json": JSON}
+ATOM = "application/atom+xml; charset=utf-8"
+VARIANTS = {"html": HTML, "json": JSON, "atom": ATOM}
 
 
 def cached_answer(request: HttpRequest, subdomain: str, variant: str) -> HttpResponse | None:

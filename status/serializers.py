@@ -16,6 +16,7 @@ from rest_framework import serializers
 from config.jsonapi.fields import NameField, TimeZoneField
 from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdField, StrictSerializer
 from config.jsonapi.timestamps import TimestampField
+from status import report_mail
 from status.figures import RESOURCE_STATE_CHOICES, aggregate_state, resource_figures
 from status.models import (
     AffectedState,
@@ -99,6 +100,7 @@ class StatusPageSerializer(AttributesSerializer):
     published = serializers.BooleanField(required=False)
     theme = serializers.ChoiceField(choices=Theme.choices, required=False)
     layout = serializers.ChoiceField(choices=Layout.choices, required=False)
+    show_region_names = serializers.BooleanField(required=False)
     status_page_group_id = IdField(allow_null=True, required=False)
     aggregate_state = serializers.SerializerMethodField()
     created_at = TimestampField(read_only=True)
@@ -297,7 +299,9 @@ class StatusUpdateSerializer(AttributesSerializer):
             report.save(update_fields=["affected_resources", "updated_at"])
         else:
             validated["affected_resources"] = report.affected_resources
-        return StatusUpdate.objects.create(status_report=report, **validated)
+        update = StatusUpdate.objects.create(status_report=report, **validated)
+        report_mail.report_written(report, created=False, update=update)
+        return update
 
     def update(self, update: StatusUpdate, validated: dict) -> StatusUpdate:
         return _saved(update, validated)
@@ -360,18 +364,22 @@ class StatusReportSerializer(AttributesSerializer):
                 published_at=timezone.now(),
                 affected_resources=report.affected_resources,
             )
+        # In the create's transaction: the subscribers' mail is promised as the report commits.
+        report_mail.report_written(report, created=True)
         return report
 
     def update(self, report: StatusReport, validated: dict) -> StatusReport:
         message = validated.pop("message", None)
         report = _saved(report, validated)
+        update = None
         if message is not None:
-            StatusUpdate.objects.create(
+            update = StatusUpdate.objects.create(
                 status_report=report,
                 message=message,
                 published_at=timezone.now(),
                 affected_resources=report.affected_resources,
             )
+        report_mail.report_written(report, created=False, update=update)
         return report
 
 

@@ -2,7 +2,8 @@
 HTML (status/templates/status/page.html) and as ``index.json``.
 
 Automatic incidents appear under the public names of the resources they concern, with
-their times only: no URL, cause, response or region ever leaves this module.
+their times only: no URL, cause or response ever leaves this module, and the regions that
+saw an incident only when the page opts in (``show_region_names``).
 """
 
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from status.figures import (
     resource_figures,
 )
 from status.models import ReportType, StatusPage
+from status.response_chart import page_charts
 
 STATE_LABELS = {
     "operational": "Operational",
@@ -51,6 +53,7 @@ def page_snapshot(page: StatusPage, *, now: datetime) -> dict[str, Any]:
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
+    charts = page_charts(page, resources, now=now, zone=zone)
     shown = []
     for resource in resources:
         figure = figures[resource.pk]
@@ -66,6 +69,7 @@ def page_snapshot(page: StatusPage, *, now: datetime) -> dict[str, Any]:
                 "availability": figure.availability,
                 "availability_percent": f"{figure.availability * 100:.3f}",
                 "history": [day.as_attributes() for day in figure.history],  # bars: status.templatetags
+                "response_chart": charts.get(resource.pk),
             }
         )
     sections = [{"id": None, "name": "", "resources": [r for r in shown if r["section_id"] is None]}]
@@ -83,8 +87,11 @@ def page_snapshot(page: StatusPage, *, now: datetime) -> dict[str, Any]:
             "id": f"incident-{incident.pk}",
             "title": f"{', '.join(names[r.pk] for r in concerned)} went down",
             "resources": [names[r.pk] for r in concerned],
+            # Regions are internal unless the team opts in (show_region_names).
+            "regions": [str(region) for region in incident.regions] if page.show_region_names else [],
             "started_at": format_timestamp(incident.started_at),
             "resolved_at": format_timestamp(incident.resolved_at),
+            "updated_at": format_timestamp(incident.resolved_at or incident.started_at),
             "started_local": local(incident.started_at),
             "resolved_local": local(incident.resolved_at),
             "duration": _duration(((incident.resolved_at or now) - incident.started_at).total_seconds()),
@@ -103,6 +110,11 @@ def page_snapshot(page: StatusPage, *, now: datetime) -> dict[str, Any]:
             "resources": [names.get(int(item["status_page_resource_id"]), "") for item in report.affected_resources],
             "started_at": format_timestamp(report.starts_at),
             "resolved_at": format_timestamp(report.ends_at),
+            "updated_at": format_timestamp(
+                max(
+                    [report.updated_at, *(u.published_at for u in report.status_updates.all() if u.published_at <= now)]
+                )
+            ),
             "started_local": local(report.starts_at),
             "resolved_local": local(report.ends_at),
             "duration": "",
@@ -167,6 +179,11 @@ def index_document(page: StatusPage, snapshot: dict[str, Any]) -> dict[str, Any]
                         {key: day[key] for key in ("day", "status", "downtime_duration", "maintenance_duration")}
                         for day in resource["history"]
                     ],
+                    **(
+                        {"response_times": resource["response_chart"]["series"]}
+                        if resource.get("response_chart")
+                        else {}
+                    ),
                 },
             }
         )
@@ -181,6 +198,7 @@ def index_document(page: StatusPage, snapshot: dict[str, Any]) -> dict[str, Any]
                         "affected_resources": item["resources"],
                         "started_at": item["started_at"],
                         "resolved_at": item["resolved_at"],
+                        **({"regions": item["regions"]} if page.show_region_names and "regions" in item else {}),
                         "updates": [
                             {"message": u["message"], "published_at": u["published_at"]} for u in item["updates"]
                         ],

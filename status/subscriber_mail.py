@@ -23,6 +23,7 @@ from alerts.delivery import enqueue_pending_after_commit
 from alerts.messages import Message, register_outside_recipient
 from alerts.models import Incident, Notification, NotificationEvent
 from alerts.signals import incident_changed
+from status import report_mail
 from status.models import StatusPage, StatusPageResource, Subscriber
 from status.sources import sources_of
 from status.subscriptions import unsubscribe_url
@@ -86,8 +87,12 @@ def _tell_subscribers(sender: Any, incident: Incident, transition: str, **kwargs
         enqueue_pending_after_commit([incident.pk], now=now)
 
 
-def build(row: Notification, incident: Incident) -> Message | None:
-    """The subscriber's mail for ``row``; None when they unsubscribed since it was written."""
+def build(row: Notification, incident: Incident | None) -> Message | None:
+    """The subscriber's mail for ``row``; None when they unsubscribed since it was written.
+
+    Rows about a report (no incident) are worded by status.report_mail."""
+    if incident is None:
+        return report_mail.build(row)
     subscriber = (
         Subscriber.objects.select_related("status_page")
         .filter(pk=int(row.recipient.removeprefix(PREFIX)), confirmed_at__isnull=False)

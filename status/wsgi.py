@@ -1,11 +1,12 @@
 """A lean WSGI route for the public status pages' cached hits.
 
 When an outage sends a team's customers to its page all at once, nearly every request is
-a GET of a fresh, public rendition (status.page_cache), at ``/status/<subdomain>/`` or at
-the root of the page's custom domain once that domain has been looked up. Such a hit
-needs none of what the project's full chain does — no session, no user, no CSRF, no
-messages, no time zone, no walk through every URL pattern (admin and API first) — only
-what the page's answer must carry: the security headers (``SecurityMiddleware``, with
+a GET of a fresh, public rendition (status.page_cache) — the page, its ``index.json`` or
+its ``feed.atom`` — at ``/status/<subdomain>/``, or at the root of the page's custom
+domain once that domain has been looked up. Such a hit needs none of what the project's
+full chain does — no session, no user, no CSRF, no messages, no time zone, no walk
+through every URL pattern (admin and API first) — only what the page's answer must
+carry: the security headers (``SecurityMiddleware``, with
 its HTTPS redirect when configured), the ``ALLOWED_HOSTS`` check (``CommonMiddleware``)
 and ``X-Frame-Options`` (``XFrameOptionsMiddleware``). Those three run here, as
 Django's documented middleware callables around ``status.public.cached_answer``;
@@ -30,9 +31,10 @@ from status.public import cached_answer, cached_root_answer
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# status/urls.py's public routes: a page by subdomain (<slug:…> is Django's [-a-zA-Z0-9_]+)
-# and, on a custom domain, by Host at the root.
-STATUS_PATH = re.compile(r"/(?:status/(?P<subdomain>[-a-zA-Z0-9_]+)/)?(?P<json>index\.json)?\Z")
+# status/urls.py's public routes (the page, index.json, feed.atom): by subdomain (<slug:…>
+# is Django's [-a-zA-Z0-9_]+) and, on a custom domain, by Host at the root.
+STATUS_PATH = re.compile(r"/(?:status/(?P<subdomain>[-a-zA-Z0-9_]+)/)?(?P<document>index\.json|feed\.atom)?\Z")
+VARIANTS = {None: "html", "index.json": "json", "feed.atom": "atom"}
 
 
 class _Miss(HttpResponse):
@@ -42,7 +44,7 @@ class _Miss(HttpResponse):
 def _cached_view(request: HttpRequest) -> HttpResponse:
     match = STATUS_PATH.match(request.path_info)
     assert match is not None  # the route only sends matching paths here
-    variant = "json" if match["json"] else "html"
+    variant = VARIANTS[match["document"]]
     if match["subdomain"] is None:
         answer = cached_root_answer(request, variant)
     else:

@@ -48,9 +48,16 @@ class EmailHandler(ChannelHandler):
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=recipients,
             headers={
-                # Threads alert, acknowledgement and recovery of one incident together.
-                "X-Pharos-Incident": str(message.incident_id),
-                "References": f"<incident-{message.incident_id}@pharos>",
+                # Threads alert, acknowledgement and recovery of one incident together
+                # (a status page's report mail brings its own References, and no incident).
+                **(
+                    {
+                        "X-Pharos-Incident": str(message.incident_id),
+                        "References": f"<incident-{message.incident_id}@pharos>",
+                    }
+                    if message.incident_id is not None
+                    else {}
+                ),
                 "Auto-Submitted": "auto-generated",
                 **(getattr(message, "headers", None) or {}),
             },

@@ -33,6 +33,7 @@ from monitors.models import (
     Round,
 )
 from status.models import (
+    Badge,
     StatusPage,
     StatusPageGroup,
     StatusPageResource,
@@ -129,6 +130,7 @@ def one_of_everything(team, on_call_user):
     report = StatusReport.objects.create(status_page=page, title="Slow", starts_at=now)
     StatusUpdate.objects.create(status_report=report, message="Looking", published_at=now)
     Subscriber.objects.create(status_page=page, email="ana@example.com", unsubscribe_token="t", confirmed_at=now)
+    Badge.objects.create(monitor=monitor)
     return monitor
 
 

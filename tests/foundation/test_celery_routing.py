@@ -43,7 +43,13 @@ def route(name):
 
 def test_the_scheduler_tasks_have_a_queue_of_their_own():
     # Its worker runs nothing else: nothing a receiver or a target does can delay a tick.
-    for name in ("monitors.tick", "monitors.close_overdue_rounds", "heartbeats.sweep", "alerts.escalate"):
+    for name in (
+        "monitors.tick",
+        "monitors.close_overdue_rounds",
+        "heartbeats.sweep",
+        "alerts.escalate",
+        "status.tell_scheduled_reports",
+    ):
         assert route(name) == "schedule", name
 
 

@@ -195,3 +195,13 @@ def test_the_root_of_a_host_without_a_page_goes_to_the_application(route, built_
         status, headers, _ = call(application, "/")
         assert (status, headers["Location"]) == (302, "/admin/")
     assert project.calls == 2
+
+
+def test_the_atom_feed_is_answered_from_the_cache_too(route, built_page):
+    application, project = route
+    rendered = call(application, "/status/eleva/feed.atom")
+
+    cached = call(application, "/status/eleva/feed.atom")
+
+    assert project.calls == 1 and cached[2] == rendered[2] and b"<feed" in cached[2]
+    assert cached[1]["Content-Type"] == "application/atom+xml; charset=utf-8"
