@@ -217,6 +217,16 @@ def rows(heartbeat: Heartbeat) -> dict:
 # batch statement, alone and in a burst (the burst once gave both successes a duration).
 @example(beginning="running", history=[(5, Ping_(PingData(kind=PingKind.SUCCESS), via_batch=True))])
 @example(beginning="running", history=[(5, Burst((2, 2)))])
+# The one-statement common case, every time: a /start and then a success of an up
+# heartbeat, and a success finishing a run (a random draw once missed the /start).
+@example(
+    beginning="up",
+    history=[
+        (5, Ping_(PingData(kind=PingKind.START), via_batch=False)),
+        (5, Ping_(PingData(kind=PingKind.SUCCESS), via_batch=False)),
+    ],
+)
+@example(beginning="running", history=[(5, Ping_(PingData(kind=PingKind.SUCCESS), via_batch=False))])
 def test_fast_paths_leave_the_rows_the_specification_leaves(team, beginning, history):
     specified, fast = (
         Heartbeat.objects.create(team=team, name="nightly backup", period=60, grace=30) for _ in range(2)
