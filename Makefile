@@ -34,6 +34,7 @@ test: install services browser nginx lint
 SQLITE_TESTS := tests/heartbeats/test_lifecycle.py tests/heartbeats/test_schedule.py \
 	tests/heartbeats/test_ping_urls.py tests/heartbeats/test_hot_rows.py \
 	tests/heartbeats/test_locked_path.py tests/heartbeats/test_prune_and_tasks.py \
+	tests/heartbeats/test_ping_route.py \
 	tests/monitors/test_state_machine.py tests/monitors/test_scheduler.py \
 	tests/monitors/test_aggregator.py tests/monitors/test_retention.py \
 	tests/monitors/test_quarantine.py tests/monitors/test_quarantine_teams.py \
