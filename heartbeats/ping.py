@@ -29,24 +29,21 @@ Incidents are opened or resolved only when the status changes, in the same trans
 as the claim, so a failure and its incident commit together.
 
 Group commit. Behind gunicorn (the ping route of heartbeats.views) a success is first
-handed to the worker process's writer thread (``PingBatcher``), which records everything
-queued meanwhile with one statement and one commit (``ping_sql.write_batch``) and hands
-back whatever that statement could not take. On the 2-core reference machine this took
+handed to the worker process's writer thread (``ping_sql.PingBatcher``), which records
+everything queued meanwhile with one statement and one commit and hands back whatever
+that statement could not take. On the 2-core reference machine this took
 PostgreSQL's share of a ping from ≈ 0.7 ms to ≈ 0.27 ms of CPU and pings spread over
 10,000 heartbeats from ≈ 1,260/s to ≈ 1,900/s (bench/ping_ingest.py).
 """
 
 import json
 import logging
-import queue
-import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from alerts.alertable import ALERTING_FIELDS, MAINTENANCE_FIELDS, alertable_values
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
@@ -203,7 +200,7 @@ def receive(token: str, ping: PingData, *, now: datetime, group_commit: bool = F
     """Store ``ping`` for the heartbeat with ``token``; False when no heartbeat has that token.
 
     With ``group_commit`` (the ping route behind gunicorn) a success is first offered to
-    the process's writer thread (``PingBatcher``); what it does not take is recorded here.
+    the process's writer thread (``ping_sql.batcher``); what it does not take is recorded here.
 
     A connection the database dropped while it sat idle (a restart) is found by the first
     statement rather than by a health check before it: CONN_HEALTH_CHECKS would spend a
@@ -214,7 +211,7 @@ def receive(token: str, ping: PingData, *, now: datetime, group_commit: bool = F
     twice; a duplicate is harmless where a lost ping is not.
     """
     if group_commit and ping.kind == PingKind.SUCCESS and connection.vendor == "postgresql":
-        if batcher.record(token, ping, now=now):
+        if ping_sql.batcher.record(token, ping, now=now):
             return True
     # Inside a caller's transaction (a test's) a broken connection cannot be replaced.
     may_retry = transaction.get_autocommit()
@@ -312,91 +309,3 @@ def _apply_incident_work(
         )
     elif transition.resolves_incident:
         resolve_open_incident(source_type="heartbeat", source_id=state.id, by=RESOLVED_BY, now=now)
-
-
-# --- group commit -------------------------------------------------------------------------
-
-# One queued ping: its token, what arrived, when, and where its answer goes.
-Queued = tuple[str, PingData, datetime, "Future[bool]"]
-
-MAX_BATCH = 128
-ANSWER_TIMEOUT = 10.0  # seconds a request waits for the writer before recording alone
-_STOP = object()
-
-
-class PingBatcher:
-    """Group commit for the commonest ping, inside one gunicorn worker process.
-
-    Under load a worker's threads each spent a statement and a WAL flush on their own
-    success ping. Here they hand the ping to the process's writer thread and wait; the
-    writer takes everything that queued up meanwhile and records it with one statement
-    and one commit (``ping_sql.write_batch``). A request is answered only after that
-    commit (or after its own fallback), so a 200 still means "stored".
-
-    Only successes of up, unpaused heartbeats on a fixed period are batched; every other
-    ping — and any ping the batch did not take, or a batch that failed — goes through
-    ``record_ping`` in the request thread. A batch whose commit succeeded but whose answer
-    was lost would be recorded again by those fallbacks, and so would one that outlived
-    ANSWER_TIMEOUT: a duplicate, never a loss.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Queued | object] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def record(self, token: str, ping: PingData, *, now: datetime) -> bool:
-        """True when the ping is stored; False when the caller must record it itself."""
-        self._ensure_writer()
-        answer: Future[bool] = Future()
-        self._queue.put((token, ping, now, answer))
-        try:
-            return answer.result(timeout=ANSWER_TIMEOUT)
-        except Exception:  # a timeout or the writer's failure: the caller records alone
-            return False
-
-    def _ensure_writer(self) -> None:
-        # Started on first use, so each forked gunicorn worker has its own thread.
-        if self._writer is None or not self._writer.is_alive():
-            with self._lock:
-                if self._writer is None or not self._writer.is_alive():
-                    self._writer = threading.Thread(target=self._run, name="ping-batcher", daemon=True)
-                    self._writer.start()
-
-    def stop(self) -> None:
-        """End the writer thread and close its connection (tests; a process exit needs none)."""
-        with self._lock:
-            writer, self._writer = self._writer, None
-        if writer is not None and writer.is_alive():
-            self._queue.put(_STOP)
-            writer.join(timeout=10)
-
-    def _run(self) -> None:
-        try:
-            while self._write_next_batch():
-                pass
-        finally:
-            connections[DEFAULT_DB_ALIAS].close()
-
-    def _write_next_batch(self) -> bool:
-        taken = [self._queue.get()]
-        while len(taken) < MAX_BATCH:
-            try:
-                taken.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        stopping = _STOP in taken
-        batch = cast(list[Queued], [item for item in taken if item is not _STOP])
-        if batch:
-            try:
-                accepted = ping_sql.write_batch([(token, ping, now) for token, ping, now, _ in batch])
-            except Exception:
-                log.exception("a batch of %d pings failed; each is recorded on its own", len(batch))
-                connections[DEFAULT_DB_ALIAS].close()
-                accepted = set()
-            for index, (_, _, _, answer) in enumerate(batch):
-                answer.set_result(index in accepted)
-        return not stopping
-
-
-batcher = PingBatcher()

@@ -20,13 +20,18 @@ that second would move the deadline by a whole run. A coalesced success reads th
 of its statement's start, so one that races a failure committed in that same second is
 stored without undoing the failure: of two pings that close together, the failure wins.
 
-``write_batch`` is the group commit's statement (heartbeats.ping.PingBatcher): many
-successes of up heartbeats on a fixed period in one statement and one commit.
+``write_batch`` is the group commit's statement: many successes of up heartbeats on a
+fixed period in one statement and one commit, written by each gunicorn worker's writer
+thread (``PingBatcher``, below) for the request threads that queue them.
 """
 
+import logging
+import queue
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -35,6 +40,8 @@ from alerts.alertable import ALERTING_FIELDS, MAINTENANCE_FIELDS
 
 if TYPE_CHECKING:  # heartbeats.ping imports this module: its types only, for mypy
     from heartbeats.ping import HeartbeatState, PingData, Transition
+
+log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 1
 
@@ -292,3 +299,91 @@ def write_batch(batch: Sequence[tuple[str, "PingData", datetime]]) -> set[int]:
     with prepared_cursor() as cursor:
         cursor.execute(_BATCH_SQL, [*columns, columns[1]])
         return {row[0] for row in cursor.fetchall()}
+
+
+# --- group commit -------------------------------------------------------------------------
+
+# One queued ping: its token, what arrived, when, and where its answer goes.
+Queued = tuple[str, "PingData", datetime, "Future[bool]"]
+
+MAX_BATCH = 128
+ANSWER_TIMEOUT = 10.0  # seconds a request waits for the writer before recording alone
+_STOP = object()
+
+
+class PingBatcher:
+    """Group commit for the commonest ping, inside one gunicorn worker process.
+
+    Under load a worker's threads each spent a statement and a WAL flush on their own
+    success ping. Here they hand the ping to the process's writer thread and wait; the
+    writer takes everything that queued up meanwhile and records it with one statement
+    and one commit (``ping_sql.write_batch``). A request is answered only after that
+    commit (or after its own fallback), so a 200 still means "stored".
+
+    Only successes of up, unpaused heartbeats on a fixed period are batched; every other
+    ping — and any ping the batch did not take, or a batch that failed — goes through
+    ``heartbeats.ping.record_ping`` in the request thread. A batch whose commit succeeded but whose answer
+    was lost would be recorded again by those fallbacks, and so would one that outlived
+    ANSWER_TIMEOUT: a duplicate, never a loss.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Queued | object] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def record(self, token: str, ping: "PingData", *, now: datetime) -> bool:
+        """True when the ping is stored; False when the caller must record it itself."""
+        self._ensure_writer()
+        answer: Future[bool] = Future()
+        self._queue.put((token, ping, now, answer))
+        try:
+            return answer.result(timeout=ANSWER_TIMEOUT)
+        except Exception:  # a timeout or the writer's failure: the caller records alone
+            return False
+
+    def _ensure_writer(self) -> None:
+        # Started on first use, so each forked gunicorn worker has its own thread.
+        if self._writer is None or not self._writer.is_alive():
+            with self._lock:
+                if self._writer is None or not self._writer.is_alive():
+                    self._writer = threading.Thread(target=self._run, name="ping-batcher", daemon=True)
+                    self._writer.start()
+
+    def stop(self) -> None:
+        """End the writer thread and close its connection (tests; a process exit needs none)."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None and writer.is_alive():
+            self._queue.put(_STOP)
+            writer.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            while self._write_next_batch():
+                pass
+        finally:
+            connections[DEFAULT_DB_ALIAS].close()
+
+    def _write_next_batch(self) -> bool:
+        taken = [self._queue.get()]
+        while len(taken) < MAX_BATCH:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        stopping = _STOP in taken
+        batch = cast(list[Queued], [item for item in taken if item is not _STOP])
+        if batch:
+            try:
+                accepted = write_batch([(token, ping, now) for token, ping, now, _ in batch])
+            except Exception:
+                log.exception("a batch of %d pings failed; each is recorded on its own", len(batch))
+                connections[DEFAULT_DB_ALIAS].close()
+                accepted = set()
+            for index, (_, _, _, answer) in enumerate(batch):
+                answer.set_result(index in accepted)
+        return not stopping
+
+
+batcher = PingBatcher()

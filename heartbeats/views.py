@@ -16,7 +16,7 @@ heartbeats.ping's business, not this module's:
   ping costs; matching one regular expression instead of resolving against every
   pattern of the project saved a sixth more. The Host header is not checked against
   ALLOWED_HOSTS here (CommonMiddleware does that elsewhere): the ping builds no URL from it.
-  Pings on this route may be group-committed (heartbeats.ping.PingBatcher).
+  Pings on this route may be group-committed (heartbeats.ping_sql.PingBatcher).
 - ``ping``, the Django view heartbeats/urls.py registers, for every other way in (the
   test client, a server given Django's own WSGI application).
 """
@@ -137,13 +137,13 @@ def ping_route(application: WSGIApp) -> WSGIApp:
             )
         except (BadRequest, SuspiciousOperation) as error:
             # config.edge turns a body that timed out (a BadRequest) into its 408.
-            request_log.warning("Bad Request: %s (%s)", environ.get("PATH_INFO"), error)
+            request_log.warning("Bad Request: %s (%s)", _loggable(match), error)
             answer = Answer(400, "Bad request")
             release_connection(broken=False)
         except Exception:
             # Logged and answered like Django's handler would, never a crashed worker; the
             # connection is closed since the failure may have left it unusable.
-            request_log.exception("Internal Server Error: %s", environ.get("PATH_INFO"))
+            request_log.exception("Internal Server Error: %s", _loggable(match))
             answer = Answer(500, "Internal server error")
             release_connection(broken=True)
         else:
@@ -156,6 +156,12 @@ def ping_route(application: WSGIApp) -> WSGIApp:
         return [content]
 
     return route
+
+
+def _loggable(match: re.Match[str]) -> str:
+    # The token is the heartbeat's credential: logs name it by its first characters only.
+    path = f"/api/v1/heartbeat/{match['token'][:4]}…"
+    return path + (f"/{match['action']}" if match["action"] else "")
 
 
 def _body_reader(environ: dict[str, Any]) -> Reader:

@@ -9,7 +9,7 @@ maintenance windows, at injected instants — and applies it to both:
 - the *fast paths*: ``record_ping`` on PostgreSQL (the one-statement common case, then the
   optimistic claim in heartbeats.ping_sql), with successes optionally offered first to the
   group commit's batch statement (``ping_sql.write_batch``), as the ping route behind
-  gunicorn does (heartbeats.views, heartbeats.ping.PingBatcher).
+  gunicorn does (heartbeats.views, heartbeats.ping_sql.PingBatcher).
 
 Everything else (sweep, pause, resume, reschedule) is the same code on both sides. After
 every step the heartbeat rows, their pings and their incidents must be identical.

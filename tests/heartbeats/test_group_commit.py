@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from heartbeats.models import Heartbeat, Ping
-from heartbeats.ping import PingBatcher, PingData
-from heartbeats.ping_sql import write_batch
+from heartbeats.ping import PingData
+from heartbeats.ping_sql import PingBatcher, write_batch
 from tests.heartbeats.conftest import ping_path, served_by_ping_route
 
 SUCCESS = PingData(kind="success", method="GET", remote_addr="192.0.2.1", user_agent="curl/8", body="ok")
@@ -117,7 +117,7 @@ def test_the_writer_thread_answers_true_once_the_ping_is_committed(batcher, quie
 
 @pytest.mark.django_db(transaction=True)
 def test_the_ping_route_falls_back_to_its_own_path_for_what_the_batch_leaves(make_heartbeat):
-    from heartbeats.ping import batcher as process_batcher
+    from heartbeats.ping_sql import batcher as process_batcher
 
     heartbeat = make_heartbeat()
     try:

@@ -92,7 +92,10 @@ def test_a_ping_that_fails_is_logged_and_answered_500_and_the_next_one_is_record
 
     assert (served.status, served.body) == ("500 Internal Server Error", b"Internal server error")
     [logged] = [record for record in caplog.records if record.name == "django.request"]
-    assert (logged.levelname, logged.getMessage()) == ("ERROR", f"Internal Server Error: {path}")
+    # Named without its token, the heartbeat's credential.
+    expected = f"Internal Server Error: /api/v1/heartbeat/{up_heartbeat.token[:4]}…/start"
+    assert (logged.levelname, logged.getMessage()) == ("ERROR", expected)
+    assert up_heartbeat.token not in caplog.text
     assert "Traceback" in caplog.text  # the database's own error, with its traceback
     assert served_by_ping_route(path).status == "200 OK"
     assert list(Ping.objects.filter(heartbeat=up_heartbeat).values_list("kind", flat=True)) == ["start"]
