@@ -82,26 +82,27 @@ class Send:
     delivery: Delivery
 
 
-def destination_of(notification_id):
-    """The destination key of a row (``ChannelHandler.destination``), read without claiming
-    it: the sender waits for that destination's slot first, so a row is claimed only when
-    it can be sent at once. None when the row is gone."""
-    row = Notification.objects.select_related("channel").filter(pk=notification_id).first()
-    if row is None:
-        return None
-    try:
-        handler = handler_for(row.kind)
-    except LookupError:
-        return row.kind
-    channel = row.channel if row.recipient.startswith("channel:") else None
-    probe = Delivery(
-        notification_id=row.pk,
-        kind=row.kind,
-        message=None,
-        config=dict(channel.config) if channel else {},
-        secrets=dict(channel.secrets) if channel else {},
-    )
-    return handler.destination(probe)
+def destinations_of(notification_ids):
+    """``{id: destination key}`` (``ChannelHandler.destination``) of the rows that still
+    exist, read in one query and without claiming them: the sender waits for each row's
+    destination slot first, so a row is claimed only when it can be sent at once."""
+    keys = {}
+    for row in Notification.objects.select_related("channel").filter(pk__in=list(notification_ids)):
+        try:
+            handler = handler_for(row.kind)
+        except LookupError:
+            keys[row.pk] = row.kind
+            continue
+        channel = row.channel if row.recipient.startswith("channel:") else None
+        probe = Delivery(
+            notification_id=row.pk,
+            kind=row.kind,
+            message=None,
+            config=dict(channel.config) if channel else {},
+            secrets=dict(channel.secrets) if channel else {},
+        )
+        keys[row.pk] = handler.destination(probe)
+    return keys
 
 
 def start(notification_id, *, now):
@@ -293,15 +294,23 @@ def due_for_sweep(*, now, limit=SWEEP_LIMIT):
     )
 
 
+# Ids per ``alerts.deliver`` message: a transition's rows (every channel and person it
+# alerts) travel together, so a burst of incidents costs the alert worker one message
+# per transition instead of one per row (bench/isolation.py: 50 outages × 5 channels).
+ENQUEUE_CHUNK = 100
+
+
 def enqueue(notification_ids):
-    """Publish one delivery task per row. Failures are logged, not raised: the sweeper retries."""
+    """Publish the ids, ``ENQUEUE_CHUNK`` to a delivery task. Failures are logged, not raised: the sweeper retries."""
     from alerts.tasks import deliver as deliver_task
 
-    for notification_id in notification_ids:
+    ids = [int(notification_id) for notification_id in notification_ids]
+    for start in range(0, len(ids), ENQUEUE_CHUNK):
+        chunk = ids[start : start + ENQUEUE_CHUNK]
         try:
-            deliver_task.delay(notification_id)
+            deliver_task.delay(*chunk)
         except Exception:
-            log.exception("could not enqueue notification %s; the sweeper will", notification_id)
+            log.exception("could not enqueue notifications %s; the sweeper will", chunk)
             return
 
 

@@ -1,12 +1,12 @@
 """The alert sender: many deliveries at once, each bounded in time, none able to block another.
 
 One asyncio loop in a thread of the alert worker process. The ``alerts.deliver`` task
-hands it an outbox id (``submit``) and returns at once, so the worker keeps taking ids as
-fast as they are enqueued: a row is started the moment its transaction commits, with no
-polling of the outbox. For each id the sender
+hands it the outbox ids of one transition (``submit``) and returns at once, so the worker
+keeps taking ids as fast as they are enqueued: a row is started the moment its
+transaction commits, with no polling of the outbox. For each batch of ids the sender
 
-1. reads where the row goes (``delivery.destination_of``: a receiver's origin, the SMTP
-   server, a provider) and waits for a slot of that destination
+1. reads where each row goes (``delivery.destinations_of``, one query for the batch: a
+   receiver's origin, the SMTP server, a provider) and, per row, waits for a slot of that destination
    (``PHAROS_ALERT_PER_DESTINATION``), then for one of the process's slots
    (``PHAROS_ALERT_CONCURRENCY``) — in that order, so rows queued behind a slow receiver
    hold no global slot and a fast channel never waits behind them;
@@ -112,11 +112,13 @@ class Sender:
         )
         return self
 
-    def submit(self, notification_id: int) -> None:
-        """Take one outbox id; returns at once unless MAX_WAITING ids are already held."""
-        self.room.acquire()
+    def submit(self, *notification_ids: int) -> None:
+        """Take outbox ids; returns at once unless MAX_WAITING ids are already held."""
+        ids = [int(notification_id) for notification_id in notification_ids]
+        for _ in ids:
+            self.room.acquire()
         assert self.loop is not None
-        self.loop.call_soon_threadsafe(self._accept, int(notification_id))
+        self.loop.call_soon_threadsafe(self._accept, ids)
 
     def stop(self, grace: float | None = None) -> None:
         """Warm shutdown: nothing new; sends in flight get until their deadline to finish."""
@@ -167,14 +169,24 @@ class Sender:
         finally:
             self.loop.close()
 
-    def _accept(self, notification_id: int) -> None:
-        if self.closing or notification_id in self.tasks:
-            # Already here (a sweep re-enqueued it), or shutting down (it stays pending).
-            self.room.release()
+    def _accept(self, notification_ids: list[int]) -> None:
+        fresh: list[int] = []
+        for notification_id in notification_ids:
+            if self.closing or notification_id in self.tasks or notification_id in fresh:
+                # Already here (a sweep re-enqueued it), or shutting down (it stays pending).
+                self.room.release()
+            else:
+                fresh.append(notification_id)
+        if not fresh:
             return
-        task = asyncio.get_running_loop().create_task(self._deliver(notification_id))
-        self.tasks[notification_id] = task
-        task.add_done_callback(functools.partial(self._forget, notification_id=notification_id))
+        loop = asyncio.get_running_loop()
+        # One query for the whole batch's destinations, shared by its rows' tasks.
+        lookup = loop.create_task(self._in_database(delivery.destinations_of, fresh))
+        lookup.add_done_callback(_retrieve)
+        for notification_id in fresh:
+            task = loop.create_task(self._deliver(notification_id, lookup))
+            self.tasks[notification_id] = task
+            task.add_done_callback(functools.partial(self._forget, notification_id=notification_id))
 
     def _forget(self, task: asyncio.Task, *, notification_id: int) -> None:
         self.tasks.pop(notification_id, None)
@@ -194,9 +206,10 @@ class Sender:
         assert self.loop is not None
         return await self.loop.run_in_executor(self.database, call)
 
-    async def _deliver(self, notification_id: int) -> None:
-        key = await self._in_database(delivery.destination_of, notification_id)
-        if key is None:
+    async def _deliver(self, notification_id: int, lookup: "asyncio.Future[dict[int, str]]") -> None:
+        # Shielded: a shutdown cancelling this row must not cancel its neighbours' lookup.
+        key = (await asyncio.shield(lookup)).get(notification_id)
+        if key is None:  # the row is gone
             return
         await self.destinations.acquire(key)
         try:
@@ -239,6 +252,12 @@ class Sender:
             task.cancel()
         if late:
             await asyncio.wait(late, timeout=10)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Mark a shared lookup's failure as seen: the rows' own tasks log it, once each."""
+    if not future.cancelled():
+        future.exception()
 
 
 _running: Sender | None = None
