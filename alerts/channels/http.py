@@ -141,7 +141,9 @@ async def pinned(url: str, *, guard: bool) -> tuple[str, str]:
     while that is not allowed, a numeric host form), TransientError when it does not resolve.
     """
     target = httpx.URL(url)
-    host = target.host
+    # The host as sent, IDNA-encoded and without brackets: what the guard's resolver takes
+    # and what httpcore will ask PinnedBackend about.
+    host = target.raw_host.decode("ascii")
     if not host:
         raise PermanentError(f"{url!r} has no host")
     policy = AddressPolicy(
@@ -155,8 +157,7 @@ async def pinned(url: str, *, guard: bool) -> tuple[str, str]:
         raise PermanentError(f"{host}: {error}; set PHAROS_ALLOW_PRIVATE_TARGETS to allow it") from None
     except TargetDown as error:
         raise TransientError(f"cannot resolve {host}: {error}") from None
-    # The key httpcore will ask PinnedBackend about: the URL's host as sent (IDNA, no brackets).
-    return target.raw_host.decode("ascii"), addresses[0]
+    return host, addresses[0]
 
 
 async def post(url: str, *, guard: bool, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:

@@ -136,3 +136,31 @@ def test_the_sender_does_not_reuse_a_connection_verified_for_one_name_for_anothe
     assert "certificate" in second.last_error.lower()
     assert vetted.hosts == [f"{NAME}:{vetted.port}"]
     assert vetted.server_names == [NAME, OTHER]
+
+
+@pytest.mark.django_db
+def test_a_webhook_to_an_internationalised_name_is_resolved_and_verified_in_its_idna_form(
+    team, open_down, tmp_path, server_loop, monkeypatch, settings
+):
+    unicode_name, idna_name = "bücher.pinned.test", "xn--bcher-kva.pinned.test"
+    authority = TestAuthority(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
+    settings.PHAROS_ALLOW_PRIVATE_TARGETS = True
+    certificate = authority.issue(not_after=datetime.now(UTC) + timedelta(days=30), hosts=(idna_name,))
+    receiver = TlsReceiver(server_loop, certificate, host=VETTED)
+    real = socket.getaddrinfo
+    asked = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        asked.append(host)
+        return real(VETTED if host == idna_name else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        row = alert_row(team, open_down, f"https://{unicode_name}:{receiver.port}/hook")
+        assert deliver(row.pk, now=T0) == NotificationStatus.DELIVERED
+    finally:
+        receiver.close()
+    assert asked == [idna_name]
+    assert receiver.server_names == [idna_name]
+    assert receiver.hosts == [f"{idna_name}:{receiver.port}"]
