@@ -89,11 +89,13 @@ LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=20)
 def _pinned_transport() -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(limits=LIMITS)
     # httpx has no argument for the network backend: its pool (``_pool``) is replaced by
-    # the same httpcore pool with ours; the TLS context is the one httpx built (certifi,
-    # or SSL_CERT_FILE / SSL_CERT_DIR when set). tests/alerts/test_pinned_tls.py fails
-    # should an httpx upgrade rename the attribute.
+    # the same httpcore pool with ours, and httpx's TLS context (certifi, or SSL_CERT_FILE
+    # / SSL_CERT_DIR when set). Should an httpx upgrade rename the attribute, refuse to
+    # send at all rather than send through a pool that resolves names again.
+    if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+        raise RuntimeError("this httpx keeps its connection pool elsewhere; alert connections cannot be pinned")
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=transport._pool._ssl_context,
+        ssl_context=httpx.create_ssl_context(),
         max_connections=LIMITS.max_connections,
         max_keepalive_connections=LIMITS.max_keepalive_connections,
         keepalive_expiry=LIMITS.keepalive_expiry,
