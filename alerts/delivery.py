@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from alerts.channels import DeliveryError, TransientError, handler_for, http
 from alerts.channels.base import ChannelHandler, Delivery
@@ -82,16 +82,24 @@ class Send:
     delivery: Delivery
 
 
-def destinations_of(notification_ids):
-    """``{id: destination key}`` (``ChannelHandler.destination``) of the rows that still
-    exist, read in one query and without claiming them: the sender waits for each row's
-    destination slot first, so a row is claimed only when it can be sent at once."""
-    keys = {}
-    for row in Notification.objects.select_related("channel").filter(pk__in=list(notification_ids)):
+def routes_of(notification_ids):
+    """``{id: (destination key, team id)}`` of the rows that still exist, read in one query
+    and without claiming them. The destination (``ChannelHandler.destination``) is what the
+    sender's per-destination cap counts; the team (the incident's) is whose share of the
+    sender's slots the row takes. The sender waits for both first, so a row is claimed
+    only when it can be sent at once."""
+    routes = {}
+    rows = (
+        Notification.objects.select_related("channel")
+        .annotate(incident_team=F("incident__team_id"))
+        .filter(pk__in=list(notification_ids))
+    )
+    for row in rows:
+        team = row.incident_team
         try:
             handler = handler_for(row.kind)
         except LookupError:
-            keys[row.pk] = row.kind
+            routes[row.pk] = (row.kind, team)
             continue
         channel = row.channel if row.recipient.startswith("channel:") else None
         probe = Delivery(
@@ -101,8 +109,8 @@ def destinations_of(notification_ids):
             config=dict(channel.config) if channel else {},
             secrets=dict(channel.secrets) if channel else {},
         )
-        keys[row.pk] = handler.destination(probe)
-    return keys
+        routes[row.pk] = (handler.destination(probe), team)
+    return routes
 
 
 def start(notification_id, *, now):

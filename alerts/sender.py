@@ -5,11 +5,17 @@ hands it the outbox ids of one transition (``submit``) and returns at once, so t
 keeps taking ids as fast as they are enqueued: a row is started the moment its
 transaction commits, with no polling of the outbox. For each batch of ids the sender
 
-1. reads where each row goes (``delivery.destinations_of``, one query for the batch: a
-   receiver's origin, the SMTP server, a provider) and, per row, waits for a slot of that destination
-   (``PHAROS_ALERT_PER_DESTINATION``), then for one of the process's slots
-   (``PHAROS_ALERT_CONCURRENCY``) — in that order, so rows queued behind a slow receiver
-   hold no global slot and a fast channel never waits behind them;
+1. reads where each row goes and whose it is (``delivery.routes_of``, one query for the
+   batch: a receiver's origin, the SMTP server, a provider; the incident's team) and, per
+   row, waits for a slot of that destination (``PHAROS_ALERT_PER_DESTINATION``), then for
+   one of the process's slots (``PHAROS_ALERT_CONCURRENCY``) — in that order, so rows
+   queued behind a slow receiver hold no process slot and a fast channel never waits
+   behind them. The process's slots are shared fairly between teams
+   (``probes.fairness.FairSlots``, as a region worker shares its check slots): a slot is
+   never taken back from a send in flight, so without it one team with enough hanging
+   receivers (25 destinations at 4 each fill 100 slots) would hold every slot for a whole
+   deadline and every other team's alerts would wait; with it, a tenth of the slots stay
+   for teams with few sends in flight, and another team's alert starts at once;
 2. claims the row with the conditional UPDATE … RETURNING (``delivery.start``) only once
    it holds both, so no claim ages while it waits;
 3. sends within ``PHAROS_ALERT_DEADLINE`` (``delivery.attempt``) and records the outcome.
@@ -23,11 +29,12 @@ never sent twice by this process.
 """
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -36,6 +43,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from alerts import delivery
+from probes.fairness import HEADROOM_FRACTION, FairSlots
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +169,9 @@ class Sender:
     def _run(self) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
-        self.slots = asyncio.Semaphore(self.concurrency)
+        # At least one slot in reserve (FairSlots keeps none below ten): a team alone never
+        # holds them all, so another team's first alert always finds one.
+        self.slots = FairSlots(self.concurrency, headroom=max(1, int(self.concurrency * HEADROOM_FRACTION)))
         self.destinations = DestinationSlots(self.per_destination)
         self.ready.set()
         try:
@@ -181,7 +191,7 @@ class Sender:
             return
         loop = asyncio.get_running_loop()
         # One query for the whole batch's destinations, shared by its rows' tasks.
-        lookup = loop.create_task(self._in_database(delivery.destinations_of, fresh))
+        lookup = loop.create_task(self._in_database(delivery.routes_of, fresh))
         lookup.add_done_callback(_retrieve)
         for notification_id in fresh:
             task = loop.create_task(self._deliver(notification_id, lookup))
@@ -206,14 +216,15 @@ class Sender:
         assert self.loop is not None
         return await self.loop.run_in_executor(self.database, call)
 
-    async def _deliver(self, notification_id: int, lookup: "asyncio.Future[dict[int, str]]") -> None:
+    async def _deliver(self, notification_id: int, lookup: "asyncio.Future[dict[int, tuple[str, int]]]") -> None:
         # Shielded: a shutdown cancelling this row must not cancel its neighbours' lookup.
-        key = (await asyncio.shield(lookup)).get(notification_id)
-        if key is None:  # the row is gone
+        route = (await asyncio.shield(lookup)).get(notification_id)
+        if route is None:  # the row is gone
             return
+        key, team = route
         await self.destinations.acquire(key)
         try:
-            async with self.slots:
+            async with self._slot_of(team):
                 if self.closing:
                     return
                 # Shielded: a claim made in the database thread is never left unknown here.
@@ -236,6 +247,14 @@ class Sender:
         # Recorded after both slots are free: the next row for this destination is not
         # kept waiting by our bookkeeping (a burst to one receiver drains faster).
         await asyncio.shield(self._in_database(delivery.finish, send, error, now=timezone.now()))
+
+    @contextlib.asynccontextmanager
+    async def _slot_of(self, team: int) -> AsyncIterator[None]:
+        await self.slots.acquire(team)
+        try:
+            yield
+        finally:
+            self.slots.release(team)
 
     async def _drain(self, grace: float) -> None:
         """Stop taking ids; drop those still waiting for a slot (unclaimed, they stay
