@@ -102,6 +102,7 @@ class Sender:
         self.database = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="alert-db")
         self.tasks: dict[int, asyncio.Task] = {}  # ids waiting or in flight here
         self.in_flight: set[int] = set()  # of them, the ids claimed by this sender
+        self.lookups: set[asyncio.Task] = set()  # batches' route queries still running
         self.returned = 0  # claimed rows put back in the outbox by a shutdown
         self.closing = False
         self.checked = threading.local()  # when each database thread last checked its connection
@@ -193,6 +194,8 @@ class Sender:
         # One query for the whole batch's destinations, shared by its rows' tasks.
         lookup = loop.create_task(self._in_database(delivery.routes_of, fresh))
         lookup.add_done_callback(_retrieve)
+        self.lookups.add(lookup)
+        lookup.add_done_callback(self.lookups.discard)
         for notification_id in fresh:
             task = loop.create_task(self._deliver(notification_id, lookup))
             self.tasks[notification_id] = task
@@ -263,6 +266,9 @@ class Sender:
         for notification_id, task in list(self.tasks.items()):
             if notification_id not in self.in_flight:
                 task.cancel()
+        if self.lookups:
+            # Queries already in a database thread: let them end before the loop stops.
+            await asyncio.wait(set(self.lookups), timeout=10)
         pending = set(self.tasks.values())
         if not pending:
             return
