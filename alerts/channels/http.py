@@ -19,7 +19,8 @@ Nothing resolves the name a second time, so a DNS answer that changes between th
 and the connection (rebinding) cannot reach inside. Provider endpoints that come from
 settings (PagerDuty, Telegram, the SMS API) are the operator's own choice and are not
 guarded, but are pinned the same way. Redirects are not followed, so a public URL cannot
-bounce a delivery to a private one.
+bounce a delivery to a private one, and proxies named in the environment are not used,
+since a proxy would resolve the name again.
 """
 
 import asyncio
@@ -111,6 +112,9 @@ def _new_client() -> httpx.AsyncClient:
         follow_redirects=False,
         headers={"User-Agent": f"Pharos/{settings.VERSION} (alerts)"},
         transport=_pinned_transport(),
+        # No HTTP(S)_PROXY / ALL_PROXY from the environment: a proxy would resolve the
+        # name again, wherever it then points, around the pinned connection.
+        trust_env=False,
     )
 
 

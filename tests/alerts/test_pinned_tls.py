@@ -164,3 +164,19 @@ def test_a_webhook_to_an_internationalised_name_is_resolved_and_verified_in_its_
     assert asked == [idna_name]
     assert receiver.server_names == [idna_name]
     assert receiver.hosts == [f"{idna_name}:{receiver.port}"]
+
+
+@pytest.mark.django_db
+def test_a_proxy_named_in_the_environment_does_not_take_the_delivery_around_the_pinned_connection(
+    team, open_down, receivers, lookups, monkeypatch
+):
+    """A proxy would resolve the name again itself; here the variables name a port where
+    nothing listens, so a delivery that went through it would fail."""
+    vetted, rebound = receivers
+    for variable in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    row = alert_row(team, open_down, f"https://{NAME}:{vetted.port}/hook")
+
+    assert deliver(row.pk, now=T0) == NotificationStatus.DELIVERED
+    assert vetted.hosts == [f"{NAME}:{vetted.port}"]
+    assert lookups == [NAME] and rebound.connections == 0
