@@ -113,7 +113,8 @@ def _new_client() -> httpx.AsyncClient:
         headers={"User-Agent": f"Pharos/{settings.VERSION} (alerts)"},
         transport=_pinned_transport(),
         # No HTTP(S)_PROXY / ALL_PROXY from the environment: a proxy would resolve the
-        # name again, wherever it then points, around the pinned connection.
+        # name again, wherever it then points, around the pinned connection. (httpx
+        # already skips them when given a transport; this keeps it so if that changes.)
         trust_env=False,
     )
 
