@@ -29,17 +29,19 @@ test: install services browser nginx lint
 	$(MAKE) test-sqlite
 
 # A second, short pass on the quick start's configuration (SQLite, the on-disk broker):
-# the state-machine, scheduler, aggregator and ping tests, so the SQLite side of every
+# the state-machine, scheduler, aggregator, ping and watchdog tests, so the SQLite side of every
 # `connection.vendor` branch runs under a test. PostgreSQL-only tests skip themselves.
 SQLITE_TESTS := tests/heartbeats/test_lifecycle.py tests/heartbeats/test_schedule.py \
 	tests/heartbeats/test_ping_urls.py tests/heartbeats/test_hot_rows.py \
 	tests/heartbeats/test_locked_path.py tests/heartbeats/test_prune_and_tasks.py \
+	tests/heartbeats/test_ping_route.py \
 	tests/monitors/test_state_machine.py tests/monitors/test_scheduler.py \
 	tests/monitors/test_aggregator.py tests/monitors/test_retention.py \
 	tests/monitors/test_quarantine.py tests/monitors/test_quarantine_teams.py \
 	tests/monitors/test_quorum_matrix.py tests/monitors/test_domain_expiry.py \
 	tests/monitors/test_expiry.py tests/monitors/test_withdrawal.py \
-	tests/monitors/test_maintenance.py tests/monitors/test_specs.py
+	tests/monitors/test_maintenance.py tests/monitors/test_specs.py \
+	tests/ops/test_watchdog.py
 test-sqlite: install
 	env -u DATABASE_URL -u REDIS_URL SECRET_KEY=pharos-test-secret-key PHAROS_IGNORE_DOTENV=1 \
 		$(PY) -m pytest -q $(SQLITE_TESTS)

@@ -1,15 +1,21 @@
 """The alert sender: many deliveries at once, each bounded in time, none able to block another.
 
 One asyncio loop in a thread of the alert worker process. The ``alerts.deliver`` task
-hands it an outbox id (``submit``) and returns at once, so the worker keeps taking ids as
-fast as they are enqueued: a row is started the moment its transaction commits, with no
-polling of the outbox. For each id the sender
+hands it the outbox ids of one transition (``submit``) and returns at once, so the worker
+keeps taking ids as fast as they are enqueued: a row is started the moment its
+transaction commits, with no polling of the outbox. For each batch of ids the sender
 
-1. reads where the row goes (``delivery.destination_of``: a receiver's origin, the SMTP
-   server, a provider) and waits for a slot of that destination
-   (``PHAROS_ALERT_PER_DESTINATION``), then for one of the process's slots
-   (``PHAROS_ALERT_CONCURRENCY``) — in that order, so rows queued behind a slow receiver
-   hold no global slot and a fast channel never waits behind them;
+1. reads where each row goes and whose it is (``delivery.routes_of``, one query for the
+   batch: a receiver's origin, the SMTP server, a provider; the incident's team) and, per
+   row, waits for a slot of that destination (``PHAROS_ALERT_PER_DESTINATION``), then for
+   one of the process's slots (``PHAROS_ALERT_CONCURRENCY``) — in that order, so rows
+   queued behind a slow receiver hold no process slot and a fast channel never waits
+   behind them. The process's slots are shared fairly between teams
+   (``probes.fairness.FairSlots``, as a region worker shares its check slots): a slot is
+   never taken back from a send in flight, so without it one team with enough hanging
+   receivers (25 destinations at 4 each fill 100 slots) would hold every slot for a whole
+   deadline and every other team's alerts would wait; with it, a tenth of the slots stay
+   for teams with few sends in flight, and another team's alert starts at once;
 2. claims the row with the conditional UPDATE … RETURNING (``delivery.start``) only once
    it holds both, so no claim ages while it waits;
 3. sends within ``PHAROS_ALERT_DEADLINE`` (``delivery.attempt``) and records the outcome.
@@ -23,11 +29,12 @@ never sent twice by this process.
 """
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -36,6 +43,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from alerts import delivery
+from probes.fairness import HEADROOM_FRACTION, FairSlots
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +102,7 @@ class Sender:
         self.database = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="alert-db")
         self.tasks: dict[int, asyncio.Task] = {}  # ids waiting or in flight here
         self.in_flight: set[int] = set()  # of them, the ids claimed by this sender
+        self.lookups: set[asyncio.Task] = set()  # batches' route queries still running
         self.returned = 0  # claimed rows put back in the outbox by a shutdown
         self.closing = False
         self.checked = threading.local()  # when each database thread last checked its connection
@@ -112,11 +121,13 @@ class Sender:
         )
         return self
 
-    def submit(self, notification_id: int) -> None:
-        """Take one outbox id; returns at once unless MAX_WAITING ids are already held."""
-        self.room.acquire()
+    def submit(self, *notification_ids: int) -> None:
+        """Take outbox ids; returns at once unless MAX_WAITING ids are already held."""
+        ids = [int(notification_id) for notification_id in notification_ids]
+        for _ in ids:
+            self.room.acquire()
         assert self.loop is not None
-        self.loop.call_soon_threadsafe(self._accept, int(notification_id))
+        self.loop.call_soon_threadsafe(self._accept, ids)
 
     def stop(self, grace: float | None = None) -> None:
         """Warm shutdown: nothing new; sends in flight get until their deadline to finish."""
@@ -159,7 +170,9 @@ class Sender:
     def _run(self) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
-        self.slots = asyncio.Semaphore(self.concurrency)
+        # At least one slot in reserve (FairSlots keeps none below ten): a team alone never
+        # holds them all, so another team's first alert always finds one.
+        self.slots = FairSlots(self.concurrency, headroom=max(1, int(self.concurrency * HEADROOM_FRACTION)))
         self.destinations = DestinationSlots(self.per_destination)
         self.ready.set()
         try:
@@ -167,14 +180,26 @@ class Sender:
         finally:
             self.loop.close()
 
-    def _accept(self, notification_id: int) -> None:
-        if self.closing or notification_id in self.tasks:
-            # Already here (a sweep re-enqueued it), or shutting down (it stays pending).
-            self.room.release()
+    def _accept(self, notification_ids: list[int]) -> None:
+        fresh: list[int] = []
+        for notification_id in notification_ids:
+            if self.closing or notification_id in self.tasks or notification_id in fresh:
+                # Already here (a sweep re-enqueued it), or shutting down (it stays pending).
+                self.room.release()
+            else:
+                fresh.append(notification_id)
+        if not fresh:
             return
-        task = asyncio.get_running_loop().create_task(self._deliver(notification_id))
-        self.tasks[notification_id] = task
-        task.add_done_callback(functools.partial(self._forget, notification_id=notification_id))
+        loop = asyncio.get_running_loop()
+        # One query for the whole batch's destinations, shared by its rows' tasks.
+        lookup = loop.create_task(self._in_database(delivery.routes_of, fresh))
+        lookup.add_done_callback(_retrieve)
+        self.lookups.add(lookup)
+        lookup.add_done_callback(self.lookups.discard)
+        for notification_id in fresh:
+            task = loop.create_task(self._deliver(notification_id, lookup))
+            self.tasks[notification_id] = task
+            task.add_done_callback(functools.partial(self._forget, notification_id=notification_id))
 
     def _forget(self, task: asyncio.Task, *, notification_id: int) -> None:
         self.tasks.pop(notification_id, None)
@@ -194,13 +219,15 @@ class Sender:
         assert self.loop is not None
         return await self.loop.run_in_executor(self.database, call)
 
-    async def _deliver(self, notification_id: int) -> None:
-        key = await self._in_database(delivery.destination_of, notification_id)
-        if key is None:
+    async def _deliver(self, notification_id: int, lookup: "asyncio.Future[dict[int, tuple[str, int]]]") -> None:
+        # Shielded: a shutdown cancelling this row must not cancel its neighbours' lookup.
+        route = (await asyncio.shield(lookup)).get(notification_id)
+        if route is None:  # the row is gone
             return
+        key, team = route
         await self.destinations.acquire(key)
         try:
-            async with self.slots:
+            async with self._slot_of(team):
                 if self.closing:
                     return
                 # Shielded: a claim made in the database thread is never left unknown here.
@@ -224,6 +251,14 @@ class Sender:
         # kept waiting by our bookkeeping (a burst to one receiver drains faster).
         await asyncio.shield(self._in_database(delivery.finish, send, error, now=timezone.now()))
 
+    @contextlib.asynccontextmanager
+    async def _slot_of(self, team: int) -> AsyncIterator[None]:
+        await self.slots.acquire(team)
+        try:
+            yield
+        finally:
+            self.slots.release(team)
+
     async def _drain(self, grace: float) -> None:
         """Stop taking ids; drop those still waiting for a slot (unclaimed, they stay
         pending); give sends in flight ``grace`` seconds, then cancel them (their claims go back)."""
@@ -231,6 +266,9 @@ class Sender:
         for notification_id, task in list(self.tasks.items()):
             if notification_id not in self.in_flight:
                 task.cancel()
+        if self.lookups:
+            # Queries already in a database thread: let them end before the loop stops.
+            await asyncio.wait(set(self.lookups), timeout=10)
         pending = set(self.tasks.values())
         if not pending:
             return
@@ -239,6 +277,12 @@ class Sender:
             task.cancel()
         if late:
             await asyncio.wait(late, timeout=10)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Mark a shared lookup's failure as seen: the rows' own tasks log it, once each."""
+    if not future.cancelled():
+        future.exception()
 
 
 _running: Sender | None = None

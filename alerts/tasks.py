@@ -15,13 +15,14 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(name="alerts.deliver", ignore_result=True)
-def deliver(notification_id):
-    """Hand one outbox row to this process's alert sender and return at once.
+def deliver(*notification_ids):
+    """Hand outbox rows to this process's alert sender and return at once.
 
-    The sender claims, sends (bounded by the delivery deadline) and records it, many rows
-    at once. Safe to run twice for one row: the claim lets only one send.
+    The sender claims, sends (bounded by the delivery deadline) and records them, many
+    rows at once. Safe to run twice for one row: the claim lets only one send. One id
+    (the message of an older release) is a batch of one.
     """
-    sender.running().submit(int(notification_id))
+    sender.running().submit(*(int(notification_id) for notification_id in notification_ids))
 
 
 @worker_shutdown.connect

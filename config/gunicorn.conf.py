@@ -6,10 +6,10 @@ after every response, so each request paid a TCP set-up and a worker sat idle wh
 query waited for PostgreSQL's WAL flush. With threads, a worker keeps connections alive
 and overlaps those waits; one process per core uses the cores without the context
 switches of more. On the 2-core reference machine bench/ping_ingest.py measured, for
-pings spread over 5,000 heartbeats (before heartbeats.ping_batch): sync × 5 ≈ 140–220/s,
+pings spread over 5,000 heartbeats (before group commit, heartbeats.ping_sql.PingBatcher): sync × 5 ≈ 140–220/s,
 gthread 3 × 8 ≈ 130–990/s, gthread 2 × 12 ≈ 420–1,100/s (the machine was shared, hence
 the spread; CPU per ping was lowest with 2 × 12). Threads also let a worker's pings be
-group-committed (heartbeats.ping_batch).
+group-committed (heartbeats.ping_sql.PingBatcher).
 
 Each thread holds its own persistent database connection (CONN_MAX_AGE), so the web
 tier opens up to workers × threads connections: 2 × 12 = 24 on two cores.

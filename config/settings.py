@@ -171,7 +171,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # deploy/ production examples turn them on; `manage.py check --deploy` is clean with them) --
 SECURE_SSL_REDIRECT = env_bool("PHAROS_SSL_REDIRECT", False)
 # Probes from inside (compose, Kubernetes) speak plain HTTP to gunicorn: a redirect would
-# fail them. Pings skip the middleware (heartbeats.wsgi) and are never redirected either.
+# fail them. Pings skip the middleware (heartbeats.views.ping_route) and are never redirected either.
 SECURE_REDIRECT_EXEMPT = [r"^api/healthcheck$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("PHAROS_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PHAROS_HSTS_INCLUDE_SUBDOMAINS", False)

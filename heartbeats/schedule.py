@@ -17,7 +17,8 @@ evaluate the expression on timezone-aware local datetimes and convert back to UT
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from cronsim import CronSim, CronSimError
 
@@ -38,7 +39,8 @@ class Schedule:
     timezone: str = "UTC"
 
     @classmethod
-    def of(cls, heartbeat):
+    def of(cls, heartbeat: Any) -> "Schedule":
+        """From anything with the four schedule attributes: a Heartbeat, a row the ping path read."""
         return cls(
             period=heartbeat.period,
             grace=heartbeat.grace,
@@ -47,7 +49,7 @@ class Schedule:
         )
 
 
-def next_due(schedule, moment):
+def next_due(schedule: Schedule, moment: datetime) -> datetime:
     """The first instant strictly after ``moment`` at which the next ping is expected (UTC)."""
     if not schedule.cron:
         return moment + timedelta(seconds=schedule.period)
@@ -62,12 +64,12 @@ def next_due(schedule, moment):
         raise InvalidSchedule(f"Invalid cron expression: {error or schedule.cron}") from None
 
 
-def deadline_after(schedule, moment):
+def deadline_after(schedule: Schedule, moment: datetime) -> datetime:
     """When the heartbeat goes down if nothing more arrives after ``moment``."""
     return next_due(schedule, moment) + timedelta(seconds=schedule.grace)
 
 
-def validate_cron(expression):
+def validate_cron(expression: str | None) -> str:
     """Raise InvalidSchedule unless ``expression`` is a cron expression we can evaluate."""
     expression = (expression or "").strip()
     if not expression:
@@ -79,20 +81,20 @@ def validate_cron(expression):
     return expression
 
 
-def validate_timezone(name):
+def validate_timezone(name: str) -> str:
     """Raise InvalidSchedule unless ``name`` is an IANA time zone known to this system."""
     zone_named(name)
     return name
 
 
-def zone_named(name):
-    zone = zone_or_none(name)
+def zone_named(name: str) -> tzinfo:
+    zone: tzinfo | None = zone_or_none(name)
     if zone is None:
         raise InvalidSchedule(f"Unknown time zone {name!r}.")
     return zone
 
 
-def current_alert_after(heartbeat):
+def current_alert_after(heartbeat: Any) -> datetime | None:
     """The deadline an up heartbeat has under its (possibly just edited) schedule.
 
     Counted from the running job's ``/start`` if there is one, else from the last ping —

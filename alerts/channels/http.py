@@ -9,23 +9,28 @@ teams through the API, so in a shared installation they are user input just like
 targets, and a webhook to 169.254.169.254 or an internal admin port is a server-side
 request forgery. They go through ``PHAROS_ALLOW_PRIVATE_TARGETS`` like monitors do, and
 through the probes' own guard (``probes.guard.resolve``): the name is resolved **once**,
-every address it gives is vetted, and the request connects to the vetted address, with
-the name kept in the ``Host`` header and as the TLS server name (httpx's public
-``sni_hostname`` extension), so certificates are still checked against the name. Nothing
-resolves the name a second time, so a DNS answer that changes between the check and the
-connection (rebinding) cannot reach inside. Provider endpoints that come from settings
-(PagerDuty, Telegram, the SMS API) are the operator's own choice and are not guarded, but
-are pinned the same way. Redirects are not followed, so a public URL cannot bounce a
-delivery to a private one.
+every address it gives is vetted, and the connection goes to the vetted address
+(``PinnedBackend``, httpcore's network backend, is told it for this request alone and
+refuses to open a connection to anything it was not told). The request itself keeps the
+name, so the Host header, the TLS server name and the certificate check are the name's,
+and the keep-alive pool is keyed by the name: a connection whose certificate was checked
+for one name never carries a request for another name that resolved to the same address.
+Nothing resolves the name a second time, so a DNS answer that changes between the check
+and the connection (rebinding) cannot reach inside. Provider endpoints that come from
+settings (PagerDuty, Telegram, the SMS API) are the operator's own choice and are not
+guarded, but are pinned the same way. Redirects are not followed, so a public URL cannot
+bounce a delivery to a private one, and proxies named in the environment are not used,
+since a proxy would resolve the name again.
 """
 
 import asyncio
 import contextlib
 import contextvars
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -42,13 +47,75 @@ _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClien
 _scoped: contextvars.ContextVar[httpx.AsyncClient | None] = contextvars.ContextVar("alert_http_client", default=None)
 
 
+# The vetted address of each name, for the request being sent in this task only.
+_pins: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("alert_http_pins", default=None)
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections to the address ``post`` vetted for the name, never by resolving it.
+
+    httpcore opens a connection in the task of the request that needs it, so the pins of
+    that request (a context variable) are the ones in force. A name without a pin is
+    refused: no code path here may fall back to a resolution of its own.
+    """
+
+    def __init__(self) -> None:
+        self.backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        address = (_pins.get() or {}).get(host)
+        if address is None:
+            raise httpcore.ConnectError(f"{host} was not resolved and vetted for this request")
+        return await self.backend.connect_tcp(address, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("alert delivery does not use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.backend.sleep(seconds)
+
+
+LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=20)
+
+
+def _pinned_transport() -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(limits=LIMITS)
+    # httpx has no argument for the network backend: its pool (``_pool``) is replaced by
+    # the same httpcore pool with ours, and httpx's TLS context (certifi, or SSL_CERT_FILE
+    # / SSL_CERT_DIR when set). Should an httpx upgrade rename the attribute, refuse to
+    # send at all rather than send through a pool that resolves names again.
+    if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+        raise RuntimeError("this httpx keeps its connection pool elsewhere; alert connections cannot be pinned")
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=LIMITS.max_connections,
+        max_keepalive_connections=LIMITS.max_keepalive_connections,
+        keepalive_expiry=LIMITS.keepalive_expiry,
+        network_backend=PinnedBackend(),
+    )
+    return transport
+
+
 def _new_client() -> httpx.AsyncClient:
     timeout = settings.PHAROS_ALERT_HTTP_TIMEOUT
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         follow_redirects=False,
         headers={"User-Agent": f"Pharos/{settings.VERSION} (alerts)"},
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=20),
+        transport=_pinned_transport(),
+        # No HTTP(S)_PROXY / ALL_PROXY from the environment: a proxy would resolve the
+        # name again, wherever it then points, around the pinned connection. (httpx
+        # already skips them when given a transport; this keeps it so if that changes.)
+        trust_env=False,
     )
 
 
@@ -74,14 +141,16 @@ async def scoped_client() -> AsyncIterator[httpx.AsyncClient]:
             _scoped.reset(token)
 
 
-async def pinned(url: str, *, guard: bool) -> tuple[httpx.URL, str, str]:
-    """``(url with the vetted address as host, Host header, TLS server name)`` for ``url``.
+async def pinned(url: str, *, guard: bool) -> tuple[str, str]:
+    """``(host, the vetted address to connect to)`` for ``url``.
 
     The one resolution of the name: PermanentError when it is refused (a private address
     while that is not allowed, a numeric host form), TransientError when it does not resolve.
     """
     target = httpx.URL(url)
-    host = target.host
+    # The host as sent, IDNA-encoded and without brackets: what the guard's resolver takes
+    # and what httpcore will ask PinnedBackend about.
+    host = target.raw_host.decode("ascii")
     if not host:
         raise PermanentError(f"{url!r} has no host")
     policy = AddressPolicy(
@@ -95,24 +164,21 @@ async def pinned(url: str, *, guard: bool) -> tuple[httpx.URL, str, str]:
         raise PermanentError(f"{host}: {error}; set PHAROS_ALLOW_PRIVATE_TARGETS to allow it") from None
     except TargetDown as error:
         raise TransientError(f"cannot resolve {host}: {error}") from None
-    host_header = target.netloc.decode("ascii")
-    return target.copy_with(host=addresses[0]), host_header, host
+    return host, addresses[0]
 
 
 async def post(url: str, *, guard: bool, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
     """POST and classify the answer. Returns the response on 2xx, raises DeliveryError otherwise."""
-    address_url, host_header, server_name = await pinned(url, guard=guard)
+    host, address = await pinned(url, guard=guard)
+    token = _pins.set({host: address})
     try:
-        response = await client().post(
-            address_url,
-            headers={**(headers or {}), "Host": host_header},
-            extensions={"sni_hostname": server_name},
-            **kwargs,
-        )
+        response = await client().post(url, headers=headers, **kwargs)
     except httpx.TimeoutException:
         raise TransientError(f"timed out after {settings.PHAROS_ALERT_HTTP_TIMEOUT:g} s") from None
     except httpx.HTTPError as error:
         raise TransientError(f"{type(error).__name__}: {error}") from None
+    finally:
+        _pins.reset(token)
     raise_for_status(response)
     return response
 

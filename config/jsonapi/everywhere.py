@@ -10,7 +10,7 @@ Successful answers are never touched: the docs page (``/api/docs/``) is HTML on 
 and the schema is YAML unless ``?format=json``. A HEAD answer keeps an empty body. A
 plain-text error keeps its text as the message. The heartbeat ping URL
 (``/api/v1/heartbeat/…``) is left as it is: its answers are a plain-text protocol for
-``curl`` in a crontab, and its lean route (heartbeats.wsgi) skips all middleware anyway.
+``curl`` in a crontab, and its route (heartbeats.views.ping_route) skips all middleware anyway.
 """
 
 from collections.abc import Callable

@@ -166,3 +166,45 @@ def test_warm_shutdown_puts_claimed_rows_that_were_not_sent_back_in_the_outbox(t
     rows = list(rows_to(channel).values_list("status", "attempts"))
     assert rows == [("pending", 0)] * 3
     assert sender.returned == 2
+
+
+def test_a_team_whose_receivers_hang_does_not_hold_up_another_teams_alert(team, open_down, http_receiver, held):
+    """In-process sender with 4 slots, 2 per destination: team A's two hanging receivers
+    could hold all four. A team alone keeps one in reserve, so team B's alert goes at once."""
+    from alerts.incidents import Alerting, IncidentFacts, open_incident
+    from alerts.sender import Sender
+    from teams.models import Team
+
+    slow = [http_receiver(hold=held) for _ in range(2)]
+    slow_channels = [
+        Channel.objects.create(team=team, kind="webhook", name=f"slow {n}", config={"url": receiver.url + "/"})
+        for n, receiver in enumerate(slow)
+    ]
+    other = Team.objects.create(name="Team B")
+    fast = http_receiver()
+    fast_channel = Channel.objects.create(team=other, kind="webhook", name="fast", config={"url": fast.url + "/"})
+    now = timezone.now()
+    for _ in range(3):
+        open_down(now, email=False)
+    open_incident(
+        team_id=other.pk,
+        source_type="monitor",
+        source_id=1,
+        facts=IncidentFacts(cause="Status 503", name="b.example.com"),
+        alerting=Alerting(email=False),
+        now=now,
+    )
+    slow_ids = list(Notification.objects.filter(channel__in=slow_channels).values_list("pk", flat=True))
+    [fast_id] = rows_to(fast_channel).values_list("pk", flat=True)
+    sender = Sender(concurrency=4, per_destination=2).start()
+    try:
+        sender.submit(*slow_ids)
+        assert wait_until(lambda: sum(receiver.held for receiver in slow) == 3, timeout=30)
+        sender.submit(fast_id)
+        assert wait_until(lambda: len(fast.requests) == 1, timeout=10)
+        # Team A's receivers still hold every request they got: nothing of theirs was answered.
+        assert sum(receiver.held for receiver in slow) == 3
+        assert not any(receiver.requests for receiver in slow)
+    finally:
+        held.set()
+        sender.stop(grace=5)

@@ -99,3 +99,27 @@ def test_two_workers_tell_the_operators_once_that_a_teams_incidents_reach_nobody
     assert wait_until(lambda: ReachedNobodyNotice.objects.filter(told_at__isnull=False).exists(), timeout=60)
     [envelope] = smtp_server.messages
     assert envelope.rcpt_tos == ["ops@example.com"]
+
+
+def test_an_incident_alerting_five_channels_reaches_the_alert_worker_as_one_message(
+    team, open_down, http_receiver, clean_redis, alert_workers
+):
+    """A burst of incidents costs the alert worker one message per transition, not one per row."""
+    import base64
+    import json
+
+    receivers = [http_receiver() for _ in range(5)]
+    for number, receiver in enumerate(receivers):
+        Channel.objects.create(team=team, kind="webhook", name=f"hook {number}", config={"url": receiver.url + "/"})
+    incident = open_down(timezone.now(), email=False)
+    ids = sorted(Notification.objects.filter(incident=incident).values_list("pk", flat=True))
+    assert len(ids) == 5
+
+    [message] = clean_redis.lrange("alerts", 0, -1)  # published after commit, not yet taken
+    args, _kwargs, _embed = json.loads(base64.b64decode(json.loads(message)["body"]))
+    assert sorted(args) == ids
+
+    alert_workers(1)
+    delivered = Notification.objects.filter(pk__in=ids, status=NotificationStatus.DELIVERED)
+    assert wait_until(lambda: delivered.count() == 5, timeout=60)
+    assert [len(receiver.requests) for receiver in receivers] == [1] * 5

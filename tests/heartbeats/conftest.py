@@ -1,11 +1,14 @@
 """Heartbeats as tests need them: made through the ORM, pinged through the real URL."""
 
+import io
 import os
 import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+import wsgiref.util
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -45,6 +48,44 @@ def up_heartbeat(make_heartbeat):
 
 def ping_path(heartbeat, suffix=""):
     return f"/api/v1/heartbeat/{heartbeat.token}{suffix}"
+
+
+@dataclass
+class Served:
+    status: str
+    headers: dict
+    body: bytes
+
+
+_django_application = None
+
+
+def served_by_ping_route(path, *, method="GET", body=b"", headers=None):
+    """``path`` served in this process by the WSGI application gunicorn runs in front of
+    Django's (heartbeats.views.ping_route around django.core.wsgi.get_wsgi_application)."""
+    from django.core.wsgi import get_wsgi_application
+
+    from heartbeats.views import ping_route
+
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "wsgi.input": io.BytesIO(body)}
+    if body:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    environ.update(headers or {})
+    wsgiref.util.setup_testing_defaults(environ)
+    started = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        started.update(status=status, headers=dict(response_headers))
+
+    global _django_application
+    if _django_application is None:
+        _django_application = get_wsgi_application()
+    result = ping_route(_django_application)(environ, start_response)
+    try:
+        content = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    return Served(started["status"], started["headers"], content)
 
 
 # A real gunicorn as `make run` starts it (config/gunicorn.conf.py), on the test database;

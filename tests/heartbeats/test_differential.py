@@ -8,7 +8,8 @@ maintenance windows, at injected instants — and applies it to both:
   the ORM (``_record_ping_locked``);
 - the *fast paths*: ``record_ping`` on PostgreSQL (the one-statement common case, then the
   optimistic claim in heartbeats.ping_sql), with successes optionally offered first to the
-  group commit's batch statement (``write_batch``), as the lean WSGI route does.
+  group commit's batch statement (``ping_sql.write_batch``), as the ping route behind
+  gunicorn does (heartbeats.views, heartbeats.ping_sql.PingBatcher).
 
 Everything else (sweep, pause, resume, reschedule) is the same code on both sides. After
 every step the heartbeat rows, their pings and their incidents must be identical.
@@ -30,8 +31,7 @@ from alerts.pausing import change_pause, reschedule
 from heartbeats.models import Heartbeat, Ping, PingKind
 from heartbeats.pausing import HEARTBEAT_PAUSING
 from heartbeats.ping import PingData, _record_ping_locked, record_ping
-from heartbeats.ping_batch import write_batch
-from heartbeats.ping_sql import COALESCE_SECONDS
+from heartbeats.ping_sql import COALESCE_SECONDS, write_batch
 from heartbeats.sweep import SweepReport, handle_overdue, overdue_heartbeats
 
 pytestmark = pytest.mark.django_db
@@ -150,7 +150,7 @@ def record_specified(heartbeat: Heartbeat, ping: PingData, now: datetime) -> Non
 
 
 def record_fast(heartbeat: Heartbeat, ping: PingData, now: datetime, *, via_batch: bool) -> None:
-    if via_batch and ping.kind == PingKind.SUCCESS and write_batch([(heartbeat.token, ping, now, None)]) == {0}:
+    if via_batch and ping.kind == PingKind.SUCCESS and write_batch([(heartbeat.token, ping, now)]) == {0}:
         return
     assert record_ping(heartbeat.token, ping, now=now) is not None
 
@@ -168,7 +168,7 @@ def apply(step, heartbeat: Heartbeat, now: datetime, *, fast: bool) -> datetime:
             instants.append(instants[-1] + timedelta(seconds=gap))
         success = PingData(kind=PingKind.SUCCESS)
         if fast:
-            accepted = write_batch([(heartbeat.token, success, at, None) for at in instants])
+            accepted = write_batch([(heartbeat.token, success, at) for at in instants])
             for index, at in enumerate(instants):
                 if index not in accepted:
                     record_fast(heartbeat, success, at, via_batch=False)
@@ -217,6 +217,16 @@ def rows(heartbeat: Heartbeat) -> dict:
 # batch statement, alone and in a burst (the burst once gave both successes a duration).
 @example(beginning="running", history=[(5, Ping_(PingData(kind=PingKind.SUCCESS), via_batch=True))])
 @example(beginning="running", history=[(5, Burst((2, 2)))])
+# The one-statement common case, every time: a /start and then a success of an up
+# heartbeat, and a success finishing a run (a random draw once missed the /start).
+@example(
+    beginning="up",
+    history=[
+        (5, Ping_(PingData(kind=PingKind.START), via_batch=False)),
+        (5, Ping_(PingData(kind=PingKind.SUCCESS), via_batch=False)),
+    ],
+)
+@example(beginning="running", history=[(5, Ping_(PingData(kind=PingKind.SUCCESS), via_batch=False))])
 def test_fast_paths_leave_the_rows_the_specification_leaves(team, beginning, history):
     specified, fast = (
         Heartbeat.objects.create(team=team, name="nightly backup", period=60, grace=30) for _ in range(2)

@@ -5,7 +5,11 @@ only while everything is healthy.
 
 The stuck parts are real: nothing runs the sweep or the tick in these tests, so an
 overdue heartbeat stays up and an overdue monitor stays undispatched, exactly as when
-beat is stopped."""
+beat is stopped.
+
+`make test-sqlite` runs this file on the quick start's configuration too (SQLite and the
+on-disk broker), so the watchdog's SQLite side runs under a test; the tests that need
+PostgreSQL itself (a table lock, a real process on the test database) skip there."""
 
 import os
 import subprocess
@@ -22,6 +26,7 @@ from config.watchdog import STUCK, Watchdog
 from heartbeats.models import Heartbeat
 from heartbeats.sweep import sweep
 from monitors.models import Monitor
+from tests.backends import ON_SQLITE
 from tests.monitors.conftest import database_url_of_test_database
 from tests.ops.servers import spare_port, wait_for
 from tests.ops.watchers import DeadMansSwitch, OperatorInbox
@@ -31,6 +36,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 OPERATOR = "ops@example.com"
+
+needs_postgresql = pytest.mark.skipif(
+    ON_SQLITE, reason="PostgreSQL itself: a table lock, or a real process on the test database"
+)
 
 
 @pytest.fixture
@@ -54,8 +63,27 @@ def switch():
 
 
 @pytest.fixture
-def watchdog(settings, redis_url, clean_redis, switch):
-    settings.CELERY_BROKER_URL = redis_url
+def broker(settings, tmp_path, request):
+    """The broker the watchdog looks at: the suite's own Redis database, emptied, or on
+    SQLite an on-disk broker folder of the test's own, as the quick start has."""
+    if ON_SQLITE:
+        folders = {name: tmp_path / "broker" / name for name in ("out", "processed", "control")}
+        for folder in folders.values():
+            folder.mkdir(parents=True)
+        settings.CELERY_BROKER_URL = "filesystem://"
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+            "data_folder_in": str(folders["out"]),
+            "data_folder_out": str(folders["out"]),
+            "processed_folder": str(folders["processed"]),
+            "control_folder": str(folders["control"]),
+        }
+    else:
+        settings.CELERY_BROKER_URL = request.getfixturevalue("redis_url")
+        request.getfixturevalue("clean_redis")
+
+
+@pytest.fixture
+def watchdog(broker, switch):
     dog = Watchdog(interval=10, ping_url=switch.url, ping_interval=0, grace=0)
     yield dog
     dog.close()
@@ -109,9 +137,8 @@ def test_a_silent_region_is_named_in_the_operators_mail(watchdog, inbox, team):
 
 
 def test_a_condition_failing_during_the_start_up_grace_is_mailed_only_once_the_grace_is_over(
-    settings, redis_url, clean_redis, switch, inbox, team
+    broker, switch, inbox, team
 ):
-    settings.CELERY_BROKER_URL = redis_url
     stalled_sweep(team)
     dog = Watchdog(interval=10, ping_url=switch.url, ping_interval=0, grace=3600)
     try:
@@ -143,10 +170,8 @@ def test_a_mail_that_cannot_be_sent_is_tried_again_at_the_next_evaluation(watchd
     inbox.wait_for_subject("failing: sweep", timeout=10)
 
 
-def test_an_evaluation_stuck_behind_a_lock_is_reported_instead_of_stalling_the_watchdog(
-    settings, redis_url, clean_redis, inbox, switch
-):
-    settings.CELERY_BROKER_URL = redis_url
+@needs_postgresql
+def test_an_evaluation_stuck_behind_a_lock_is_reported_instead_of_stalling_the_watchdog(broker, inbox, switch):
     dog = Watchdog(interval=1.0, ping_url=switch.url, ping_interval=0, grace=0)
     locker = psycopg.connect(database_url_of_test_database(), autocommit=False)
     recovered = []
@@ -172,6 +197,7 @@ def test_an_evaluation_stuck_behind_a_lock_is_reported_instead_of_stalling_the_w
 # --- the real process -----------------------------------------------------------------------
 
 
+@needs_postgresql
 @pytest.mark.slow
 def test_the_watchdog_process_mails_a_stopped_scheduler_and_stops_pinging_until_it_recovers(
     team, redis_url, clean_redis, inbox, switch, tmp_path

@@ -309,3 +309,47 @@ class TcpDnsServer:
             self.server.close()
 
         self.server_loop.call(stop())
+
+
+# --- HTTPS with keep-alive, for the pinned-connection tests --------------------------
+
+
+class TlsReceiver:
+    """A keep-alive HTTPS server on one address (and, if given, one port) answering 200 to
+    everything. It records the server name (SNI) of every handshake and the Host header of
+    every request, so a test sees which name a client verified and which address it reached."""
+
+    def __init__(self, server_loop, certificate, *, host="127.0.0.1", port=0):
+        self.server_loop = server_loop
+        self.server_names = []
+        self.hosts = []
+        self.connections = 0
+        context = certificate.server_context()
+        context.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
+        self.server = server_loop.call(asyncio.start_server(self._handle, host, port, ssl=context))
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader, writer):
+        self.connections += 1
+        try:
+            while True:  # keep-alive: one connection may carry several requests
+                head = await reader.readuntil(b"\r\n\r\n")
+                headers = {}
+                for line in head.decode("latin-1").split("\r\n")[1:]:
+                    name, separator, value = line.partition(":")
+                    if separator:
+                        headers[name.strip().lower()] = value.strip()
+                await reader.readexactly(int(headers.get("content-length", 0)))
+                self.hosts.append(headers.get("host"))
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    def close(self):
+        async def stop():
+            self.server.close()
+
+        self.server_loop.call(stop())
