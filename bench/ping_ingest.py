@@ -285,13 +285,18 @@ def run_ping_phase(client, base, paths, args, *, label):
     return result
 
 
-def run_phase(client, base, paths, args, *, label, quiet=False):
+# As a browser asks; the trivial view ignores it, the status page answers gzip. An empty
+# value sends no Accept-Encoding (curl without --compressed, many bots).
+BROWSER_ACCEPT_ENCODING = "gzip, deflate"
+
+
+def run_phase(client, base, paths, args, *, label, quiet=False, accept_encoding=BROWSER_ACCEPT_ENCODING):
     duration = 2.0 if quiet else args.duration
     web_before, db_before = cpu_used(args.gunicorn)
     if client == "wrk":
-        result = run_wrk(base, paths, duration, args.connections)
+        result = run_wrk(base, paths, duration, args.connections, accept_encoding)
     else:
-        result = run_python_client(base, paths, duration, args.connections)
+        result = run_python_client(base, paths, duration, args.connections, accept_encoding)
     web_after, db_after = cpu_used(args.gunicorn)
     answered = max(1, result["ok"] + result["other"])
     result["web_cpu_ms"] = 1000 * (web_after - web_before) / answered
@@ -309,6 +314,7 @@ def run_phase(client, base, paths, args, *, label, quiet=False):
 # and cost the client CPU the server needs (wrk counts non-2xx answers by itself).
 WRK_SCRIPT = """
 local paths = {%(paths)s}
+local headers = {%(headers)s}
 local next_id = 0
 counter = 0
 
@@ -323,7 +329,7 @@ end
 
 function request()
     counter = counter + 1
-    return wrk.format("GET", paths[(counter %% #paths) + 1])
+    return wrk.format("GET", paths[(counter %% #paths) + 1], headers)
 end
 
 function done(summary, latency, requests)
@@ -334,9 +340,10 @@ end
 """
 
 
-def run_wrk(base, paths, duration, connections):
+def run_wrk(base, paths, duration, connections, accept_encoding=BROWSER_ACCEPT_ENCODING):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"paths": ", ".join(f'"{p}"' for p in paths)})
+        headers = f'["Accept-Encoding"] = "{accept_encoding}"' if accept_encoding else ""
+        script.write(WRK_SCRIPT % {"paths": ", ".join(f'"{p}"' for p in paths), "headers": headers})
     try:
         output = subprocess.run(
             [
@@ -369,7 +376,7 @@ def run_wrk(base, paths, duration, connections):
     }
 
 
-def _python_worker(base, paths, offset, stop_at, queue):
+def _python_worker(base, paths, offset, stop_at, queue, accept_encoding):
     import http.client
 
     host, port = urlsplit(base).hostname, urlsplit(base).port
@@ -382,8 +389,7 @@ def _python_worker(base, paths, offset, stop_at, queue):
         index += 1
         started = time.monotonic()
         try:
-            # As a browser asks; the trivial view ignores it, the status page answers gzip.
-            conn.request("GET", path, headers={"Accept-Encoding": "gzip, deflate"})
+            conn.request("GET", path, headers={"Accept-Encoding": accept_encoding} if accept_encoding else {})
             response = conn.getresponse()
             response.read()
             if response.getheader("Connection", "").lower() == "close":
@@ -397,14 +403,14 @@ def _python_worker(base, paths, offset, stop_at, queue):
     queue.put((ok, other, latencies))
 
 
-def run_python_client(base, paths, duration, connections):
+def run_python_client(base, paths, duration, connections, accept_encoding=BROWSER_ACCEPT_ENCODING):
     """A bounded multi-process client: one keep-alive connection per process."""
     processes = min(connections, 2 * (os.cpu_count() or 1) * 4)
     queue = multiprocessing.Queue()
     started = time.monotonic()
     stop_at = started + duration
     workers = [
-        multiprocessing.Process(target=_python_worker, args=(base, paths, i * 7919, stop_at, queue))
+        multiprocessing.Process(target=_python_worker, args=(base, paths, i * 7919, stop_at, queue, accept_encoding))
         for i in range(processes)
     ]
     for worker in workers:

@@ -292,7 +292,8 @@ LOGGING = {
 _CACHE_REDIS_URL = (env_str("REDIS_URL") or "").strip()
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_REDIS_URL, "KEY_PREFIX": "pharos"}
+        # Django's RedisCache, with one client per pool rather than per call (config/cache.py).
+        {"BACKEND": "config.cache.ReusedClientRedisCache", "LOCATION": _CACHE_REDIS_URL, "KEY_PREFIX": "pharos"}
         if _CACHE_REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

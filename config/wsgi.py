@@ -8,8 +8,14 @@ load_dotenv()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
+# Cached public status page hits skip Django's middleware chain and URL resolver (see
+# status/wsgi.py): an outage's crowd.
+from status.wsgi import with_cached_status_pages  # noqa: E402
+
+application = with_cached_status_pages(application)
+
 # Heartbeat pings are answered in front of Django's handler, without its middleware
-# chain and URL resolver (see heartbeats/views.py): the hottest path.
+# chain and URL resolver (see heartbeats/views.py): the hottest path, so checked first.
 from heartbeats.views import ping_route  # noqa: E402
 
 application = ping_route(application)

@@ -20,12 +20,10 @@ from django.utils.html import escape
 
 from config.jsonapi.timestamps import format_timestamp
 from status.models import StatusPage
-from status.page_cache import fresh_rendition, rendition
-from status.public import _admitted, _answer, _headers, _page_of_host, _published
+from status.public import ATOM, _admitted, _headers, _page_of_host, _published, _serve, cached_answer
 from status.snapshot import page_snapshot
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-ATOM = "application/atom+xml; charset=utf-8"
 MAX_ENTRIES = 50  # within the page's history window, whichever is fewer
 
 # Characters XML 1.0 cannot carry at all, not even escaped: a stray control character in a
@@ -126,15 +124,14 @@ def feed_document(page: StatusPage, snapshot: dict[str, Any]) -> str:
 
 
 def status_page_feed(request: HttpRequest, subdomain: str) -> HttpResponse:
-    entry = fresh_rendition(subdomain, "atom")
-    if entry is not None and not entry.password_enabled:  # the crowd's path, as the page's
-        return _answer(request, entry, ATOM, entry)
+    cached = cached_answer(request, subdomain, "atom")  # the crowd's path, as the page's
+    if cached is not None:
+        return cached
     page = _published(subdomain)
     if not _admitted(request, page):
         response = HttpResponse("This status page is protected by a password", status=401, content_type="text/plain")
         return _headers(response, page)
-    entry = rendition(page, "atom", lambda: feed_document(page, page_snapshot(page, now=timezone.now())))
-    return _answer(request, entry, ATOM, page)
+    return _serve(request, page, "atom", ATOM, lambda: feed_document(page, page_snapshot(page, now=timezone.now())))
 
 
 def site_root_feed(request: HttpRequest) -> HttpResponse:

@@ -9,6 +9,7 @@ password locks everyone out again.
 
 import json
 import re
+from collections.abc import Callable
 
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -19,7 +20,16 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from status.models import StatusPage
-from status.page_cache import TTL, Rendition, fresh_rendition, rendition
+from status.page_cache import (
+    GZIP,
+    PLAIN,
+    TTL,
+    Rendition,
+    fresh_rendition,
+    remember_host,
+    rendition,
+    subdomain_of_host,
+)
 from status.snapshot import index_document, page_snapshot
 
 COOKIE_SALT = "status-page-password"
@@ -63,31 +73,62 @@ def _headers(response: HttpResponse, page: StatusPage | Rendition) -> HttpRespon
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
 
 
-def _answer(request: HttpRequest, entry: Rendition, content_type: str, page: StatusPage | Rendition) -> HttpResponse:
-    """The rendition's bytes: gzipped when the client accepts it, nothing but a 304 when it holds them."""
+def _encoding(request: HttpRequest) -> str:
+    return GZIP if _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")) else PLAIN
+
+
+def _answer(
+    request: HttpRequest, entry: Rendition, content_type: str, page: StatusPage | Rendition
+) -> HttpResponse | None:
+    """The rendition's bytes: gzipped when the client accepts it, nothing but a 304 when it
+    holds them; None if the cache lost the bytes."""
     if entry.etag in request.headers.get("If-None-Match", ""):
         response = HttpResponse(status=304)
-    elif _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
-        response = HttpResponse(entry.gzipped, content_type=content_type)
-        response["Content-Encoding"] = "gzip"
     else:
-        response = HttpResponse(entry.body, content_type=content_type)
+        encoding = _encoding(request)
+        content = entry.content(encoding)
+        if content is None:
+            return None
+        response = HttpResponse(content, content_type=content_type)
+        if encoding == GZIP:
+            response["Content-Encoding"] = "gzip"
     response["ETag"] = entry.etag
     response["Last-Modified"] = http_date(entry.rendered_at)
     response["Vary"] = "Accept-Encoding"
     return _headers(response, page)
 
 
+def _serve(
+    request: HttpRequest, page: StatusPage, variant: str, content_type: str, build: Callable[[], str]
+) -> HttpResponse:
+    response = _answer(request, rendition(page, variant, build), content_type, page)
+    if response is None:  # its bytes left both caches between the two calls: answer them unshared
+        response = _headers(HttpResponse(build(), content_type=content_type), page)
+    return response
+
+
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
+ATOM = "application/atom+xml; charset=utf-8"
+VARIANTS = {"html": HTML, "json": JSON, "atom": ATOM}
+
+
+def cached_answer(request: HttpRequest, subdomain: str, variant: str) -> HttpResponse | None:
+    """The crowd's path: a fresh public rendition's answer, with no query and no template; None
+    when the page must be looked up (not cached, stale, protected by a password, unknown)."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    entry = fresh_rendition(subdomain, variant)
+    if entry is None or entry.password_enabled:  # a protected page's bytes only after its cookie
+        return None
+    return _answer(request, entry, VARIANTS[variant], entry)
 
 
 @csrf_exempt  # the form only unlocks reading a page; there is nothing to forge a visitor into
 def status_page(request: HttpRequest, subdomain: str) -> HttpResponse:
-    if request.method in ("GET", "HEAD"):
-        entry = fresh_rendition(subdomain, "html")
-        if entry is not None and not entry.password_enabled:  # the crowd's path: no query, no template
-            return _answer(request, entry, HTML, entry)
+    cached = cached_answer(request, subdomain, "html")
+    if cached is not None:
+        return cached
     page = _published(subdomain)
     if page.password_enabled and not _admitted(request, page):
         if request.method == "POST":
@@ -107,30 +148,49 @@ def status_page(request: HttpRequest, subdomain: str) -> HttpResponse:
         return _headers(render(request, "status/password.html", {"page": page, "wrong": False}, status=401), page)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
-    entry = rendition(
-        page, "html", lambda: render_to_string("status/page.html", page_snapshot(page, now=timezone.now()))
+    return _serve(
+        request,
+        page,
+        "html",
+        HTML,
+        lambda: render_to_string("status/page.html", page_snapshot(page, now=timezone.now())),
     )
-    return _answer(request, entry, HTML, page)
 
 
 def status_page_json(request: HttpRequest, subdomain: str) -> HttpResponse:
-    entry = fresh_rendition(subdomain, "json")
-    if entry is not None and not entry.password_enabled:
-        return _answer(request, entry, JSON, entry)
+    cached = cached_answer(request, subdomain, "json")
+    if cached is not None:
+        return cached
     page = _published(subdomain)
     if not _admitted(request, page):
         return _headers(JsonResponse({"errors": "This status page is protected by a password"}, status=401), page)
-    entry = rendition(
+    return _serve(
+        request,
         page,
         "json",
+        JSON,
         lambda: json.dumps(index_document(page, page_snapshot(page, now=timezone.now())), default=str),
     )
-    return _answer(request, entry, JSON, page)
+
+
+def host_name(request: HttpRequest) -> str:
+    """The request's host without its port, as custom domains are stored (raises DisallowedHost)."""
+    host = request.get_host()
+    return host.rsplit(":", 1)[0].lower().rstrip(".") if host else ""
 
 
 def _page_of_host(request: HttpRequest) -> StatusPage | None:
-    host = request.get_host().rsplit(":", 1)[0].lower().rstrip(".") if request.get_host() else ""
-    return StatusPage.objects.filter(custom_domain=host, published=True).first() if host else None
+    host = host_name(request)
+    page = StatusPage.objects.filter(custom_domain=host, published=True).first() if host else None
+    if page is not None:
+        remember_host(host, page)
+    return page
+
+
+def cached_root_answer(request: HttpRequest, variant: str) -> HttpResponse | None:
+    """``cached_answer`` for ``/`` and ``/index.json`` of a custom domain already looked up."""
+    subdomain = subdomain_of_host(host_name(request))
+    return None if subdomain is None else cached_answer(request, subdomain, variant)
 
 
 @csrf_exempt  # as status_page: its password form

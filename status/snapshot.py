@@ -37,10 +37,6 @@ AGGREGATE_LABELS = {
 }
 
 
-def _minutes(seconds: int) -> int:
-    return (seconds + 59) // 60
-
-
 def _duration(seconds: float) -> str:
     minutes = max(1, round(seconds / 60))
     hours, minutes = divmod(minutes, 60)
@@ -72,15 +68,7 @@ def page_snapshot(page: StatusPage, *, now: datetime) -> dict[str, Any]:
                 "status_label": STATE_LABELS[figure.status],
                 "availability": figure.availability,
                 "availability_percent": f"{figure.availability * 100:.3f}",
-                "history": [
-                    {
-                        **day.as_attributes(),
-                        "title": f"{day.day.isoformat()}: {STATE_LABELS[day.status]}, "
-                        f"{_minutes(day.downtime_duration)} min downtime, "
-                        f"{_minutes(day.maintenance_duration)} min maintenance",
-                    }
-                    for day in figure.history
-                ],
+                "history": [day.as_attributes() for day in figure.history],  # bars: status.templatetags
                 "response_chart": charts.get(resource.pk),
             }
         )

@@ -1,6 +1,7 @@
 """/status/<subdomain>/ and index.json: what customers see, and what they never see."""
 
 import gzip
+import re
 from datetime import timedelta
 
 from django.db import connection
@@ -23,6 +24,42 @@ def test_the_page_shows_each_resource_its_bars_and_the_aggregate_state(client, b
     yesterday = (timezone.now() - timedelta(days=1)).date().isoformat()
     assert f'title="{yesterday}: Downtime, 45 min downtime, 0 min maintenance"' in html
     assert "Website went down" in html  # past incidents, under the public name
+
+
+def test_every_bar_has_a_tooltip_and_days_with_downtime_or_maintenance_give_their_minutes(client, built_page):
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    two_days_ago = today - timedelta(days=2)
+    StatusReport.objects.create(
+        status_page=built_page["page"],
+        title="Database upgrade",
+        report_type="maintenance",
+        starts_at=two_days_ago + timedelta(hours=2),
+        ends_at=two_days_ago + timedelta(hours=3, minutes=30),
+        affected_resources=[
+            {"status_page_resource_id": str(built_page["resources"]["api"].pk), "status": "maintenance"}
+        ],
+    )
+
+    html = client.get("/status/eleva/").content.decode()
+
+    assert html.count('class="bar ') == len(re.findall(r'<div class="bar \w+" title="[^"]+"></div>', html)) == 30 * 3
+    day = two_days_ago.date().isoformat()
+    assert f'<div class="bar maintenance" title="{day}: Under maintenance, 0 min downtime, 90 min maintenance">' in html
+    assert f'<div class="bar operational" title="{day}: Operational"></div>' in html  # the website that day
+    yesterday = (today - timedelta(days=1)).date().isoformat()
+    assert f'<div class="bar downtime" title="{yesterday}: Downtime, 45 min downtime, 0 min maintenance">' in html
+
+
+def test_an_incident_opened_a_moment_ago_turns_todays_bar_red_at_once(client, built_page):
+    open_outage(built_page["api"], at=timezone.now())
+
+    html = client.get("/status/eleva/").content.decode()
+    document = client.get("/status/eleva/index.json").json()
+
+    assert html.count('class="bar downtime"') == 2  # the website yesterday, the API today
+    api = next(item for item in document["included"] if item["attributes"].get("public_name") == "Public API")
+    today = api["attributes"]["status_history"][-1]
+    assert today["status"] == "downtime" and today["downtime_duration"] >= 1
 
 
 def test_no_internal_detail_of_an_incident_reaches_the_page_or_the_json(client, built_page):
@@ -173,7 +210,7 @@ def test_while_one_request_renders_a_stale_page_the_others_get_the_latest_render
     first = rendition(page, "html", lambda: "first")
     assert first.body == b"first"
     refresh_team(page.team_id)
-    lock = f"status:rendition:eleva:html:rendering:{generation(page.team_id)}:{first.rendered_at}"
+    lock = f"status:page:eleva:html:rendering:{generation(page.team_id)}:{first.rendered_at}"
     cache.add(lock, 1, TTL)  # another worker is rendering the new state
 
     assert rendition(page, "html", lambda: "second").body == b"first"
