@@ -1,12 +1,15 @@
 """The admin side of alerts.alertable: the alerting and maintenance fields of a monitor or
-heartbeat form, with the API's rules, and the pause/resume actions (alerts.pausing)."""
+heartbeat form, with the API's rules, the pause/resume actions (alerts.pausing), and a
+save that writes only what the form changed."""
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
 
-from alerts.alertable import MAINTENANCE_FIELDS
+from alerts.alertable import MAINTENANCE_FIELDS, AlertableSource
 from alerts.pausing import SourcePausing
 from config.adminkit import pause, resume
 from config.zones import zone_or_none
@@ -41,3 +44,30 @@ class AlertableAdmin(admin.ModelAdmin):
 
     raw_id_fields = ["policy"]
     actions = [pause, resume]
+
+    def save_model(self, request: HttpRequest, obj: AlertableSource, form: forms.ModelForm, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # A round, a ping or a sweep may have written the source's state (status, run
+        # timestamps, deadline) since this request read the row; a full save() would put
+        # the values read back (a lost update). Only the columns the form changed go out.
+        changed = changed_columns(obj, form)
+        if changed:
+            obj.save(update_fields=changed)
+
+
+def changed_columns(obj: models.Model, form: forms.ModelForm) -> list[str]:
+    """The fields of ``obj`` the form changed: its value now differs from the one the form
+    was built with (``form.initial``), which also catches what ``clean()`` derived (a
+    monitor's timeout following its frequency). Plus ``auto_now`` stamps, when anything."""
+    changed = [
+        field.name
+        for field in obj._meta.concrete_fields
+        if field.name in form.initial and field.value_from_object(obj) != form.initial[field.name]
+    ]
+    if changed:
+        changed += [
+            f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False) and f.name not in changed
+        ]
+    return changed
