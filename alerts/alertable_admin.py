@@ -13,6 +13,7 @@ from alerts.alertable import MAINTENANCE_FIELDS, AlertableSource
 from alerts.pausing import SourcePausing
 from config.adminkit import pause, resume
 from config.zones import zone_or_none
+from teams.limits import LimitReached, claim_room_for
 
 ALERTING_FIELDSETS = [
     ("Alerting", {"fields": ["email", "sms", "call", "push", "critical_alert", "team_wait", "policy"]}),
@@ -22,6 +23,16 @@ ALERTING_FIELDSETS = [
 
 class AlertableForm(forms.ModelForm):
     """What the API refuses with a 422, the form refuses with a message on the field."""
+
+    def clean_team(self) -> Any:
+        team = self.cleaned_data.get("team")
+        if team is not None and (self.instance.pk is None or self.instance.team_id != team.pk):
+            # The admin saves inside a transaction: the team's row stays locked until then.
+            try:
+                claim_room_for(team, self._meta.model)
+            except LimitReached as error:
+                raise forms.ValidationError(f"The team is full: {error}.") from None
+        return team
 
     def clean_maintenance_timezone(self) -> str:
         name = self.cleaned_data.get("maintenance_timezone", "")

@@ -15,7 +15,6 @@ from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
 from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
 from heartbeats.schedule import InvalidSchedule, validate_cron, validate_timezone
 from heartbeats.serializers import HEARTBEAT_GROUP_MEMBERS
-from teams.limits import LimitReached, claim_room
 from teams.models import Team
 
 RECENT_PINGS_SHOWN = 25
@@ -87,22 +86,6 @@ class HeartbeatForm(AlertableForm):
         # Set now, so that a form shown again with errors still shows the same URL.
         self.instance.token = token
         return signed
-
-    def clean_team(self):
-        team = self.cleaned_data.get("team")
-        if team is not None and (self.instance.pk is None or self.instance.team_id != team.pk):
-            # The admin saves inside a transaction: the team's row stays locked until then.
-            try:
-                claim_room(
-                    team,
-                    Heartbeat.objects.filter(team=team),
-                    limit=settings.PHAROS_TEAM_MAX_HEARTBEATS,
-                    what="heartbeats",
-                    setting="PHAROS_TEAM_MAX_HEARTBEATS",
-                )
-            except LimitReached as error:
-                raise forms.ValidationError(f"The team is full: {error}.") from None
-        return team
 
     def clean_period(self):
         period = self.cleaned_data.get("period")

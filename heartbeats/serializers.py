@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from alerts.alertable_serializer import AlertableSerializer
 from alerts.pausing import change_pause, reschedule
-from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
+from alerts.source_groups import GroupMembers, GroupSerializer, member_pause
 from config.jsonapi.fields import NameField, TimeZoneField
 from config.jsonapi.serializers import MAX_DB_INTEGER, IdField, RelationshipSerializer
 from config.jsonapi.timestamps import TimestampField
@@ -15,7 +15,6 @@ from heartbeats.maintenance import shown_status
 from heartbeats.models import Heartbeat, HeartbeatGroup, HeartbeatStatus
 from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
 from heartbeats.schedule import InvalidSchedule, validate_cron
-from teams.limits import LimitReached, claim_room
 
 
 class HeartbeatSerializer(AlertableSerializer):
@@ -24,6 +23,7 @@ class HeartbeatSerializer(AlertableSerializer):
     # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
 
     resource_type = "heartbeat"
+    pausing = HEARTBEAT_PAUSING
     alerting_before = "heartbeat_group_id"
 
     name = NameField(max_length=200)
@@ -55,30 +55,10 @@ class HeartbeatSerializer(AlertableSerializer):
         except InvalidSchedule as error:
             raise serializers.ValidationError(str(error)) from None
 
-    def validate_heartbeat_group_id(self, group_id):
-        # Locked until the write commits, so a pause of the group cannot slip in between.
-        self._group = lock_group(HeartbeatGroup, self.team, group_id)
-        return group_id
-
-    def group_after_write(self, validated):
-        """The group the heartbeat will be in, locked (see alerts.source_groups)."""
-        if "heartbeat_group_id" in validated:
-            return getattr(self, "_group", None)
-        current = self.instance.heartbeat_group_id if self.instance is not None else None
-        return lock_group(HeartbeatGroup, self.team, current)
+    validate_heartbeat_group_id = AlertableSerializer.validate_group_id
 
     def validate(self, attrs):
-        if self.instance is None:
-            try:
-                claim_room(
-                    self.team,
-                    Heartbeat.objects.filter(team=self.team),
-                    limit=settings.PHAROS_TEAM_MAX_HEARTBEATS,
-                    what="heartbeats",
-                    setting="PHAROS_TEAM_MAX_HEARTBEATS",
-                )
-            except LimitReached as error:
-                raise serializers.ValidationError({"base": [str(error)]}) from None
+        self.claim_team_room()
         errors = self.maintenance_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
@@ -23,7 +22,6 @@ from monitors.models import (
 from monitors.pausing import MONITOR_PAUSING
 from monitors.serializers import MONITOR_GROUP_MEMBERS
 from monitors.types import REGISTRY, bounded_timeout, converted_timeout, timeout_error
-from teams.limits import LimitReached, claim_room
 
 
 class RequestHeaderInline(admin.TabularInline):
@@ -40,19 +38,6 @@ class MonitorForm(MonitorFormFields, AlertableForm):
 
     def clean(self):
         cleaned = super().clean()
-        team = cleaned.get("team")
-        if team is not None and (self.instance.pk is None or self.instance.team_id != team.pk):
-            # The admin saves inside a transaction: the team's row stays locked until then.
-            try:
-                claim_room(
-                    team,
-                    Monitor.objects.filter(team=team),
-                    limit=settings.PHAROS_TEAM_MAX_MONITORS,
-                    what="monitors",
-                    setting="PHAROS_TEAM_MAX_MONITORS",
-                )
-            except LimitReached as full:
-                self.add_error("team", f"The team is full: {full}.")
         monitor_type, frequency = cleaned.get("monitor_type"), cleaned.get("check_frequency")
         if monitor_type not in REGISTRY or not frequency:
             return cleaned

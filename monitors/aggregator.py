@@ -25,7 +25,7 @@ from django.db.models import QuerySet
 from monitors import quarantine
 from monitors.models import CheckResult, Monitor, Round
 from monitors.rounds import Closure, close_rounds, relax_durability
-from monitors.verdicts import DOWN, ERROR, UP, Vote, decide
+from monitors.verdicts import DOWN, ERROR, UP, Vote, decide, quorum_of
 
 logger = logging.getLogger(__name__)
 
@@ -249,11 +249,6 @@ def open_rounds_with_votes(keys: Collection[RoundKey]) -> tuple[list[RoundRow], 
         if region is not None:
             votes[(monitor_id, scheduled_at)][region] = Vote(region, outcome, cause, code, excerpt, tls)
     return list(by_pk.values()), votes
-
-
-def quorum_of(regions: Sequence[str], override: int | None) -> int:
-    """DOWN votes needed: the monitor's override (capped at its regions) or a majority."""
-    return min(override, len(regions)) if override else len(regions) // 2 + 1
 
 
 def record_outcomes(message: Mapping[str, Any], *, now: datetime) -> dict[str, int]:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -28,6 +29,9 @@ class Monitor(AlertableSource):
     Attribute names follow docs/api.md (Better Stack's Uptime API) so the serializer is thin;
     the alerting, maintenance and pause fields are alerts.alertable's.
     """
+
+    # How many one team may have (teams.limits).
+    team_limit_setting = "PHAROS_TEAM_MAX_MONITORS"
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="monitors")
     url = models.CharField(max_length=2048)
@@ -100,16 +104,21 @@ class Monitor(AlertableSource):
         return self.pronounceable_name or self.url
 
     @property
-    def effective_regions(self):
-        from django.conf import settings
-
-        return list(self.regions) or list(settings.PHAROS_REGIONS)
+    def effective_regions(self) -> list[str]:
+        return regions_or_all(self.regions)
 
     @property
-    def effective_quorum(self):
+    def effective_quorum(self) -> int:
         """Regions that must see DOWN in one round; a majority unless overridden."""
-        regions = len(self.effective_regions)
-        return min(self.quorum, regions) if self.quorum else regions // 2 + 1
+        # Imported here: monitors.verdicts imports this module (RoundVerdict).
+        from monitors.verdicts import quorum_of
+
+        return quorum_of(self.effective_regions, self.quorum)
+
+
+def regions_or_all(regions: list[str]) -> list[str]:
+    """The regions a monitor is checked from: its own list, or every region when empty."""
+    return list(regions) or list(settings.PHAROS_REGIONS)
 
 
 class MonitorRequestHeader(models.Model):

@@ -34,7 +34,7 @@ from django.db.models import QuerySet
 
 from alerts.maintenance import is_in_maintenance
 from config.broker import RUN_BATCH_TASK, probe_queue
-from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus, Round
+from monitors.models import Monitor, MonitorRequestHeader, MonitorStatus, Round, regions_or_all
 from monitors.specs import UnbuildableMonitor, build_spec
 from monitors.types import check_timeout_seconds
 from probes.spec import CheckSpec, batch_message
@@ -104,7 +104,7 @@ class DueMonitor(SimpleNamespace):
 
     @property
     def effective_regions(self) -> list[str]:
-        return list(self.regions) or list(settings.PHAROS_REGIONS)
+        return regions_or_all(self.regions)
 
 
 DUE_FIELDS = tuple(inspect.get_annotations(DueMonitor))

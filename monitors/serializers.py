@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from alerts.alertable_serializer import AlertableSerializer
 from alerts.pausing import change_pause, reschedule
-from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
+from alerts.source_groups import GroupMembers, GroupSerializer, member_pause
 from config.jsonapi.fields import LowerCaseChoiceField, NameField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
@@ -40,7 +40,6 @@ from monitors.types import (
     timeout_error,
 )
 from monitors.validation import InvalidTarget, needs_keyword, needs_port, parse_ports, validate_target
-from teams.limits import LimitReached, claim_room
 
 # Named once for the OpenAPI document (ssl_expiration and domain_expiration share it).
 ALERT_DAY_CHOICES = [(days, f"{days} days") for days in ALERT_DAYS]
@@ -94,6 +93,7 @@ class MonitorSerializer(AlertableSerializer):
     # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
 
     resource_type = "monitor"
+    pausing = MONITOR_PAUSING
     alerting_before = "monitor_group_id"
 
     url = serializers.CharField(max_length=2048)
@@ -161,17 +161,7 @@ class MonitorSerializer(AlertableSerializer):
             raise serializers.ValidationError("must name at least one region")
         return list(dict.fromkeys(regions))
 
-    def validate_monitor_group_id(self, group_id):
-        # Locked until the write commits, so a pause of the group cannot slip in between.
-        self._group = lock_group(MonitorGroup, self.team, group_id)
-        return group_id
-
-    def group_after_write(self, validated):
-        """The group the monitor will be in, locked (see alerts.source_groups)."""
-        if "monitor_group_id" in validated:
-            return getattr(self, "_group", None)
-        current = self.instance.monitor_group_id if self.instance is not None else None
-        return lock_group(MonitorGroup, self.team, current)
+    validate_monitor_group_id = AlertableSerializer.validate_group_id
 
     def validate_request_headers(self, headers):
         known = set(self.instance.request_headers.values_list("pk", flat=True)) if self.instance else set()
@@ -184,17 +174,7 @@ class MonitorSerializer(AlertableSerializer):
 
     def validate(self, attrs):
         errors = {}
-        if self.instance is None:
-            try:
-                claim_room(
-                    self.team,
-                    Monitor.objects.filter(team=self.team),
-                    limit=settings.PHAROS_TEAM_MAX_MONITORS,
-                    what="monitors",
-                    setting="PHAROS_TEAM_MAX_MONITORS",
-                )
-            except LimitReached as error:
-                raise serializers.ValidationError({"base": [str(error)]}) from None
+        self.claim_team_room()
         monitor_type = self.current(attrs, "monitor_type", "status")
         if "url" in attrs or "monitor_type" in attrs:
             try:
