@@ -8,9 +8,10 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 
 from alerts.alertable import MAINTENANCE_FIELDS, AlertableSource
-from alerts.pausing import SourcePausing
+from alerts.pausing import SourcePausing, reschedule
 from config.adminkit import pause, resume
 from config.zones import zone_or_none
 from teams.limits import LimitReached, claim_room_for
@@ -64,8 +65,14 @@ class AlertableAdmin(admin.ModelAdmin):
         # timestamps, deadline) since this request read the row; a full save() would put
         # the values read back (a lost update). Only the columns the form changed go out.
         changed = changed_columns(obj, form)
-        if changed:
-            obj.save(update_fields=changed)
+        if not changed:
+            return
+        obj.save(update_fields=changed)
+        if set(changed) & set(self.pausing.schedule_fields):
+            # A new schedule moves an active source's deadline, as a PATCH does; computed
+            # from the row as it is now, which a ping or a round may have moved since this
+            # request read it. A new source is phased by its first tick or ping instead.
+            reschedule(self.pausing, self.pausing.rows().get(pk=obj.pk), now=timezone.now())
 
 
 def changed_columns(obj: models.Model, form: forms.ModelForm) -> list[str]:

@@ -8,11 +8,12 @@ the monitor and the heartbeat resources. What a pause does is alerts.pausing's.
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from alerts.alertable import ALERTING_FIELDS, AlertingSettings
 from alerts.models import EscalationPolicy
-from alerts.pausing import SourcePausing
+from alerts.pausing import SourcePausing, save_edit
 from alerts.source_groups import SourceGroup, lock_group
 from config.jsonapi.fields import DAY_NAMES, TimeZoneField
 from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdField, relationship
@@ -120,6 +121,26 @@ class AlertableSerializer(AlertingSerializer):
             return group
         current = getattr(self.instance, attribute) if self.instance is not None else None
         return lock_group(self.pausing.group_model, self.team, current)
+
+    def save_edit(self, source: Any, validated: dict[str, Any]) -> None:
+        """A PATCH: the attributes sent, then the pause and the deadline that follow
+        (alerts.pausing.save_edit)."""
+        paused = validated.pop("paused", None)
+        schedule_changed = self.pausing.schedule_changes(source, validated)
+        moves = f"{self.pausing.group_field}_id" in validated
+        # The group is locked before the source's row is written, as alerts.pausing orders them.
+        group = self.group_after_write(validated) if paused is not None or moves else None
+        for name, value in validated.items():
+            setattr(source, name, value)
+        save_edit(
+            self.pausing,
+            source,
+            list(validated),
+            paused=paused,
+            schedule_changed=schedule_changed,
+            group=group,
+            now=timezone.now(),
+        )
 
     def claim_team_room(self) -> None:
         """On create, a 422 when the team already has as many as it may (teams.limits);

@@ -3,16 +3,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.core import signing
 from django.forms.models import BaseInlineFormSet
-from django.utils import timezone
 from django.utils.html import format_html
 
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
-from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
 from config.adminkit import status_badge
 from heartbeats import admin_page
 from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
-from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
+from heartbeats.pausing import HEARTBEAT_PAUSING
 from heartbeats.schedule import InvalidSchedule, validate_cron, validate_timezone
 from heartbeats.serializers import HEARTBEAT_GROUP_MEMBERS
 from teams.models import Team
@@ -199,12 +197,6 @@ class HeartbeatAdmin(AlertableAdmin):
         if heartbeat.cron:
             return f"cron {heartbeat.cron} ({heartbeat.timezone}) + {heartbeat.grace} s"
         return f"every {heartbeat.period} s + {heartbeat.grace} s"
-
-    def save_model(self, request, heartbeat, form, change):
-        super().save_model(request, heartbeat, form, change)
-        if change and set(SCHEDULE_FIELDS) & set(form.changed_data):
-            # A new schedule moves the deadline of an up heartbeat (alerts.pausing).
-            reschedule(HEARTBEAT_PAUSING, Heartbeat.objects.get(pk=heartbeat.pk), now=timezone.now())
 
 
 @admin.register(Ping)

@@ -6,14 +6,13 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from alerts.alertable_serializer import AlertableSerializer
-from alerts.pausing import change_pause, reschedule
 from alerts.source_groups import GroupMembers, GroupSerializer, member_pause
 from config.jsonapi.fields import NameField, TimeZoneField
 from config.jsonapi.serializers import MAX_DB_INTEGER, IdField, RelationshipSerializer
 from config.jsonapi.timestamps import TimestampField
 from heartbeats.maintenance import shown_status
 from heartbeats.models import Heartbeat, HeartbeatGroup, HeartbeatStatus
-from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
+from heartbeats.pausing import HEARTBEAT_PAUSING
 from heartbeats.schedule import InvalidSchedule, validate_cron
 
 
@@ -75,21 +74,8 @@ class HeartbeatSerializer(AlertableSerializer):
         return heartbeat
 
     def update(self, heartbeat, validated):
-        paused = validated.pop("paused", None)
-        now = timezone.now()
-        schedule_changed = any(
-            name in validated and validated[name] != getattr(heartbeat, name) for name in SCHEDULE_FIELDS
-        )
-        for name, value in validated.items():
-            setattr(heartbeat, name, value)
-        # Only what this request changed: pings and the sweep write status, last_ping_at
-        # and alert_after of the same row (the view holds the row lock meanwhile).
-        heartbeat.save(update_fields=[*validated, "updated_at"])
-        if paused is not None or "heartbeat_group_id" in validated:
-            # Its own pause and its group's decide together (alerts.pausing).
-            change_pause(HEARTBEAT_PAUSING, heartbeat, paused=paused, group=self.group_after_write(validated), now=now)
-        if schedule_changed:
-            reschedule(HEARTBEAT_PAUSING, heartbeat, now=now)
+        # The view holds the heartbeat's row lock meanwhile (pings wait for it).
+        self.save_edit(heartbeat, validated)
         return heartbeat
 
     def to_representation(self, heartbeat):

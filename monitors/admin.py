@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.utils import timezone
 
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
-from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
 from console.monitor_columns import LIST_COLUMNS, MonitorListColumns
 from console.monitor_form import MonitorFormFields
@@ -135,13 +134,6 @@ class MonitorAdmin(MonitorListColumns, AlertableAdmin):
         *ALERTING_FIELDSETS,
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
-
-    def save_model(self, request, monitor, form, change):
-        super().save_model(request, monitor, form, change)
-        # A new monitor is phased by the next tick; a new frequency re-phases an active
-        # one at once, as a PATCH does (alerts.pausing).
-        if change and "check_frequency" in form.changed_data:
-            reschedule(MONITOR_PAUSING, monitor, now=timezone.now())
 
 
 @admin.register(CheckResult)

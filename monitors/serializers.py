@@ -17,7 +17,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.alertable_serializer import AlertableSerializer
-from alerts.pausing import change_pause, reschedule
 from alerts.source_groups import GroupMembers, GroupSerializer, member_pause
 from config.jsonapi.fields import LowerCaseChoiceField, NameField
 from config.jsonapi.serializers import (
@@ -245,24 +244,9 @@ class MonitorSerializer(AlertableSerializer):
 
     def update(self, monitor, validated):
         headers = validated.pop("request_headers", None)
-        paused = validated.pop("paused", None)
-        now = timezone.now()
-        frequency_changed = validated.get("check_frequency", monitor.check_frequency) != monitor.check_frequency
-        for name, value in validated.items():
-            setattr(monitor, name, value)
-        # Only what this request changed: the aggregator and the scheduler write status,
-        # last_checked_at and next_check_at of the same row.
-        monitor.save(update_fields=[*validated, "updated_at"])
+        self.save_edit(monitor, validated)
         if headers is not None:
             apply_header_changes(monitor, headers)
-        resumed = False
-        if paused is not None or "monitor_group_id" in validated:
-            # Its own pause and its group's decide together (alerts.pausing).
-            resumed = change_pause(
-                MONITOR_PAUSING, monitor, paused=paused, group=self.group_after_write(validated), now=now
-            ) and (monitor.paused_at is None)
-        if frequency_changed and not resumed:
-            reschedule(MONITOR_PAUSING, monitor, now=now)
         return monitor
 
     # --- reading ------------------------------------------------------------------------------
