@@ -53,6 +53,10 @@ class SourcePausing:
     # The attributes whose change moves an active source's deadline.
     schedule_fields: tuple[str, ...] = ()
 
+    def next_deadline(self, source: Any, now: datetime) -> dict[str, Any]:
+        """The fields that give an active source its next deadline ({} for none)."""
+        return (self.schedule(source, now) or {}) if self.schedule is not None else {}
+
     def schedule_changes(self, source: Any, values: Mapping[str, Any]) -> bool:
         """Whether writing ``values`` on ``source`` changes its schedule."""
         return any(name in values and values[name] != getattr(source, name) for name in self.schedule_fields)

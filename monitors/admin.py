@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
@@ -35,7 +39,7 @@ class MonitorForm(MonitorFormFields, AlertableForm):
         model = Monitor
         fields = "__all__"
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         monitor_type, frequency = cleaned.get("monitor_type"), cleaned.get("check_frequency")
         if monitor_type not in REGISTRY or not frequency:
@@ -204,7 +208,7 @@ class RoundAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     @admin.display(description="regions")
-    def region_list(self, round_):
+    def region_list(self, round_: Round) -> str:
         return ", ".join(round_.regions or [])
 
 
@@ -215,11 +219,11 @@ class RegionQuarantineAdmin(admin.ModelAdmin):
     readonly_fields = ["region", "reason", "started_at", "released_at", "details"]
     actions = ["release_now"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="Release selected regions from quarantine")
-    def release_now(self, request, queryset):
+    def release_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         by = request.user.get_username() or "admin"
         released = sum(quarantine.release(row, now=now, why=f"released by {by}") for row in queryset)

@@ -100,7 +100,7 @@ class Monitor(AlertableSource):
             models.Index(fields=["team", "id"], name="monitor_team"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.pronounceable_name or self.url
 
     @property
@@ -129,7 +129,7 @@ class MonitorRequestHeader(models.Model):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name}: {self.value}"
 
 
@@ -172,7 +172,7 @@ class CheckResult(models.Model):
             models.Index(fields=["checked_at"], name="check_result_checked_at"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.monitor_id} {self.region} {self.scheduled_at:%H:%M:%S} {self.outcome}"
 
 
@@ -193,7 +193,7 @@ class ResultRollup(models.Model):
             models.CheckConstraint(condition=Q(failures__lte=F("checks")), name="rollup_failures_within_checks"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.monitor_id} {self.region} {self.hour:%Y-%m-%d %H:00}"
 
 
@@ -233,7 +233,7 @@ class Round(models.Model):
             models.Index(fields=["dispatched_at"], name="round_dispatched_at"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.monitor_id}@{self.scheduled_at:%H:%M:%S} {self.verdict or 'open'}"
 
 
@@ -259,7 +259,7 @@ class RegionQuarantine(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.region} ({self.reason})"
 
 
@@ -278,7 +278,7 @@ class LoneFailure(models.Model):
     class Meta:
         indexes = [models.Index(fields=["region", "at"], name="lone_failure_region_at")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.region} {self.target}"
 
 
@@ -301,5 +301,5 @@ class DomainRegistration(models.Model):
     class Meta:
         ordering = ["domain"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.domain

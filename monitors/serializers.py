@@ -10,6 +10,7 @@ combination past them.
 """
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -50,7 +51,7 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 class PortField(serializers.Field):
     """Ports as Better Stack spells them, ``"25,465,587"``; a bare number is accepted too."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> str:
         if isinstance(data, bool) or not isinstance(data, (str, int)):
             raise serializers.ValidationError('must be a string of ports such as "25,465,587"')
         try:
@@ -58,7 +59,7 @@ class PortField(serializers.Field):
         except InvalidTarget as error:
             raise serializers.ValidationError(str(error)) from None
 
-    def to_representation(self, value):
+    def to_representation(self, value: str) -> str | None:
         return value or None
 
 
@@ -70,17 +71,17 @@ class RequestHeaderSerializer(StrictSerializer):
     value = serializers.CharField(max_length=4000, allow_blank=True, required=False)
     _destroy = serializers.BooleanField(required=False, write_only=True)
 
-    def validate_name(self, name):
+    def validate_name(self, name: str) -> str:
         if not HEADER_NAME.match(name):
             raise serializers.ValidationError("is not a valid HTTP header name")
         return name
 
-    def validate_value(self, value):
+    def validate_value(self, value: str) -> str:
         if any(character in value for character in "\r\n\0"):
             raise serializers.ValidationError("must not contain line breaks")
         return value
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "id" not in attrs and "name" not in attrs:
             raise serializers.ValidationError({"name": ["This field is required."]})
         return attrs
@@ -143,13 +144,13 @@ class MonitorSerializer(AlertableSerializer):
 
     # --- one attribute at a time ----------------------------------------------------------
 
-    def validate_check_frequency(self, value):
+    def validate_check_frequency(self, value: int) -> int:
         floor = settings.PHAROS_MIN_CHECK_FREQUENCY
         if value < floor:
             raise serializers.ValidationError(f"must be at least {floor} seconds")
         return value
 
-    def validate_regions(self, regions):
+    def validate_regions(self, regions: list[str]) -> list[str]:
         configured = settings.PHAROS_REGIONS
         unknown = [region for region in regions if region not in configured]
         if unknown:
@@ -162,7 +163,7 @@ class MonitorSerializer(AlertableSerializer):
 
     validate_monitor_group_id = AlertableSerializer.validate_group_id
 
-    def validate_request_headers(self, headers):
+    def validate_request_headers(self, headers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         known = set(self.instance.request_headers.values_list("pk", flat=True)) if self.instance else set()
         for index, header in enumerate(headers):
             if "id" in header and header["id"] not in known:
@@ -171,7 +172,7 @@ class MonitorSerializer(AlertableSerializer):
 
     # --- the monitor as a whole --------------------------------------------------------------
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors = {}
         self.claim_team_room()
         monitor_type = self.current(attrs, "monitor_type", "status")
@@ -207,7 +208,7 @@ class MonitorSerializer(AlertableSerializer):
             attrs["port"] = ""
         return attrs
 
-    def request_timeout_after_write(self, attrs, monitor_type):
+    def request_timeout_after_write(self, attrs: dict[str, Any], monitor_type: str) -> int | str | None:
         """The timeout to store (an int), an error message (a str), or None to leave the
         stored one alone. A timeout that was sent must keep the rule; one that was not
         (omitted on create, stored, or stored in the unit of the type a PATCH replaces)
@@ -225,15 +226,15 @@ class MonitorSerializer(AlertableSerializer):
 
     # --- writing ------------------------------------------------------------------------------
 
-    def create(self, validated):
+    def create(self, validated: dict[str, Any]) -> Monitor:
         headers = validated.pop("request_headers", [])
         paused, with_group = member_pause(
             instance=None, paused_requested=validated.pop("paused", False), group=self.group_after_write(validated)
         )
         now = timezone.now()
         monitor = Monitor(team=self.team, paused_with_group=with_group, **validated)
-        changes = MONITOR_PAUSING.paused_fields(now) if paused else MONITOR_PAUSING.schedule(monitor, now)
-        for name, value in (changes or {}).items():
+        changes = MONITOR_PAUSING.paused_fields(now) if paused else MONITOR_PAUSING.next_deadline(monitor, now)
+        for name, value in changes.items():
             setattr(monitor, name, value)
         monitor.save()
         MonitorRequestHeader.objects.bulk_create(
@@ -242,7 +243,7 @@ class MonitorSerializer(AlertableSerializer):
         )
         return monitor
 
-    def update(self, monitor, validated):
+    def update(self, monitor: Monitor, validated: dict[str, Any]) -> Monitor:
         headers = validated.pop("request_headers", None)
         self.save_edit(monitor, validated)
         if headers is not None:
@@ -251,7 +252,7 @@ class MonitorSerializer(AlertableSerializer):
 
     # --- reading ------------------------------------------------------------------------------
 
-    def to_representation(self, monitor):
+    def to_representation(self, monitor: Monitor) -> dict[str, Any]:
         data = super().to_representation(monitor)
         data["regions"] = monitor.effective_regions
         data["quorum"] = monitor.effective_quorum
@@ -262,11 +263,11 @@ class MonitorSerializer(AlertableSerializer):
         ]
         return data
 
-    def relationships(self, monitor):
+    def relationships(self, monitor: Monitor) -> dict[str, Any]:
         return self.policy_relationship(monitor)
 
 
-def apply_header_changes(monitor, changes):
+def apply_header_changes(monitor: Monitor, changes: list[dict[str, Any]]) -> None:
     """PATCH semantics of ``request_headers``: add, update by id, delete by id."""
     for change in changes:
         if "id" not in change:
