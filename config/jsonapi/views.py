@@ -52,6 +52,9 @@ class ResourceViewSet(ApiView, viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete"]
     team_field = "team"
+    # The envelopes describing it (config.jsonapi.schema.document_resource).
+    document_serializer: type[BaseSerializer]
+    list_document_serializer: type[BaseSerializer]
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.filter(**{self.team_field: self.team})
