@@ -38,7 +38,7 @@ class TeamPrincipal:
 
 
 class TeamTokenAuthentication(BaseAuthentication):
-    def authenticate(self, request: Request) -> tuple[TeamPrincipal, ApiToken] | None:
+    def authenticate(self, request: Request) -> tuple[TeamPrincipal, object] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None

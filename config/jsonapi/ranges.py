@@ -8,7 +8,7 @@ does not parse, or a ``from`` after ``to``, is a 400 with a string ``errors``.
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from config.jsonapi.errors import BadRequest
 
@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_day(params: Mapping[str, str], name: str, default: date) -> date:
+@overload
+def parse_day(params: Mapping[str, str], name: str, default: date) -> date: ...
+@overload
+def parse_day(params: Mapping[str, str], name: str, default: None) -> date | None: ...
+def parse_day(params: Mapping[str, str], name: str, default: date | None) -> date | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
