@@ -1,11 +1,16 @@
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from alerts import incident_page, incidents
 from alerts.escalation import validate_policy_steps
@@ -30,7 +35,7 @@ class EscalationInline(admin.StackedInline):
     verbose_name_plural = "escalation"
 
 
-def _actor(request):
+def _actor(request: HttpRequest) -> str:
     return request.user.get_username() or "admin"
 
 
@@ -56,7 +61,7 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [EscalationInline]
     actions = ["acknowledge", "resolve"]
     # The facts are what happened: shown, never edited (the page's buttons act on it).
-    fieldsets = [
+    fieldsets: list[tuple[str | None, dict[str, Any]]] = [
         (
             None,
             {
@@ -88,19 +93,21 @@ class IncidentAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
         return [field for _, options in self.fieldsets for row in options["fields"] for field in _names(row)]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         # Incidents open through the aggregator, the heartbeat sweep or the API (manual).
         return False
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         # Nothing on the page is a form field: no save buttons, only the incident's own.
         hidden = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
         return super().change_view(request, object_id, form_url, {**hidden, **(extra_context or {})})
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         act = self.admin_site.admin_view
         return [
             path("<int:pk>/acknowledge/", act(self.acknowledge_one), name="alerts_incident_acknowledge"),
@@ -110,32 +117,32 @@ class IncidentAdmin(admin.ModelAdmin):
         ]
 
     @admin.display(description="status", ordering="status")
-    def coloured_status(self, incident):
+    def coloured_status(self, incident: Incident) -> SafeString:
         return status_badge(incident.status)
 
     @admin.display(description="source")
-    def source(self, incident):
+    def source(self, incident: Incident) -> SafeString:
         return incident_page.source_link(incident)
 
     @admin.display(description="reached", ordering="reached_nobody")
-    def reached(self, incident):
+    def reached(self, incident: Incident) -> SafeString | str:
         # Loud on purpose: an incident that paged nobody must not look like one that did.
         return status_badge("reached nobody") if incident.reached_nobody else "—"
 
     @admin.display(description="regions")
-    def region_list(self, incident):
+    def region_list(self, incident: Incident) -> str:
         return ", ".join(incident.regions or [])
 
     @admin.display(description="failing response or output")
-    def response(self, incident):
+    def response(self, incident: Incident) -> SafeString:
         return incident_page.response_html(incident)
 
     @admin.display(description="timeline")
-    def timeline(self, incident):
+    def timeline(self, incident: Incident) -> SafeString:
         return incident_page.timeline_html(incident)
 
     @admin.display(description="actions")
-    def buttons(self, incident):
+    def buttons(self, incident: Incident) -> SafeString:
         # formaction: the buttons post the change form (and its CSRF token) to their own URL.
         parts = []
         if incident.is_open and incident.acknowledged_at is None:
@@ -152,13 +159,13 @@ class IncidentAdmin(admin.ModelAdmin):
             _button(comment, "Comment"),
         )
 
-    def acknowledge_one(self, request, pk):
+    def acknowledge_one(self, request: HttpRequest, pk: int) -> HttpResponse:
         return self._act(request, pk, incidents.acknowledge_incident, "Acknowledged", "was already acknowledged")
 
-    def resolve_one(self, request, pk):
+    def resolve_one(self, request: HttpRequest, pk: int) -> HttpResponse:
         return self._act(request, pk, incidents.resolve_incident, "Resolved", "was already resolved")
 
-    def comment_one(self, request, pk):
+    def comment_one(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = self._incident_for(request, pk)
         text = (request.POST.get("comment") or "").strip()
         if not text:
@@ -170,7 +177,9 @@ class IncidentAdmin(admin.ModelAdmin):
             self.message_user(request, "Comment added.", messages.SUCCESS)
         return redirect("admin:alerts_incident_change", incident.pk)
 
-    def _act(self, request, pk, transition, done, already):
+    def _act(
+        self, request: HttpRequest, pk: int, transition: Callable[..., bool], done: str, already: str
+    ) -> HttpResponse:
         incident = self._incident_for(request, pk)
         if transition(incident.pk, by=_actor(request), now=timezone.now()):
             self.message_user(request, f"{done} incident #{incident.pk}.", messages.SUCCESS)
@@ -178,7 +187,7 @@ class IncidentAdmin(admin.ModelAdmin):
             self.message_user(request, f"Incident #{incident.pk} {already}.", messages.WARNING)
         return redirect("admin:alerts_incident_change", incident.pk)
 
-    def _incident_for(self, request, pk):
+    def _incident_for(self, request: HttpRequest, pk: int) -> Incident:
         if request.method != "POST":
             raise PermissionDenied("POST only")  # a link preview must not act
         incident = get_object_or_404(Incident, pk=pk)
@@ -187,7 +196,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return incident
 
     @admin.action(description="Acknowledge selected incidents")
-    def acknowledge(self, request, queryset):
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         done = sum(
             incidents.acknowledge_incident(pk, by=_actor(request), now=now)
@@ -196,7 +205,7 @@ class IncidentAdmin(admin.ModelAdmin):
         self.message_user(request, f"Acknowledged {done} incident(s).", messages.SUCCESS)
 
     @admin.action(description="Resolve selected incidents")
-    def resolve(self, request, queryset):
+    def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         done = sum(
             incidents.resolve_incident(pk, by=_actor(request), now=now) for pk in queryset.values_list("pk", flat=True)
@@ -207,11 +216,11 @@ class IncidentAdmin(admin.ModelAdmin):
 COMMENT_LIMIT = 10_000  # the API's limit for a comment (alerts.serializers)
 
 
-def _names(row):
+def _names(row: str | tuple[str, ...]) -> tuple[str, ...]:
     return row if isinstance(row, tuple) else (row,)
 
 
-def _button(url, label):
+def _button(url: str, label: str) -> SafeString:
     return format_html(
         '<button type="submit" formaction="{}" formmethod="post" class="button" style="padding:.5em 1em">{}</button>',
         url,
@@ -224,7 +233,7 @@ class EscalationPolicyForm(forms.ModelForm):
         model = EscalationPolicy
         fields = "__all__"
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         # The same rules as the API, so the admin cannot save a policy escalation cannot run.
         errors = validate_policy_steps(
@@ -244,7 +253,7 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
     @admin.display(description="steps")
-    def step_count(self, policy):
+    def step_count(self, policy: EscalationPolicy) -> int:
         return len(policy.steps or [])
 
 
@@ -255,7 +264,7 @@ class OperatorEventAdmin(admin.ModelAdmin):
     search_fields = ["message"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -266,10 +275,10 @@ class ReachedNobodyNoticeAdmin(admin.ModelAdmin):
     list_display = ["team", "incident", "created_at", "told_at"]
     list_select_related = ["team", "incident"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

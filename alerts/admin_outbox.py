@@ -5,11 +5,16 @@ takes new values, never displays old ones. Failed notifications are one filter a
 their last error, and can be sent again.
 """
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from alerts import channels as registry
 from alerts.delivery import enqueue
@@ -37,7 +42,7 @@ class ChannelForm(forms.ModelForm):
         model = Channel
         fields = ["team", "user", "kind", "name", "enabled", "config"]
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         kind = cleaned.get("kind")
         secrets = cleaned.get("new_secrets")
@@ -57,7 +62,7 @@ class ChannelForm(forms.ModelForm):
         cleaned["resolved_secrets"] = secrets
         return cleaned
 
-    def save(self, commit=True):
+    def save(self, commit: bool = True) -> Channel:
         self.instance.secrets = self.cleaned_data["resolved_secrets"]
         return super().save(commit)
 
@@ -72,7 +77,7 @@ class ChannelAdmin(admin.ModelAdmin):
     readonly_fields = ["secret_names", "created_at", "updated_at"]
 
     @admin.display(description="secrets set")
-    def secret_names(self, channel):
+    def secret_names(self, channel: Channel) -> str:
         return ", ".join(sorted(channel.secrets or {})) or "—"
 
 
@@ -82,10 +87,10 @@ class FailedFilter(admin.SimpleListFilter):
     title = "delivery"
     parameter_name = "delivery"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [("failed", "Failed"), ("owed", "Still owed (pending or sending)"), ("retrying", "Retrying")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "failed":
             return queryset.filter(status=NotificationStatus.FAILED)
         if self.value() == "owed":
@@ -118,18 +123,18 @@ class NotificationAdmin(admin.ModelAdmin):
     actions = ["send_again"]
     readonly_fields = [f.name for f in Notification._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
         return False
 
     @admin.display(description="to")
-    def target(self, notification):
+    def target(self, notification: Notification) -> str:
         return notification.address or str(notification.channel or notification.recipient)
 
     @admin.display(description="status", ordering="status")
-    def coloured_status(self, notification):
+    def coloured_status(self, notification: Notification) -> SafeString:
         colour = STATUS_COLOURS.get(notification.status, "#6e7781")
         return format_html(
             '<span style="background:{};color:#fff;padding:2px 8px;border-radius:9px;font-weight:600">{}</span>',
@@ -138,11 +143,11 @@ class NotificationAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="last error")
-    def last_error_short(self, notification):
+    def last_error_short(self, notification: Notification) -> str:
         return (notification.last_error[:80] + "…") if len(notification.last_error) > 80 else notification.last_error
 
     @admin.action(description="Send selected failed notifications again")
-    def send_again(self, request, queryset):
+    def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         with transaction.atomic():
             ids = list(queryset.filter(status=NotificationStatus.FAILED).values_list("pk", flat=True))

@@ -8,13 +8,17 @@ the monitor and the heartbeat resources. What a pause does is alerts.pausing's.
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from alerts.alertable import ALERTING_FIELDS, AlertingSettings
 from alerts.models import EscalationPolicy
+from alerts.pausing import SourcePausing, save_edit
+from alerts.source_groups import SourceGroup, lock_group
 from config.jsonapi.fields import DAY_NAMES, TimeZoneField
 from config.jsonapi.serializers import MAX_DB_INTEGER, AttributesSerializer, IdField, relationship
 from config.jsonapi.timestamps import TimestampField
+from teams.limits import LimitReached, claim_room_for
 
 
 def validate_team_policy(team: Any, policy_id: int | None) -> int | None:
@@ -82,6 +86,10 @@ class AlertableSerializer(AlertingSerializer):
     # heartbeat. docs/api.md lists the alerting ones just before the resource's group
     # (``alerting_before``), and the window, ``paused`` and ``paused_at`` just before
     # ``status``. (A comment, not a docstring: drf-spectacular would publish a docstring.)
+    # ``pausing`` names the resource's model, its group model and its group field; a
+    # subclass validates its group attribute with ``validate_group_id``.
+
+    pausing: SourcePausing
 
     maintenance_days = serializers.ListField(
         child=serializers.ChoiceField(choices=DAY_NAMES), required=False, max_length=7
@@ -99,6 +107,50 @@ class AlertableSerializer(AlertingSerializer):
 
     def validate_maintenance_days(self, days: list[str]) -> list[str]:
         return list(dict.fromkeys(days))
+
+    def validate_group_id(self, group_id: int | None) -> int | None:
+        # Locked until the write commits, so a pause of the group cannot slip in between.
+        self._group = lock_group(self.pausing.group_model, self.team, group_id)
+        return group_id
+
+    def group_after_write(self, validated: dict[str, Any]) -> SourceGroup | None:
+        """The group the source will be in, locked (see alerts.source_groups)."""
+        attribute = f"{self.pausing.group_field}_id"
+        if attribute in validated:
+            group: SourceGroup | None = getattr(self, "_group", None)
+            return group
+        current = getattr(self.instance, attribute) if self.instance is not None else None
+        return lock_group(self.pausing.group_model, self.team, current)
+
+    def save_edit(self, source: Any, validated: dict[str, Any]) -> None:
+        """A PATCH: the attributes sent, then the pause and the deadline that follow
+        (alerts.pausing.save_edit)."""
+        paused = validated.pop("paused", None)
+        schedule_changed = self.pausing.schedule_changes(source, validated)
+        moves = f"{self.pausing.group_field}_id" in validated
+        # The group is locked before the source's row is written, as alerts.pausing orders them.
+        group = self.group_after_write(validated) if paused is not None or moves else None
+        for name, value in validated.items():
+            setattr(source, name, value)
+        save_edit(
+            self.pausing,
+            source,
+            list(validated),
+            paused=paused,
+            schedule_changed=schedule_changed,
+            group=group,
+            now=timezone.now(),
+        )
+
+    def claim_team_room(self) -> None:
+        """On create, a 422 when the team already has as many as it may (teams.limits);
+        otherwise the team's row stays locked until the create commits."""
+        if self.instance is not None:
+            return
+        try:
+            claim_room_for(self.team, self.pausing.model)
+        except LimitReached as error:
+            raise serializers.ValidationError({"base": [str(error)]}) from None
 
     def maintenance_errors(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         """Errors of the window as it will be after this write (``current`` is the resource's)."""

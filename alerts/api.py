@@ -4,7 +4,11 @@ Incident transitions go through alerts.incidents, the one door for them: acknowl
 resolving a second time loses the conditional UPDATE there and answers 409 here.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +16,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.incident_tokens import HasTeamOrIncidentToken, IncidentTokenGrant, TeamOrIncidentTokenAuthentication
@@ -48,9 +54,9 @@ _, CommentDocument, CommentListDocument = envelope_serializers(IncidentCommentSe
 BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
 
 
-def incident_filters(params):
+def incident_filters(params: Mapping[str, str]) -> dict[str, Any]:
     """Query filters of the incident list; a malformed value is a 400."""
-    filters = {}
+    filters: dict[str, Any] = {}
     first, last = parse_day(params, "from", None), parse_day(params, "to", None)
     if first and last and first > last:
         raise BadRequest("Invalid date range: from must not be after to")
@@ -114,15 +120,15 @@ class IncidentViewSet(ResourceViewSet):
     http_method_names = ["get", "post", "delete"]
     authentication_classes = [TeamOrIncidentTokenAuthentication]
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         if self.action == "create":
             return [HasTeamOrIncidentToken()]
         return super().get_permissions()
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.filter(**incident_filters(self.request.query_params)).order_by("-started_at", "-id")
 
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ManualIncidentSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         attrs = dict(serializer.validated_data)
@@ -133,8 +139,9 @@ class IncidentViewSet(ResourceViewSet):
                 raise ValidationError({"policy_id": ["must be the incident token's own policy or left out"]})
             attrs["policy_id"] = policy_id
         facts = IncidentFacts(
-            cause=attrs.get("summary") or attrs.get("name"),
-            name=attrs.get("name") or attrs.get("summary"),
+            # One of the two is set (ManualIncidentSerializer.validate).
+            cause=attrs.get("summary") or attrs.get("name") or "",
+            name=attrs.get("name") or attrs.get("summary") or "",
             summary=attrs.get("summary", ""),
             requester_email=attrs["requester_email"],
         )
@@ -153,7 +160,7 @@ class IncidentViewSet(ResourceViewSet):
         return self.document(self.reload(incident), status_code=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
-    def acknowledge(self, request, pk=None):
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         body = AcknowledgeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -166,7 +173,7 @@ class IncidentViewSet(ResourceViewSet):
         return self.document(self.reload(incident))
 
     @action(detail=True, methods=["post"])
-    def resolve(self, request, pk=None):
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         body = ResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -175,7 +182,7 @@ class IncidentViewSet(ResourceViewSet):
             raise Conflict("Incident is already resolved")
         return self.document(self.reload(incident))
 
-    def destroy(self, request, *args, **kwargs):
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = self.get_object()
         if not delete_incident(incident.pk, by=self.actor(), now=timezone.now()):
             raise Http404  # deleted by someone else meanwhile
@@ -195,7 +202,7 @@ class IncidentViewSet(ResourceViewSet):
         responses={201: CommentDocument, **error_responses(400, 404, 422)},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=Pagination)
-    def comments(self, request, pk=None):
+    def comments(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         context = self.get_serializer_context()
         if request.method == "POST":

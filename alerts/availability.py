@@ -6,11 +6,18 @@ once. The part of the range before the source existed and after ``now`` is not c
 all, so a monitor created yesterday is not 50 % available over two days.
 """
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 
 from alerts.models import Incident
+
+# (started_at, resolved_at or None) of one incident; a span is both ends inside a range.
+IncidentTimes = tuple[datetime, datetime | None]
+Span = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,7 @@ class Availability:
     longest_incident: int  # seconds
     average_incident: int  # seconds
 
-    def as_attributes(self):
+    def as_attributes(self) -> dict[str, Any]:
         return {
             "availability": self.availability,
             "total_downtime": self.total_downtime,
@@ -31,7 +38,9 @@ class Availability:
         }
 
 
-def availability_of(*, source_type, source_id, start, end, existed_since, now):
+def availability_of(
+    *, source_type: str, source_id: int, start: datetime, end: datetime, existed_since: datetime, now: datetime
+) -> Availability:
     start, end = max(start, existed_since), min(end, now)
     if end <= start:
         return Availability(100.0, 0, 0, 0, 0)
@@ -39,7 +48,9 @@ def availability_of(*, source_type, source_id, start, end, existed_since, now):
     return availability_from_spans(spans, start=start, end=end)
 
 
-def availabilities_of(*, source_type, sources, start, end, now):
+def availabilities_of(
+    *, source_type: str, sources: Mapping[int, datetime], start: datetime, end: datetime, now: datetime
+) -> dict[int, Availability]:
     """``availability_of`` for many sources in one query: ``sources`` maps each id to when
     the source was created; the answer maps each id to its Availability. The console's
     lists use it so that a page of a hundred monitors costs one query, not a hundred."""
@@ -52,13 +63,15 @@ def availabilities_of(*, source_type, sources, start, end, now):
     }
 
 
-def availability_from_incidents(incidents, *, start, end, now):
+def availability_from_incidents(
+    incidents: Iterable[IncidentTimes], *, start: datetime, end: datetime, now: datetime
+) -> Availability:
     """The figures over [start, end] from ``(started_at, resolved_at or None)`` pairs, open
     incidents running until ``now``."""
     return availability_from_spans(clip(incidents, start=start, end=end, now=now), start=start, end=end)
 
 
-def availability_from_spans(spans, *, start, end):
+def availability_from_spans(spans: Sequence[Span], *, start: datetime, end: datetime) -> Availability:
     """The figures of ``[start, end)`` (already clipped to the source's life) given its
     downtime spans inside it; for a group of sources, the union of their spans. The one
     rule every caller above goes through."""
@@ -76,7 +89,9 @@ def availability_from_spans(spans, *, start, end):
     )
 
 
-def incident_spans(source_type, source_ids, *, start, end):
+def incident_spans(
+    source_type: str, source_ids: Sequence[int], *, start: datetime, end: datetime
+) -> dict[int, list[IncidentTimes]]:
     """``{source_id: [(started_at, resolved_at), …]}`` of the incidents overlapping the range."""
     rows = (
         Incident.objects.filter(source_type=source_type, source_id__in=source_ids)
@@ -86,13 +101,15 @@ def incident_spans(source_type, source_ids, *, start, end):
         .order_by("started_at")
         .values_list("source_id", "started_at", "resolved_at")
     )
-    spans: dict = {}
+    spans: dict[int, list[IncidentTimes]] = {}
     for source_id, started, resolved in rows:
         spans.setdefault(source_id, []).append((started, resolved))
     return spans
 
 
-def downtime_spans(*, source_type, source_ids, start, end, now):
+def downtime_spans(
+    *, source_type: str, source_ids: Sequence[int], start: datetime, end: datetime, now: datetime
+) -> list[Span]:
     """The parts of ``[start, end)`` that the sources' incidents cover, one span per
     incident (they may overlap), in order of start: what counts as downtime."""
     incidents = sorted(
@@ -101,14 +118,14 @@ def downtime_spans(*, source_type, source_ids, start, end, now):
     return clip(incidents, start=start, end=end, now=now)
 
 
-def clip(incidents, *, start, end, now):
+def clip(incidents: Iterable[IncidentTimes], *, start: datetime, end: datetime, now: datetime) -> list[Span]:
     """``(started_at, resolved_at or None)`` pairs cut to ``[start, end)``, open ones running
     until ``now``; pairs that fall outside are left out."""
     spans = [(max(started, start), min(resolved or now, end)) for started, resolved in incidents]
     return [(begin, finish) for begin, finish in spans if finish > begin]
 
 
-def covered_seconds(spans):
+def covered_seconds(spans: Iterable[Span]) -> float:
     """Seconds covered by the spans, overlapping ones counted once."""
     total, reach = 0.0, None
     for begin, finish in sorted(spans):

@@ -11,6 +11,7 @@ The kind's handler validates the result, so the API accepts exactly what deliver
 """
 
 import json
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
@@ -38,15 +39,15 @@ class ChannelSerializer(AttributesSerializer):
     updated_at = TimestampField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
-    def get_secret_names(self, channel) -> list[str]:
+    def get_secret_names(self, channel: Channel) -> list[str]:
         return sorted(channel.secrets or {})
 
-    def validate_kind(self, kind):
+    def validate_kind(self, kind: str) -> str:
         if self.instance is not None and kind != self.instance.kind:
             raise serializers.ValidationError("can't be changed; create a new channel instead")
         return kind
 
-    def validate_user_id(self, user_id):
+    def validate_user_id(self, user_id: int | None) -> int | None:
         if (
             user_id is not None
             and not get_user_model().objects.filter(pk=user_id, memberships__team=self.team).exists()
@@ -54,7 +55,7 @@ class ChannelSerializer(AttributesSerializer):
             raise serializers.ValidationError("is not a member of this team")
         return user_id
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = self.current(attrs, "kind")
         config = self.current(attrs, "config", {}) or {}
         secrets = dict(self.instance.secrets) if self.instance is not None else {}
@@ -72,10 +73,11 @@ class ChannelSerializer(AttributesSerializer):
         attrs["secrets"] = secrets
         return attrs
 
-    def create(self, validated):
-        return Channel.objects.create(team=self.team, **validated)
+    def create(self, validated: dict[str, Any]) -> Channel:
+        channel: Channel = Channel.objects.create(team=self.team, **validated)
+        return channel
 
-    def update(self, channel, validated):
+    def update(self, channel: Channel, validated: dict[str, Any]) -> Channel:
         for name, value in validated.items():
             setattr(channel, name, value)
         channel.save()
@@ -93,7 +95,7 @@ class ChannelViewSet(ResourceViewSet):
 CHANNEL_JSON_LIMIT = 10_000
 
 
-def _unstorable(**documents):
+def _unstorable(**documents: object) -> dict[str, list[str]]:
     """Free-form JSON the database cannot hold (PostgreSQL's jsonb refuses NUL) or that
     is larger than any real channel needs, as errors by attribute."""
     errors = {}

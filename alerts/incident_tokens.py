@@ -12,6 +12,8 @@ import hmac
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from alerts.models import EscalationPolicy
 from config.jsonapi.auth import TeamPrincipal, TeamTokenAuthentication
@@ -43,7 +45,7 @@ def policy_for_incident_token(raw: str) -> EscalationPolicy | None:
 class TeamOrIncidentTokenAuthentication(TeamTokenAuthentication):
     """An API token anywhere; on opening an incident, a policy's incident token too."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[TeamPrincipal, object] | None:
         try:
             return super().authenticate(request)
         except AuthenticationFailed:
@@ -58,7 +60,7 @@ class TeamOrIncidentTokenAuthentication(TeamTokenAuthentication):
 
 
 class HasTeamOrIncidentToken(BasePermission):
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return isinstance(request.auth, (ApiToken, IncidentTokenGrant))
 
 
@@ -66,7 +68,7 @@ class IncidentTokenScheme(OpenApiAuthenticationExtension):
     target_class = "alerts.incident_tokens.TeamOrIncidentTokenAuthentication"
     name = "TeamApiTokenOrIncidentToken"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",

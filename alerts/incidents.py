@@ -9,7 +9,8 @@ sweep uses one clock reading.
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Value, When
@@ -17,6 +18,9 @@ from django.db.models import Case, Value, When
 from alerts.alertable import ALERTING_FIELDS
 from alerts.models import Incident, IncidentEvent, IncidentKind, IncidentSource, IncidentStatus
 from alerts.signals import incident_changed
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 RESPONSE_CONTENT_LIMIT = 500
 
@@ -52,16 +56,25 @@ class IncidentFacts:
     name: str = ""
     url: str = ""
     http_method: str = ""
-    regions: list = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
     response_content: str = ""
-    response_options: dict = field(default_factory=dict)
-    ssl_certificate_expires_at: object = None
-    metadata: dict = field(default_factory=dict)
+    response_options: dict[str, Any] = field(default_factory=dict)
+    ssl_certificate_expires_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     requester_email: str = ""
 
 
-def open_incident(*, team_id, source_type, source_id, facts, alerting, now, kind=None):
+def open_incident(
+    *,
+    team_id: int,
+    source_type: str,
+    source_id: int | None,
+    facts: IncidentFacts,
+    alerting: Alerting,
+    now: datetime,
+    kind: str | None = None,
+) -> Incident | None:
     """Open an incident of ``kind`` for the source, or return None when one of that kind is
     already open. ``kind`` defaults to an outage (manual for a source_type of manual).
 
@@ -75,7 +88,7 @@ def open_incident(*, team_id, source_type, source_id, facts, alerting, now, kind
     with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
-                incident = Incident.objects.create(
+                incident: Incident = Incident.objects.create(
                     team_id=team_id,
                     source_type=source_type,
                     source_id=source_id,
@@ -101,11 +114,11 @@ def open_incident(*, team_id, source_type, source_id, facts, alerting, now, kind
     return incident
 
 
-def _default_kind(source_type):
+def _default_kind(source_type: str) -> str:
     return IncidentKind.MANUAL if source_type == IncidentSource.MANUAL else IncidentKind.OUTAGE
 
 
-def acknowledge_incident(incident_id, *, by, now):
+def acknowledge_incident(incident_id: int, *, by: str, now: datetime) -> bool:
     """Acknowledge an open, unacknowledged incident. Returns False if someone got there first."""
     with transaction.atomic():
         claimed = Incident.objects.filter(
@@ -120,7 +133,7 @@ def acknowledge_incident(incident_id, *, by, now):
     return True
 
 
-def mark_validating(incident_id, *, now):
+def mark_validating(incident_id: int, *, now: datetime) -> bool:
     """The source passes again but has not yet passed for its whole recovery period."""
     claimed = (
         Incident.objects.filter(pk=incident_id, resolved_at__isnull=True)
@@ -132,7 +145,7 @@ def mark_validating(incident_id, *, now):
     return bool(claimed)
 
 
-def mark_failing_again(incident_id, *, now):
+def mark_failing_again(incident_id: int, *, now: datetime) -> bool:
     """A validating incident failed again: back to Acknowledged or Started."""
     back_to = Case(
         When(acknowledged_at__isnull=False, then=Value(IncidentStatus.ACKNOWLEDGED)),
@@ -147,7 +160,7 @@ def mark_failing_again(incident_id, *, now):
     return bool(claimed)
 
 
-def resolve_incident(incident_id, *, by, now):
+def resolve_incident(incident_id: int, *, by: str, now: datetime) -> bool:
     """Resolve an open incident. Returns False if it was already resolved (by anyone)."""
     with transaction.atomic():
         claimed = Incident.objects.filter(pk=incident_id, resolved_at__isnull=True).update(
@@ -160,14 +173,16 @@ def resolve_incident(incident_id, *, by, now):
     return True
 
 
-def resolve_open_incident(*, source_type, source_id, by, now, kind=None):
+def resolve_open_incident(
+    *, source_type: str, source_id: int, by: str, now: datetime, kind: str | None = None
+) -> list[int]:
     """Resolve the source's open incident of ``kind`` — of every kind when None (the
     source is going away). Returns the ids of the incidents this call resolved."""
     open_ids = Incident.objects.open().for_source(source_type, source_id, kind=kind).values_list("pk", flat=True)
     return [incident_id for incident_id in list(open_ids) if resolve_incident(incident_id, by=by, now=now)]
 
 
-def _announce(incident, transition, *, now):
+def _announce(incident: Incident, transition: str, *, now: datetime) -> None:
     """Write the notification rows for a transition, in the caller's transaction.
 
     The outbox (alerts.outbox) owns who hears about what; it is imported here lazily so
@@ -179,7 +194,7 @@ def _announce(incident, transition, *, now):
     incident_changed.send(sender=Incident, incident=incident, transition=transition)
 
 
-def delete_incident(incident_id, *, by, now):
+def delete_incident(incident_id: int, *, by: str, now: datetime) -> bool:
     """Delete an incident: resolve it first if open (its recovery goes out as usual), then
     hide it from the API and from availability figures. Returns False if it was already
     deleted.
@@ -200,8 +215,11 @@ def delete_incident(incident_id, *, by, now):
     return True
 
 
-def comment_on_incident(incident_id, *, content, by, now, user=None):
+def comment_on_incident(
+    incident_id: int, *, content: str, by: str, now: datetime, user: "AbstractBaseUser | None" = None
+) -> IncidentEvent:
     """Add a comment to the incident's timeline; returns the timeline event."""
-    return IncidentEvent.objects.create(
+    event: IncidentEvent = IncidentEvent.objects.create(
         incident_id=incident_id, at=now, kind=IncidentEvent.Kind.COMMENT, message=content, actor=by[:254], user=user
     )
+    return event

@@ -13,14 +13,16 @@ escalation tick's sweeper re-enqueues any row whose enqueue was lost.
   they were alerted by (a recovery is never a phone call: callees get an SMS).
 """
 
+from datetime import datetime
+
 from alerts import escalation
 from alerts.delivery import enqueue_pending_after_commit
-from alerts.models import NotificationEvent
+from alerts.models import Incident, NotificationEvent
 
 RECOVERY_KIND_INSTEAD = {"call": "sms"}
 
 
-def record_transition(incident, transition, *, now):
+def record_transition(incident: Incident, transition: str, *, now: datetime) -> None:
     if transition == "started":
         escalation.start(incident, now=now)
     elif transition == "acknowledged":
@@ -34,7 +36,7 @@ def record_transition(incident, transition, *, now):
     enqueue_pending_after_commit([incident.pk], now=now)
 
 
-def _tell_alerted(incident, event, *, now, people):
+def _tell_alerted(incident: Incident, event: str, *, now: datetime, people: bool) -> None:
     targets, seen = [], set()
     for recipient, kind, user_id, channel_id, address in escalation.recipients_alerted(incident.pk):
         if channel_id is None and not people:

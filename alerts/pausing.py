@@ -8,6 +8,9 @@ heartbeats.pausing): the fields a pause and a resume write, what a pause must al
 - ``change_pause`` pauses or resumes one source, its own pause and its group's deciding
   together (alerts.source_groups rules 1, 3, 4);
 - ``reschedule`` moves an active source's next deadline after its schedule changed;
+- ``save_edit`` writes an API PATCH of a source and then what follows from it (the pause,
+  the group's pause, the deadline); the admin saves through ``reschedule`` likewise
+  (alerts.alertable_admin);
 - ``GroupMembers`` (alerts.source_groups) applies the same fields to a group's members.
 
 Races: each transition is a conditional UPDATE on the ``paused_at`` it read, so of an API
@@ -16,7 +19,7 @@ PATCH and an admin action pausing one source at the same moment exactly one paus
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +50,16 @@ class SourcePausing:
     schedule: Callable[[Any, datetime], dict[str, Any] | None] | None = None
     # The claim a reschedule makes: it only moves a source still in this state.
     schedule_claim: Callable[[Any], dict[str, Any]] = lambda source: {}
+    # The attributes whose change moves an active source's deadline.
+    schedule_fields: tuple[str, ...] = ()
+
+    def next_deadline(self, source: Any, now: datetime) -> dict[str, Any]:
+        """The fields that give an active source its next deadline ({} for none)."""
+        return (self.schedule(source, now) or {}) if self.schedule is not None else {}
+
+    def schedule_changes(self, source: Any, values: Mapping[str, Any]) -> bool:
+        """Whether writing ``values`` on ``source`` changes its schedule."""
+        return any(name in values and values[name] != getattr(source, name) for name in self.schedule_fields)
 
     def paused_fields(self, now: datetime) -> dict[str, Any]:
         return {"paused_at": now, "status": PAUSED}
@@ -119,6 +132,30 @@ def reschedule(pausing: SourcePausing, source: AlertableSource, *, now: datetime
         for name, value in fields.items():
             setattr(source, name, value)
     return bool(claimed)
+
+
+def save_edit(
+    pausing: SourcePausing,
+    source: AlertableSource,
+    fields: Collection[str],
+    *,
+    paused: bool | None,
+    schedule_changed: bool,
+    group: SourceGroup | None = CURRENT_GROUP,
+    now: datetime,
+) -> None:
+    """Write an edit of ``source`` whose new values ``fields`` are already set on it, then
+    what follows: its own pause and its group's deciding together (``change_pause``) when
+    ``paused`` is given or it moved between groups, and a new deadline when its schedule
+    changed and no resume gave it one already."""
+    # Only what the edit changed: rounds, pings and the sweep write the status and the
+    # deadlines of the same row.
+    source.save(update_fields=[*fields, "updated_at"])
+    resumed = False
+    if paused is not None or f"{pausing.group_field}_id" in fields:
+        resumed = change_pause(pausing, source, paused=paused, group=group, now=now) and source.paused_at is None
+    if schedule_changed and not resumed:
+        reschedule(pausing, source, now=now)
 
 
 def _as_written(source: AlertableSource, fields: dict[str, Any]) -> Any:

@@ -4,12 +4,23 @@ Incidents are read-only through their attributes: they change only through
 alerts.incidents (acknowledge, resolve, open a manual one), which the views call.
 """
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from alerts.alertable_serializer import AlertingSerializer
 from alerts.escalation import validate_policy_steps
-from alerts.models import Channel, EscalationPolicy, IncidentSource, IncidentStatus, PolicyGroup, Urgency
+from alerts.models import (
+    Channel,
+    EscalationPolicy,
+    Incident,
+    IncidentEvent,
+    IncidentSource,
+    IncidentStatus,
+    PolicyGroup,
+    Urgency,
+)
 from config.jsonapi.fields import NameField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
@@ -31,7 +42,7 @@ class AvailabilitySerializer(serializers.Serializer):
 
 
 class BlankAsNullCharField(serializers.CharField):
-    def to_representation(self, value):
+    def to_representation(self, value: str | None) -> str | None:
         return value or None
 
 
@@ -62,10 +73,10 @@ class IncidentSerializer(AlertingSerializer):
     metadata = serializers.DictField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
-    def get_http_method(self, incident) -> str | None:
+    def get_http_method(self, incident: Incident) -> str | None:
         return incident.http_method.lower() or None
 
-    def relationships(self, incident):
+    def relationships(self, incident: Incident) -> dict[str, Any]:
         if incident.source_type in (IncidentSource.MONITOR, IncidentSource.HEARTBEAT):
             return {incident.source_type: relationship(incident.source_type, incident.source_id)}
         return {}
@@ -85,7 +96,7 @@ class ManualIncidentSerializer(AlertingSerializer):
     summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     requester_email = serializers.EmailField(max_length=254)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs.get("name") or attrs.get("summary")):
             raise serializers.ValidationError({"summary": ["can't be blank when name is blank"]})
         return attrs
@@ -134,7 +145,7 @@ class PolicySerializer(AttributesSerializer):
     updated_at = TimestampField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
-    def validate_steps(self, steps):
+    def validate_steps(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # A PATCH replaces the steps whole, but DRF validates nested fields of a partial
         # update partially too: it skips their defaults and required checks. Apply both here.
         missing = [
@@ -165,11 +176,11 @@ class PolicySerializer(AttributesSerializer):
             raise serializers.ValidationError(errors)
         return steps
 
-    def _foreign_members(self, steps):
+    def _foreign_members(self, steps: list[dict[str, Any]]) -> list[str]:
         """Members, calendars and urgencies that name something outside this team."""
         from teams.models import OnCallCalendar
 
-        def ids(*types, negate=False):
+        def ids(*types: str, negate: bool = False) -> set[int]:
             return {
                 int(m["id"])
                 for s in steps
@@ -197,12 +208,12 @@ class PolicySerializer(AttributesSerializer):
         errors += [f"urgency {pk} is not an urgency of this team" for pk in sorted(urgency_ids - own_urgencies)]
         return errors
 
-    def validate_policy_group_id(self, group_id):
+    def validate_policy_group_id(self, group_id: int | None) -> int | None:
         if group_id is not None and not PolicyGroup.objects.filter(pk=group_id, team=self.team).exists():
             raise serializers.ValidationError("is not a policy group of this team")
         return group_id
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         steps = self.current(attrs, "steps", [])
         repeat_count = self.current(attrs, "repeat_count", 0)
         errors = [e for e in validate_policy_steps(steps, repeat_count) if "repeat_count" in e]
@@ -210,16 +221,17 @@ class PolicySerializer(AttributesSerializer):
             raise serializers.ValidationError({"repeat_count": errors})
         return attrs
 
-    def create(self, validated):
-        return EscalationPolicy.objects.create(team=self.team, **validated)
+    def create(self, validated: dict[str, Any]) -> EscalationPolicy:
+        policy: EscalationPolicy = EscalationPolicy.objects.create(team=self.team, **validated)
+        return policy
 
-    def update(self, policy, validated):
+    def update(self, policy: EscalationPolicy, validated: dict[str, Any]) -> EscalationPolicy:
         for name, value in validated.items():
             setattr(policy, name, value)
         policy.save(update_fields=[*validated, "updated_at"])
         return policy
 
-    def to_representation(self, policy):
+    def to_representation(self, policy: EscalationPolicy) -> dict[str, Any]:
         data = super().to_representation(policy)
         data["policy_group_id"] = None if policy.policy_group_id is None else str(policy.policy_group_id)
         # As stored, which is as sent: the nested serializers would add "id": null and
@@ -228,7 +240,7 @@ class PolicySerializer(AttributesSerializer):
         return data
 
 
-def _id_string(value):
+def _id_string(value: object) -> str | None:
     return None if value is None else str(value)
 
 
@@ -243,10 +255,10 @@ class IncidentCommentSerializer(AttributesSerializer):
     created_by = serializers.CharField(source="actor", read_only=True)
     created_at = TimestampField(source="at", read_only=True)
 
-    def get_user_email(self, comment) -> str | None:
+    def get_user_email(self, comment: IncidentEvent) -> str | None:
         return comment.user.email if comment.user_id is not None and comment.user.email else None
 
-    def validate_content(self, content):
+    def validate_content(self, content: str) -> str:
         if "\x00" in content:
             raise serializers.ValidationError("must not contain NUL characters")
         return content

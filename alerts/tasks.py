@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(name="alerts.deliver", ignore_result=True)
-def deliver(*notification_ids):
+def deliver(*notification_ids: int | str) -> None:
     """Hand outbox rows to this process's alert sender and return at once.
 
     The sender claims, sends (bounded by the delivery deadline) and records them, many
@@ -27,13 +27,13 @@ def deliver(*notification_ids):
 
 @worker_shutdown.connect
 @worker_process_shutdown.connect
-def stop_the_sender(**kwargs):
+def stop_the_sender(**kwargs: object) -> None:
     """Warm shutdown: sends in flight finish, claimed rows not sent go back to the outbox."""
     sender.stop_running()
 
 
 @shared_task(name="alerts.escalate", ignore_result=True)
-def escalate():
+def escalate() -> None:
     """Beat tick (every 5 s): send due escalation steps, then re-enqueue owed deliveries."""
     now = timezone.now()
     escalation.escalate_due(now=now)
@@ -42,6 +42,6 @@ def escalate():
 
 
 @shared_task(name="alerts.tell_operators_reached_nobody", ignore_result=True)
-def tell_operators_reached_nobody(team_id):
+def tell_operators_reached_nobody(team_id: int | str) -> None:
     """Mail the operators, once per team, that the team's incidents reach nobody."""
     reached_nobody.tell_operators(int(team_id), now=timezone.now())

@@ -5,6 +5,8 @@ that a policy step still names cannot be deleted (409): the step would silently 
 to the incident's flags, paging people in a way nobody chose.
 """
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
@@ -31,10 +33,11 @@ class UrgencySerializer(AttributesSerializer):
     updated_at = TimestampField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
-    def create(self, validated):
-        return Urgency.objects.create(team=self.team, **validated)
+    def create(self, validated: dict[str, Any]) -> Urgency:
+        urgency: Urgency = Urgency.objects.create(team=self.team, **validated)
+        return urgency
 
-    def update(self, urgency, validated):
+    def update(self, urgency: Urgency, validated: dict[str, Any]) -> Urgency:
         for name, value in validated.items():
             setattr(urgency, name, value)
         urgency.save(update_fields=[*validated, "updated_at"])
@@ -54,17 +57,18 @@ class PolicyGroupSerializer(AttributesSerializer):
     updated_at = TimestampField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
-    def create(self, validated):
-        return PolicyGroup.objects.create(team=self.team, **validated)
+    def create(self, validated: dict[str, Any]) -> PolicyGroup:
+        group: PolicyGroup = PolicyGroup.objects.create(team=self.team, **validated)
+        return group
 
-    def update(self, group, validated):
+    def update(self, group: PolicyGroup, validated: dict[str, Any]) -> PolicyGroup:
         for name, value in validated.items():
             setattr(group, name, value)
         group.save(update_fields=[*validated, "updated_at"])
         return group
 
 
-def policies_naming_urgency(urgency):
+def policies_naming_urgency(urgency: Urgency) -> list[EscalationPolicy]:
     """The team's policies with a step that pages at this urgency."""
     wanted = str(urgency.pk)
     return [
@@ -84,7 +88,7 @@ class UrgencyViewSet(ResourceViewSet):
     queryset = Urgency.objects.select_related("team").order_by("id")
     serializer_class = UrgencySerializer
 
-    def before_delete(self, urgency):
+    def before_delete(self, urgency: Urgency) -> None:
         users = policies_naming_urgency(urgency)
         if users:
             names = ", ".join(repr(policy.name) for policy in users[:5])

@@ -13,6 +13,7 @@ cookie (the link is opened from a mail client, logged out).
 
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -28,13 +29,13 @@ NO_SCRIPTS = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def acknowledge(request, token):
+def acknowledge(request: HttpRequest, token: str) -> HttpResponse:
     response = _acknowledge(request, token)
     response["Content-Security-Policy"] = NO_SCRIPTS
     return response
 
 
-def _acknowledge(request, token):
+def _acknowledge(request: HttpRequest, token: str) -> HttpResponse:
     try:
         incident_id, actor = read_acknowledgement(token, max_age=settings.PHAROS_ACK_LINK_MAX_AGE)
     except signing.SignatureExpired:

@@ -1,8 +1,16 @@
 """Pieces every app's admin shares: coloured status badges and the pause/resume actions."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+if TYPE_CHECKING:
+    from alerts.alertable_admin import AlertableAdmin
 
 STATUS_COLOURS = {
     "up": "#1a7f37",
@@ -19,7 +27,7 @@ STATUS_COLOURS = {
 }
 
 
-def status_badge(value):
+def status_badge(value: str) -> SafeString:
     colour = STATUS_COLOURS.get(value, "#6e7781")
     return format_html(
         '<span style="background:{};color:#fff;padding:2px 8px;border-radius:9px;font-weight:600">{}</span>',
@@ -29,20 +37,20 @@ def status_badge(value):
 
 
 @admin.action(description="Pause selected")
-def pause(modeladmin, request, queryset):
+def pause(modeladmin: "AlertableAdmin", request: HttpRequest, queryset: QuerySet) -> None:
     """Pause by hand: it then stays paused when its group resumes (alerts.source_groups)."""
     moved = _change_pause(modeladmin, request, queryset, paused=True)
     modeladmin.message_user(request, f"Paused {moved}.", messages.SUCCESS)
 
 
 @admin.action(description="Resume selected")
-def resume(modeladmin, request, queryset):
+def resume(modeladmin: "AlertableAdmin", request: HttpRequest, queryset: QuerySet) -> None:
     """Lift the own pause; a member of a paused group stays paused with it."""
     moved = _change_pause(modeladmin, request, queryset.filter(paused_at__isnull=False), paused=False)
     modeladmin.message_user(request, f"Resumed {moved}.", messages.SUCCESS)
 
 
-def _change_pause(modeladmin, request, queryset, *, paused):
+def _change_pause(modeladmin: "AlertableAdmin", request: HttpRequest, queryset: QuerySet, *, paused: bool) -> int:
     # One rule for the admin and the API: alerts.pausing, with the ModelAdmin's ``pausing``.
     from alerts.pausing import change_pause
 

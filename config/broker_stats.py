@@ -15,7 +15,9 @@ by at most that much, never stuck.
 import base64
 import json
 import os
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import redis
 
@@ -24,10 +26,10 @@ import redis
 PRIORITY_STEPS = (0, 3, 6, 9)
 PRIORITY_SEPARATOR = "\x06\x16"
 
-_clients: dict[str, object] = {}
+_clients: dict[tuple[int, str, float], redis.Redis] = {}
 
 
-def redis_client(url, *, timeout=2.0):
+def redis_client(url: str, *, timeout: float = 2.0) -> redis.Redis:
     """A Redis client for ``url`` with bounded socket timeouts, one per process and url."""
     key = (os.getpid(), url, timeout)
     client = _clients.get(key)
@@ -42,36 +44,38 @@ def redis_client(url, *, timeout=2.0):
     return client
 
 
-def priority_lists(queue):
+def priority_lists(queue: str) -> list[str]:
     return [queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS]
 
 
 class Broker:
     """The broker of this deployment, as configured by config.broker.broker_settings()."""
 
-    def __init__(self, broker_url, transport_options=None, *, timeout=2.0):
+    def __init__(
+        self, broker_url: str, transport_options: dict[str, Any] | None = None, *, timeout: float = 2.0
+    ) -> None:
         self.url = broker_url
         self.options = transport_options or {}
         self.timeout = timeout
 
     @classmethod
-    def from_settings(cls, *, timeout=2.0):
+    def from_settings(cls, *, timeout: float = 2.0) -> "Broker":
         from django.conf import settings
 
         return cls(settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS, timeout=timeout)
 
     @property
-    def is_redis(self):
+    def is_redis(self) -> bool:
         return self.url.startswith(("redis://", "rediss://", "unix://"))
 
     @property
-    def kind(self):
+    def kind(self) -> str:
         return "redis" if self.is_redis else "filesystem"
 
-    def client(self):
+    def client(self) -> redis.Redis:
         return redis_client(self.url, timeout=self.timeout)
 
-    def ping(self):
+    def ping(self) -> str:
         """Raise when the broker cannot take messages; return a short description otherwise."""
         if self.is_redis:
             self.client().ping()
@@ -83,7 +87,7 @@ class Broker:
             raise OSError(f"broker folder {folder!r} is not writable")
         return "broker folder is writable"
 
-    def depths(self, queues):
+    def depths(self, queues: Sequence[str]) -> dict[str, int]:
         """``{queue: messages waiting}`` for each queue (messages being worked on excluded)."""
         if self.is_redis:
             with self.client().pipeline(transaction=False) as pipe:
@@ -100,14 +104,15 @@ class Broker:
                 counts[queue] += 1
         return counts
 
-    def oldest_message(self, queue):
+    def oldest_message(self, queue: str) -> Any:
         """The decoded body of the oldest waiting message of ``queue``, or None."""
         if self.is_redis:
             client = self.client()
             # Pharos sends at the default priority, whose list comes first; the other
             # priority lists are looked at only when it is empty.
             candidates = [client.lindex(name, -1) for name in priority_lists(queue)]
-            payloads = [_decode_payload(raw) for raw in candidates if raw is not None]
+            # A synchronous client answers bytes, or None for an empty list.
+            payloads = [_decode_payload(raw) for raw in candidates if isinstance(raw, bytes | str)]
             return payloads[0] if payloads else None
         files = sorted(name for name in self._message_files() if _queue_of_file(name) == queue)
         if not files:
@@ -119,7 +124,7 @@ class Broker:
             # Consumed between listing and reading: the queue moved on, which is fine.
             return None
 
-    def _message_files(self):
+    def _message_files(self) -> list[str]:
         folder = self.options.get("data_folder_in", "")
         try:
             return [name for name in os.listdir(folder) if name.endswith(".msg")]
@@ -127,14 +132,14 @@ class Broker:
             return []
 
 
-def _queue_of_file(name):
+def _queue_of_file(name: str) -> str:
     # "<timestamp>_<uuid>.<queue>.msg": queue names may contain dots (probe.eu).
     stem = name[: -len(".msg")]
     _, _, rest = stem.partition(".")
     return rest
 
 
-def _decode_payload(raw):
+def _decode_payload(raw: bytes | str) -> Any:
     """The task arguments of a kombu message: ``[args, kwargs, embed]`` for Celery's
     protocol 2. Returns None for anything it cannot read."""
     try:
@@ -147,15 +152,15 @@ def _decode_payload(raw):
         return None
 
 
-def newest_checked_at(payload):
+def newest_checked_at(payload: object) -> datetime | None:
     """The latest ``checked_at`` among the outcomes inside a results message payload.
 
     The results message (probes.spec.results_message) is a dict with an ``outcomes`` list;
     it may be passed positionally or by keyword, so look for it anywhere in the payload.
     """
-    found = []
+    found: list[str] = []
 
-    def walk(value, depth=0):
+    def walk(value: object, depth: int = 0) -> None:
         if depth > 4:
             return
         if isinstance(value, dict):

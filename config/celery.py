@@ -5,6 +5,8 @@ Region workers do not use this app (they have no Django and no database); they r
 """
 
 import os
+from collections.abc import Iterable
+from typing import Any
 
 from celery import Celery
 from kombu import Queue
@@ -21,7 +23,7 @@ route_celery_logs_through_json()
 app = Celery("pharos")
 
 
-def queues_for(regions):
+def queues_for(regions: Iterable[str]) -> tuple[Queue, ...]:
     names = [
         broker.DEFAULT_QUEUE,
         broker.SCHEDULE_QUEUE,
@@ -33,7 +35,7 @@ def queues_for(regions):
     return tuple(Queue(name, routing_key=name) for name in names)
 
 
-def configure(app, regions):
+def configure(app: Celery, regions: Iterable[str]) -> None:
     app.conf.update(
         task_default_queue=broker.DEFAULT_QUEUE,
         task_queues=queues_for(regions),
@@ -72,7 +74,7 @@ HOUSEKEEPING_TASKS = (
 )
 
 
-def task_routes():
+def task_routes() -> dict[str, dict[str, str]]:
     routes = {broker.RECORD_OUTCOMES_TASK: {"queue": broker.RESULTS_QUEUE}}
     routes.update({name: {"queue": broker.SCHEDULE_QUEUE} for name in SCHEDULE_TASKS})
     routes.update({name: {"queue": broker.HOUSEKEEPING_QUEUE} for name in HOUSEKEEPING_TASKS})
@@ -82,7 +84,7 @@ def task_routes():
     return routes
 
 
-def beat_schedule():
+def beat_schedule() -> dict[str, dict[str, Any]]:
     """Static ticks only: schedules of monitors and heartbeats live in the database."""
     from django.conf import settings
 

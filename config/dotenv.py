@@ -10,7 +10,7 @@ from pathlib import Path
 DOTENV_PATH = Path(__file__).resolve().parent.parent / ".env"
 
 
-def load_dotenv(path=DOTENV_PATH):
+def load_dotenv(path: Path = DOTENV_PATH) -> None:
     if os.environ.get("PHAROS_IGNORE_DOTENV") or not path.is_file():
         return
     for line in path.read_text().splitlines():

@@ -5,6 +5,9 @@ stops at start-up with a message an operator can act on instead of failing later
 """
 
 import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal, overload
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -13,7 +16,13 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
-def env_str(name, default=None, *, required=False):
+@overload
+def env_str(name: str, default: str, *, required: bool = False) -> str: ...
+@overload
+def env_str(name: str, default: None = None, *, required: Literal[True]) -> str: ...
+@overload
+def env_str(name: str, default: None = None, *, required: bool = False) -> str | None: ...
+def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
     value = os.environ.get(name)
     if value is None or value == "":
         if required:
@@ -22,7 +31,7 @@ def env_str(name, default=None, *, required=False):
     return value
 
 
-def env_bool(name, default=False):
+def env_bool(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -34,7 +43,7 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false, yes/no, on/off), got {raw!r}")
 
 
-def env_int(name, default, *, minimum=None):
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -47,7 +56,7 @@ def env_int(name, default, *, minimum=None):
     return value
 
 
-def env_log_level(name="LOG_LEVEL", default="INFO"):
+def env_log_level(name: str = "LOG_LEVEL", default: str = "INFO") -> str:
     import logging
 
     level = env_str(name, default).upper()
@@ -56,7 +65,7 @@ def env_log_level(name="LOG_LEVEL", default="INFO"):
     return level
 
 
-def env_float(name, default, *, minimum=None):
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -69,7 +78,7 @@ def env_float(name, default, *, minimum=None):
     return value
 
 
-def env_list(name, default, *, allow_empty=False):
+def env_list(name: str, default: Iterable[str], *, allow_empty: bool = False) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
         return list(default)
@@ -79,7 +88,7 @@ def env_list(name, default, *, allow_empty=False):
     return items
 
 
-def env_regions(name="PHAROS_REGIONS", default=("us", "eu", "as")):
+def env_regions(name: str = "PHAROS_REGIONS", default: Iterable[str] = ("us", "eu", "as")) -> list[str]:
     regions = env_list(name, default)
     for region in regions:
         # Region names end up in queue names (probe.<region>) and URLs.
@@ -90,7 +99,9 @@ def env_regions(name="PHAROS_REGIONS", default=("us", "eu", "as")):
     return regions
 
 
-def database_from_url(url, *, name="DATABASE_URL", sqlite_default_path):
+def database_from_url(
+    url: str | None, *, name: str = "DATABASE_URL", sqlite_default_path: str | Path
+) -> dict[str, Any]:
     """Turn ``DATABASE_URL`` into a Django DATABASES entry (SQLite when unset)."""
     if not url:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_default_path)}
@@ -121,7 +132,7 @@ def database_from_url(url, *, name="DATABASE_URL", sqlite_default_path):
     raise ImproperlyConfigured(f"{name} has an unknown scheme {parts.scheme!r}: use postgres:// or sqlite:///")
 
 
-def without_password(url):
+def without_password(url: str) -> str:
     """The URL as it may appear in an error message or a log: the password masked."""
     parts = urlsplit(url)
     if not parts.password:
@@ -130,7 +141,7 @@ def without_password(url):
     return parts._replace(netloc=netloc).geturl()
 
 
-def env_proxy_ssl_header(name="PHAROS_PROXY_SSL_HEADER"):
+def env_proxy_ssl_header(name: str = "PHAROS_PROXY_SSL_HEADER") -> tuple[str, str] | None:
     """Django's SECURE_PROXY_SSL_HEADER from ``X-Forwarded-Proto: https`` (or 1/true for that
     header; unset, empty or 0: None). Only set it behind a proxy that always writes the header."""
     raw = (os.environ.get(name) or "").strip()

@@ -31,9 +31,14 @@ limits are what holds without one.
 """
 
 import multiprocessing
+from typing import TYPE_CHECKING
 
 from config.env import env_int
 from config.metrics_multiprocess import choose_multiprocess_dir, prepare_multiprocess_dir, worker_exited
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 # Set here, when gunicorn reads this file and before the application (prometheus_client
 # with it) is imported in the master (--preload) or in a worker: prometheus_client picks its
@@ -58,10 +63,10 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 
-def on_starting(server):
+def on_starting(server: "Arbiter") -> None:
     # Once per master start (not on a HUP reload, which keeps the workers' counts).
     prepare_multiprocess_dir(multiprocess_dir)
 
 
-def child_exit(server, worker):
+def child_exit(server: "Arbiter", worker: "Worker") -> None:
     worker_exited(worker.pid)

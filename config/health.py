@@ -27,12 +27,15 @@ the same report.
 
 import logging
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Min
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -53,14 +56,14 @@ BROKER_TIMEOUT = 2.0
 
 @require_GET
 @never_cache
-def healthcheck(request):
+def healthcheck(request: HttpRequest) -> JsonResponse:
     if request.GET.get("services", "").lower() not in ("1", "true", "yes"):
         return JsonResponse({"status": "ok", "version": settings.VERSION})
     report = services_report(now=timezone.now())
     return JsonResponse(report, status=200 if not report["failing"] else 503)
 
 
-def services_report(*, now):
+def services_report(*, now: datetime) -> dict[str, Any]:
     """The checks of the services form, as a JSON-safe dict (see the module docstring)."""
     checks = {"database": check_database(), "broker": check_broker()}
     if checks["database"]["ok"]:
@@ -97,7 +100,9 @@ def services_report(*, now):
     return {"status": "failing" if failing else "ok", "failing": failing, "checks": checks}
 
 
-def _pipeline_check(name, check, *, now, database_ok):
+def _pipeline_check(
+    name: str, check: Callable[..., dict[str, Any]], *, now: datetime, database_ok: bool
+) -> dict[str, Any]:
     if not database_ok:
         return {"ok": False, "detail": "unknown: the database is unavailable"}
     try:
@@ -108,7 +113,7 @@ def _pipeline_check(name, check, *, now, database_ok):
         return {"ok": False, "detail": f"unknown: unreadable ({type(error).__name__})"}
 
 
-def _timed(check):
+def _timed(check: Callable[[], str]) -> dict[str, Any]:
     started = time.monotonic()
     try:
         detail = check()
@@ -118,8 +123,8 @@ def _timed(check):
     return {"ok": True, "detail": detail, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
-def check_database():
-    def database():
+def check_database() -> dict[str, Any]:
+    def database() -> str:
         connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -133,24 +138,33 @@ def check_database():
     return result
 
 
-def check_broker():
+def check_broker() -> dict[str, Any]:
     broker = Broker.from_settings(timeout=BROKER_TIMEOUT)
     result = _timed(broker.ping)
     result["transport"] = broker.kind
     return result
 
 
-def stale_after(fastest_frequency, tick):
+def stale_after(fastest_frequency: float, tick: float) -> float:
     """Seconds without a result after which a region with monitors counts as failing."""
     return max(STALE_FLOOR, ROUNDS_BEFORE_STALE * fastest_frequency + 2 * tick)
 
 
-def check_regions(*, now):
+@dataclass
+class _RegionLoad:
+    """The active monitors a region checks: how many, the fastest frequency, the oldest."""
+
+    monitors: int = 0
+    fastest: int | None = None
+    oldest: datetime | None = None
+
+
+def check_regions(*, now: datetime) -> dict[str, Any]:
     """Per region: how old its newest result is, and whether that is too old."""
     from monitors.models import CheckResult, Monitor, MonitorStatus
 
     regions = list(settings.PHAROS_REGIONS)
-    assigned = {region: {"monitors": 0, "fastest": None, "oldest": None} for region in regions}
+    assigned = {region: _RegionLoad() for region in regions}
     # Monitors share a handful of region lists, so group by the list: a few rows however
     # many monitors there are. order_by() clears Meta.ordering, which would split groups.
     # Monitors inside a maintenance window are not dispatched, so they expect no results.
@@ -166,15 +180,15 @@ def check_regions(*, now):
             if region not in assigned:
                 continue
             state = assigned[region]
-            state["monitors"] += group["monitors"]
-            state["fastest"] = min(filter(None, (state["fastest"], group["fastest"])))
-            state["oldest"] = min(filter(None, (state["oldest"], group["oldest"])))
+            state.monitors += group["monitors"]
+            state.fastest = min(filter(None, (state.fastest, group["fastest"])))
+            state.oldest = min(filter(None, (state.oldest, group["oldest"])))
 
     any_results = None
-    report = {}
+    report: dict[str, Any] = {}
     for region in regions:
         state = assigned[region]
-        fastest = state["fastest"] or settings.PHAROS_MIN_CHECK_FREQUENCY
+        fastest = state.fastest or settings.PHAROS_MIN_CHECK_FREQUENCY
         limit = stale_after(fastest, settings.PHAROS_TICK_SECONDS)
         lookback = limit * LOOKBACK_ROUNDS
         # Newest first over the checked_at index, stopping at this region's first row:
@@ -186,7 +200,7 @@ def check_regions(*, now):
             .first()
         )
         age = max(0.0, (now - newest).total_seconds()) if newest else None
-        expected = state["monitors"] > 0 and (now - state["oldest"]).total_seconds() > limit
+        expected = state.oldest is not None and (now - state.oldest).total_seconds() > limit
         ok = not expected or (age is not None and age <= limit)
         if age is not None:
             detail = f"last result {age:.0f} s ago"
@@ -194,7 +208,7 @@ def check_regions(*, now):
             if any_results is None:
                 any_results = CheckResult.objects.exists()
             detail = "no results yet" if not any_results else f"no result in the last {lookback:.0f} s"
-        if not state["monitors"]:
+        if not state.monitors:
             detail += "; no active monitors"
         elif not expected:
             detail += "; monitors are newer than one stale period"
@@ -203,12 +217,12 @@ def check_regions(*, now):
             "detail": detail,
             "last_result_age": None if age is None else round(age, 1),
             "stale_after": limit,
-            "monitors": state["monitors"],
+            "monitors": state.monitors,
         }
     return report
 
 
-def check_aggregator(*, now):
+def check_aggregator(*, now: datetime) -> dict[str, Any]:
     """Batches of outcomes waiting for the aggregator, and how long the oldest has waited."""
     broker = Broker.from_settings(timeout=BROKER_TIMEOUT)
     try:

@@ -19,8 +19,12 @@ import subprocess
 import sys
 import threading
 import time
+from _thread import LockType
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import IO
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DOTENV = PROJECT_DIR / ".env"
@@ -36,12 +40,18 @@ STOP_GRACE = 10.0
 @dataclass
 class Process:
     name: str
-    argv: list
-    env: dict = field(default_factory=dict)
-    popen: subprocess.Popen | None = None
-    crashes: list = field(default_factory=list)
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+    crashes: list[float] = field(default_factory=list)
 
-    def start(self, base_env, out_lock):
+    @property
+    def started(self) -> subprocess.Popen[bytes]:
+        if self.popen is None:
+            raise RuntimeError(f"{self.name} has not been started")
+        return self.popen
+
+    def start(self, base_env: Mapping[str, str], out_lock: LockType) -> None:
         env = dict(base_env, **self.env)
         self.popen = subprocess.Popen(
             self.argv,
@@ -57,7 +67,7 @@ class Process:
         threading.Thread(target=_pump, args=(self.name, self.popen.stdout, out_lock), daemon=True).start()
 
 
-def _pump(name, stream, out_lock):
+def _pump(name: str, stream: IO[bytes], out_lock: LockType) -> None:
     prefix = f"{name:>10} | "
     for raw in iter(stream.readline, b""):
         line = raw.decode(errors="replace").rstrip("\n")
@@ -66,12 +76,12 @@ def _pump(name, stream, out_lock):
             sys.stdout.flush()
 
 
-def say(message):
+def say(message: str) -> None:
     sys.stdout.write(f"{'pharos':>10} | {message}\n")
     sys.stdout.flush()
 
 
-def ensure_dotenv():
+def ensure_dotenv() -> None:
     """First start: a .env with a random SECRET_KEY, so DEBUG can stay off."""
     if DOTENV.exists() or os.environ.get("SECRET_KEY"):
         return
@@ -83,11 +93,11 @@ def ensure_dotenv():
     say(f"wrote {DOTENV.name} with a new SECRET_KEY")
 
 
-def manage(*args):
+def manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, check=True)
 
 
-def ensure_admin_user():
+def ensure_admin_user() -> None:
     """Create the `admin` superuser once; its password is printed now and never again."""
     import django
 
@@ -103,7 +113,7 @@ def ensure_admin_user():
     say(f"    username: admin    password: {password}")
 
 
-def ensure_first_team():
+def ensure_first_team() -> None:
     """No team yet: make one with the admin in it, or the add-monitor form has no team."""
     from teams.first_run import ensure_first_team as create
 
@@ -112,7 +122,7 @@ def ensure_first_team():
         say(f"created the team {team.name!r} with the admin as its member and on-call contact")
 
 
-def processes(regions, port):
+def processes(regions: Sequence[str], port: int | str) -> list[Process]:
     python = sys.executable
     bindir = Path(python).parent
     celery = str(bindir / "celery")
@@ -127,7 +137,7 @@ def processes(regions, port):
     if (PROJECT_DIR / "config" / "gunicorn.conf.py").exists():
         web += ["--config", "config/gunicorn.conf.py"]
 
-    def worker(name, queues, *, concurrency, pool=None):
+    def worker(name: str, queues: str, *, concurrency: int, pool: str | None = None) -> Process:
         argv = [celery, "-A", "config.celery", "worker", "-Q", queues, "-n", f"{name}@%h"]
         argv += ["--pool", pool] if pool else ["--concurrency", str(concurrency)]
         return Process(name, [*argv, "--loglevel", log_level, *quiet])
@@ -185,23 +195,23 @@ def processes(regions, port):
 
 
 class Supervisor:
-    def __init__(self, procs):
+    def __init__(self, procs: list[Process]) -> None:
         self.procs = procs
         self.out_lock = threading.Lock()
         self.stopping = False
         self.exit_code = 0
 
-    def run(self):
+    def run(self) -> int:
         base_env = dict(os.environ)
         for proc in self.procs:
             proc.start(base_env, self.out_lock)
-            say(f"started {proc.name} (pid {proc.popen.pid})")
+            say(f"started {proc.name} (pid {proc.started.pid})")
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGTERM, self.request_stop)
         while not self.stopping:
             time.sleep(0.5)
             for proc in self.procs:
-                code = proc.popen.poll()
+                code = proc.started.poll()
                 if code is None or self.stopping:
                     continue
                 now = time.monotonic()
@@ -219,36 +229,36 @@ class Supervisor:
         self.stop_all()
         return self.exit_code
 
-    def request_stop(self, signum, frame):
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
         if not self.stopping:
             say("stopping all processes")
         self.stopping = True
 
-    def stop_all(self):
+    def stop_all(self) -> None:
         alive = [p for p in self.procs if p.popen and p.popen.poll() is None]
         for proc in alive:
             # SIGTERM to the leader only: a Celery worker then shuts its pool down warmly;
             # signalling the whole group would kill pool children under it mid-task.
-            proc.popen.terminate()
+            proc.started.terminate()
         deadline = time.monotonic() + STOP_GRACE
         for proc in alive:
             try:
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.started.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 say(f"{proc.name} did not stop within {STOP_GRACE:.0f} s; killing it")
-                _signal_group(proc.popen, signal.SIGKILL)
-                proc.popen.wait()
+                _signal_group(proc.started, signal.SIGKILL)
+                proc.started.wait()
         say("all processes stopped")
 
 
-def _signal_group(popen, signum):
+def _signal_group(popen: subprocess.Popen[bytes], signum: int) -> None:
     try:
         os.killpg(popen.pid, signum)
     except ProcessLookupError:
         pass
 
 
-def main():
+def main() -> None:
     os.chdir(PROJECT_DIR)
     VAR.mkdir(exist_ok=True)
     ensure_dotenv()

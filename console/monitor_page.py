@@ -125,7 +125,7 @@ def daily_uptime(monitor: Monitor, *, now: datetime) -> SafeString:
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     first = today - timedelta(days=UPTIME_DAYS - 1)
     spans = incident_spans("monitor", [monitor.pk], start=first, end=now).get(monitor.pk, [])
-    days = []
+    days: list[tuple[str, float | None]] = []
     for index in range(UPTIME_DAYS):
         start = first + timedelta(days=index)
         end = min(start + timedelta(days=1), now)

@@ -3,20 +3,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.core import signing
 from django.forms.models import BaseInlineFormSet
-from django.utils import timezone
 from django.utils.html import format_html
 
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
-from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
 from config.adminkit import status_badge
 from heartbeats import admin_page
 from heartbeats.models import Heartbeat, HeartbeatGroup, Ping
-from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
+from heartbeats.pausing import HEARTBEAT_PAUSING
 from heartbeats.schedule import InvalidSchedule, validate_cron, validate_timezone
 from heartbeats.serializers import HEARTBEAT_GROUP_MEMBERS
 from status.badges import badge_admin_html
-from teams.limits import LimitReached, claim_room
 from teams.models import Team
 
 RECENT_PINGS_SHOWN = 25
@@ -88,22 +85,6 @@ class HeartbeatForm(AlertableForm):
         # Set now, so that a form shown again with errors still shows the same URL.
         self.instance.token = token
         return signed
-
-    def clean_team(self):
-        team = self.cleaned_data.get("team")
-        if team is not None and (self.instance.pk is None or self.instance.team_id != team.pk):
-            # The admin saves inside a transaction: the team's row stays locked until then.
-            try:
-                claim_room(
-                    team,
-                    Heartbeat.objects.filter(team=team),
-                    limit=settings.PHAROS_TEAM_MAX_HEARTBEATS,
-                    what="heartbeats",
-                    setting="PHAROS_TEAM_MAX_HEARTBEATS",
-                )
-            except LimitReached as error:
-                raise forms.ValidationError(f"The team is full: {error}.") from None
-        return team
 
     def clean_period(self):
         period = self.cleaned_data.get("period")
@@ -221,14 +202,8 @@ class HeartbeatAdmin(AlertableAdmin):
         return f"every {heartbeat.period} s + {heartbeat.grace} s"
 
     @admin.display(description="badge")
-    def public_badge(self, heartbeat):
+    def public_badge(self, heartbeat: Heartbeat) -> str:
         return badge_admin_html(heartbeat)
-
-    def save_model(self, request, heartbeat, form, change):
-        super().save_model(request, heartbeat, form, change)
-        if change and set(SCHEDULE_FIELDS) & set(form.changed_data):
-            # A new schedule moves the deadline of an up heartbeat (alerts.pausing).
-            reschedule(HEARTBEAT_PAUSING, Heartbeat.objects.get(pk=heartbeat.pk), now=timezone.now())
 
 
 @admin.register(Ping)

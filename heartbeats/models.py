@@ -33,6 +33,9 @@ class Heartbeat(AlertableSource):
 
     The alerting, maintenance and pause fields are alerts.alertable's."""
 
+    # How many one team may have (teams.limits).
+    team_limit_setting = "PHAROS_TEAM_MAX_HEARTBEATS"
+
     # Every ping rewrites this row and alert_after is indexed, so each ping writes a new
     # entry into every index of the table: keep no index that another one already covers.
     # heartbeat_team (team, id) serves the foreign key; the token's uniqueness is a plain

@@ -41,4 +41,5 @@ HEARTBEAT_PAUSING = SourcePausing(
     resumed_fields=_resumed,
     schedule=_schedule,
     schedule_claim=_schedule_claim,
+    schedule_fields=SCHEDULE_FIELDS,
 )

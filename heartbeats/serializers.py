@@ -6,16 +6,14 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from alerts.alertable_serializer import AlertableSerializer
-from alerts.pausing import change_pause, reschedule
-from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
+from alerts.source_groups import GroupMembers, GroupSerializer, member_pause
 from config.jsonapi.fields import NameField, TimeZoneField
 from config.jsonapi.serializers import MAX_DB_INTEGER, IdField, RelationshipSerializer
 from config.jsonapi.timestamps import TimestampField
 from heartbeats.maintenance import shown_status
 from heartbeats.models import Heartbeat, HeartbeatGroup, HeartbeatStatus
-from heartbeats.pausing import HEARTBEAT_PAUSING, SCHEDULE_FIELDS
+from heartbeats.pausing import HEARTBEAT_PAUSING
 from heartbeats.schedule import InvalidSchedule, validate_cron
-from teams.limits import LimitReached, claim_room
 
 
 class HeartbeatSerializer(AlertableSerializer):
@@ -24,6 +22,7 @@ class HeartbeatSerializer(AlertableSerializer):
     # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
 
     resource_type = "heartbeat"
+    pausing = HEARTBEAT_PAUSING
     alerting_before = "heartbeat_group_id"
 
     name = NameField(max_length=200)
@@ -55,30 +54,10 @@ class HeartbeatSerializer(AlertableSerializer):
         except InvalidSchedule as error:
             raise serializers.ValidationError(str(error)) from None
 
-    def validate_heartbeat_group_id(self, group_id):
-        # Locked until the write commits, so a pause of the group cannot slip in between.
-        self._group = lock_group(HeartbeatGroup, self.team, group_id)
-        return group_id
-
-    def group_after_write(self, validated):
-        """The group the heartbeat will be in, locked (see alerts.source_groups)."""
-        if "heartbeat_group_id" in validated:
-            return getattr(self, "_group", None)
-        current = self.instance.heartbeat_group_id if self.instance is not None else None
-        return lock_group(HeartbeatGroup, self.team, current)
+    validate_heartbeat_group_id = AlertableSerializer.validate_group_id
 
     def validate(self, attrs):
-        if self.instance is None:
-            try:
-                claim_room(
-                    self.team,
-                    Heartbeat.objects.filter(team=self.team),
-                    limit=settings.PHAROS_TEAM_MAX_HEARTBEATS,
-                    what="heartbeats",
-                    setting="PHAROS_TEAM_MAX_HEARTBEATS",
-                )
-            except LimitReached as error:
-                raise serializers.ValidationError({"base": [str(error)]}) from None
+        self.claim_team_room()
         errors = self.maintenance_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)
@@ -95,21 +74,8 @@ class HeartbeatSerializer(AlertableSerializer):
         return heartbeat
 
     def update(self, heartbeat, validated):
-        paused = validated.pop("paused", None)
-        now = timezone.now()
-        schedule_changed = any(
-            name in validated and validated[name] != getattr(heartbeat, name) for name in SCHEDULE_FIELDS
-        )
-        for name, value in validated.items():
-            setattr(heartbeat, name, value)
-        # Only what this request changed: pings and the sweep write status, last_ping_at
-        # and alert_after of the same row (the view holds the row lock meanwhile).
-        heartbeat.save(update_fields=[*validated, "updated_at"])
-        if paused is not None or "heartbeat_group_id" in validated:
-            # Its own pause and its group's decide together (alerts.pausing).
-            change_pause(HEARTBEAT_PAUSING, heartbeat, paused=paused, group=self.group_after_write(validated), now=now)
-        if schedule_changed:
-            reschedule(HEARTBEAT_PAUSING, heartbeat, now=now)
+        # The view holds the heartbeat's row lock meanwhile (pings wait for it).
+        self.save_edit(heartbeat, validated)
         return heartbeat
 
     def to_representation(self, heartbeat):

@@ -1,9 +1,11 @@
-from django.conf import settings
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from alerts.alertable_admin import ALERTING_FIELDSETS, AlertableAdmin, AlertableForm
-from alerts.pausing import reschedule
 from alerts.source_groups_admin import SourceGroupAdmin
 from console.monitor_columns import LIST_COLUMNS, MonitorListColumns
 from console.monitor_form import MonitorFormFields
@@ -24,7 +26,6 @@ from monitors.pausing import MONITOR_PAUSING
 from monitors.serializers import MONITOR_GROUP_MEMBERS
 from monitors.types import REGISTRY, bounded_timeout, converted_timeout, timeout_error
 from status.badges import badge_admin_html
-from teams.limits import LimitReached, claim_room
 
 
 class RequestHeaderInline(admin.TabularInline):
@@ -39,21 +40,8 @@ class MonitorForm(MonitorFormFields, AlertableForm):
         model = Monitor
         fields = "__all__"
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        team = cleaned.get("team")
-        if team is not None and (self.instance.pk is None or self.instance.team_id != team.pk):
-            # The admin saves inside a transaction: the team's row stays locked until then.
-            try:
-                claim_room(
-                    team,
-                    Monitor.objects.filter(team=team),
-                    limit=settings.PHAROS_TEAM_MAX_MONITORS,
-                    what="monitors",
-                    setting="PHAROS_TEAM_MAX_MONITORS",
-                )
-            except LimitReached as full:
-                self.add_error("team", f"The team is full: {full}.")
         monitor_type, frequency = cleaned.get("monitor_type"), cleaned.get("check_frequency")
         if monitor_type not in REGISTRY or not frequency:
             return cleaned
@@ -155,15 +143,8 @@ class MonitorAdmin(MonitorListColumns, AlertableAdmin):
     ]
 
     @admin.display(description="badge")
-    def public_badge(self, monitor):
+    def public_badge(self, monitor: Monitor) -> str:
         return badge_admin_html(monitor)
-
-    def save_model(self, request, monitor, form, change):
-        super().save_model(request, monitor, form, change)
-        # A new monitor is phased by the next tick; a new frequency re-phases an active
-        # one at once, as a PATCH does (alerts.pausing).
-        if change and "check_frequency" in form.changed_data:
-            reschedule(MONITOR_PAUSING, monitor, now=timezone.now())
 
 
 @admin.register(CheckResult)
@@ -234,7 +215,7 @@ class RoundAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     @admin.display(description="regions")
-    def region_list(self, round_):
+    def region_list(self, round_: Round) -> str:
         return ", ".join(round_.regions or [])
 
 
@@ -245,11 +226,11 @@ class RegionQuarantineAdmin(admin.ModelAdmin):
     readonly_fields = ["region", "reason", "started_at", "released_at", "details"]
     actions = ["release_now"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="Release selected regions from quarantine")
-    def release_now(self, request, queryset):
+    def release_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         by = request.user.get_username() or "admin"
         released = sum(quarantine.release(row, now=now, why=f"released by {by}") for row in queryset)

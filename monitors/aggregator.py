@@ -14,15 +14,18 @@
 
 import json
 import logging
-from collections import defaultdict, namedtuple
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from monitors import quarantine
 from monitors.models import CheckResult, Monitor, Round
-from monitors.rounds import close_rounds, relax_durability
-from monitors.verdicts import DOWN, ERROR, UP, Vote, decide
+from monitors.rounds import Closure, close_rounds, relax_durability
+from monitors.verdicts import DOWN, ERROR, UP, Vote, decide, quorum_of
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ VOTE_FIELDS = (
 )
 
 
-def parse_time(value):
+def parse_time(value: str | datetime | None) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):
@@ -48,29 +51,36 @@ def parse_time(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _float(value):
+def _float(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-RESULT_COLUMNS = (
-    "monitor_id",
-    "scheduled_at",
-    "region",
-    "outcome",
-    "cause",
-    "status_code",
-    "response_time",
-    "name_lookup_time",
-    "connection_time",
-    "tls_handshake_time",
-    "processing_time",
-    "data_transfer_time",
-    "remote_ip",
-    "tls_expires_at",
-    "tls_issuer",
-    "response_excerpt",
-    "checked_at",
-)
+class ResultRow(NamedTuple):
+    """One vote as stored: the CheckResult columns, in the order of the INSERT below."""
+
+    monitor_id: int
+    # None only from a malformed outcome: PostgreSQL's NOT NULL refuses the message, SQLite's
+    # INSERT OR IGNORE drops the row.
+    scheduled_at: datetime | None
+    region: str
+    outcome: str
+    cause: str
+    status_code: int | None
+    response_time: float | None
+    name_lookup_time: float | None
+    connection_time: float | None
+    tls_handshake_time: float | None
+    processing_time: float | None
+    data_transfer_time: float | None
+    remote_ip: str
+    tls_expires_at: datetime | None
+    tls_issuer: str
+    response_excerpt: str
+    checked_at: datetime
+
+
+RESULT_COLUMNS = ResultRow._fields
+# The PostgreSQL array type of each column, in RESULT_COLUMNS' order (the unnest INSERT).
 _PG_TYPES = (
     "bigint",
     "timestamptz",
@@ -91,11 +101,25 @@ _PG_TYPES = (
     "timestamptz",
 )
 
-ResultRow = namedtuple("ResultRow", RESULT_COLUMNS)  # type: ignore[misc]  # fields shared with the SQL above
-RoundRow = namedtuple("RoundRow", "pk monitor_id scheduled_at regions deadline quorum")
+
+class RoundRow(NamedTuple):
+    """An open round as the aggregator closes it, with its monitor's quorum."""
+
+    pk: int
+    monitor_id: int
+    scheduled_at: datetime
+    regions: list[str]
+    deadline: datetime
+    quorum: int
 
 
-def result_row(outcome, *, region, now):
+# (monitor_id, scheduled_at): a round's key, as outcomes name it.
+RoundKey = tuple[int, datetime]
+# region → Vote, per round key.
+Votes = dict[RoundKey, dict[str, Vote]]
+
+
+def result_row(outcome: Mapping[str, Any], *, region: str, now: datetime) -> ResultRow:
     """One outcome dict → the CheckResult columns, cut to their sizes."""
     phases = outcome.get("phases") or {}
     status = outcome.get("status")
@@ -121,7 +145,7 @@ def result_row(outcome, *, region, now):
     )
 
 
-def store_results(rows):
+def store_results(rows: Sequence[ResultRow]) -> int:
     """Insert the rows, skipping votes already stored and monitors deleted meanwhile.
     Returns how many were new."""
     if not rows:
@@ -138,7 +162,7 @@ def store_results(rows):
     return len(objects)
 
 
-def _insert_postgresql(rows):
+def _insert_postgresql(rows: Sequence[ResultRow]) -> int:
     # One INSERT … SELECT FROM unnest: no model instances, and the EXISTS filter drops
     # outcomes of monitors deleted since dispatch. ON CONFLICT: a redelivered batch.
     columns = ", ".join(RESULT_COLUMNS)
@@ -152,10 +176,11 @@ def _insert_postgresql(rows):
             "ON CONFLICT (monitor_id, scheduled_at, region) DO NOTHING",
             [list(column) for column in zip(*rows, strict=True)],
         )
-        return cursor.rowcount
+        inserted: int = cursor.rowcount
+        return inserted
 
 
-def _round_rows(queryset, limit=None):
+def _round_rows(queryset: QuerySet, limit: int | None = None) -> list[RoundRow]:
     rows = queryset.values_list("pk", "monitor_id", "scheduled_at", "regions", "deadline", "monitor__quorum")
     if limit is not None:
         rows = rows[:limit]
@@ -165,7 +190,7 @@ def _round_rows(queryset, limit=None):
     ]
 
 
-def open_rounds_for(keys):
+def open_rounds_for(keys: Collection[RoundKey]) -> list[RoundRow]:
     """Open rounds for ``{(monitor_id, scheduled_at)}``, as RoundRows."""
     if not keys:
         return []
@@ -175,12 +200,12 @@ def open_rounds_for(keys):
     return [r for r in _round_rows(candidates) if (r.monitor_id, r.scheduled_at) in keys]
 
 
-def votes_for(rounds):
+def votes_for(rounds: Iterable[RoundRow]) -> Votes:
     """``{(monitor_id, scheduled_at): {region: Vote}}`` for the given rounds."""
-    if not rounds:
-        return {}
     keys = {(r.monitor_id, r.scheduled_at) for r in rounds}
-    votes = defaultdict(dict)
+    if not keys:
+        return {}
+    votes: defaultdict[RoundKey, dict[str, Vote]] = defaultdict(dict)
     rows = CheckResult.objects.filter(
         monitor_id__in={m for m, _ in keys}, scheduled_at__in={t for _, t in keys}
     ).values_list(*VOTE_FIELDS)
@@ -192,7 +217,7 @@ def votes_for(rounds):
     return votes
 
 
-def open_rounds_with_votes(keys):
+def open_rounds_with_votes(keys: Collection[RoundKey]) -> tuple[list[RoundRow], Votes]:
     """The open rounds among ``keys`` and every vote stored for them: ``(rounds, votes)``."""
     if connection.vendor != "postgresql":
         rounds = open_rounds_for(keys)
@@ -214,23 +239,19 @@ def open_rounds_with_votes(keys):
             [[m for m, _ in keys], [t for _, t in keys]],
         )
         rows = cursor.fetchall()
-    rounds, votes = {}, defaultdict(dict)
+    by_pk: dict[int, RoundRow] = {}
+    votes: defaultdict[RoundKey, dict[str, Vote]] = defaultdict(dict)
     for pk, monitor_id, scheduled_at, regions, deadline, override, region, outcome, cause, code, excerpt, tls in rows:
         if isinstance(regions, str):
             regions = json.loads(regions)
-        if pk not in rounds:
-            rounds[pk] = RoundRow(pk, monitor_id, scheduled_at, regions, deadline, quorum_of(regions, override))
+        if pk not in by_pk:
+            by_pk[pk] = RoundRow(pk, monitor_id, scheduled_at, regions, deadline, quorum_of(regions, override))
         if region is not None:
             votes[(monitor_id, scheduled_at)][region] = Vote(region, outcome, cause, code, excerpt, tls)
-    return list(rounds.values()), votes
+    return list(by_pk.values()), votes
 
 
-def quorum_of(regions, override):
-    """DOWN votes needed: the monitor's override (capped at its regions) or a majority."""
-    return min(override, len(regions)) if override else len(regions) // 2 + 1
-
-
-def record_outcomes(message, *, now):
+def record_outcomes(message: Mapping[str, Any], *, now: datetime) -> dict[str, int]:
     """Store one results message and close the rounds it completes. Returns a summary."""
     region = message.get("region") or ""
     rows = [result_row(o, region=region, now=now) for o in message.get("outcomes") or ()]
@@ -244,10 +265,10 @@ def record_outcomes(message, *, now):
             extra={"region": region, "dropped": message["dropped"]},
         )
 
-    rounds, votes = open_rounds_with_votes({(r.monitor_id, r.scheduled_at) for r in rows})
+    rounds, votes = open_rounds_with_votes({(r.monitor_id, r.scheduled_at) for r in rows if r.scheduled_at is not None})
     quarantined = quarantine.quarantined_regions()
     late_regions = {r.region for r in rows}
-    closures = []
+    closures: list[Closure] = []
     for round_ in rounds:
         round_votes = votes.get((round_.monitor_id, round_.scheduled_at), {})
         if now > round_.deadline:
@@ -261,14 +282,14 @@ def record_outcomes(message, *, now):
     return {"stored": stored, "closed": closed}
 
 
-def close_overdue_rounds(*, now, limit=5000):
+def close_overdue_rounds(*, now: datetime, limit: int = 5000) -> int:
     """Close open rounds past their deadline with the votes in hand (absent = MISSING)."""
     rounds = _round_rows(Round.objects.filter(closed_at__isnull=True, deadline__lt=now).order_by("deadline"), limit)
     if not rounds:
         return 0
     votes = votes_for(rounds)
     quarantined = quarantine.quarantined_regions()
-    closures = []
+    closures: list[Closure] = []
     for round_ in rounds:
         round_votes = votes.get((round_.monitor_id, round_.scheduled_at), {})
         verdict = decide(regions=round_.regions, quorum=round_.quorum, votes=round_votes, quarantined=quarantined)

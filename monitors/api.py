@@ -1,9 +1,13 @@
 """``/api/v2/monitors``: the monitor resource, its response times and its SLA (docs/api.md)."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.availability_api import availability_action
@@ -50,7 +54,7 @@ class MonitorViewSet(ResourceViewSet):
     queryset = Monitor.objects.select_related("team").prefetch_related("request_headers").order_by("id")
     serializer_class = MonitorSerializer
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         for name in ("url", "pronounceable_name"):
             value = self.request.query_params.get(name)
             if value is not None:
@@ -66,10 +70,10 @@ class MonitorViewSet(ResourceViewSet):
             OpenApiParameter("pronounceable_name", str, description="Only monitors with exactly this name."),
         ]
     )
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def before_delete(self, monitor):
+    def before_delete(self, monitor: Monitor) -> None:
         # An open incident of a deleted monitor would go on escalating with nobody able to
         # find its source; it ends with the monitor.
         resolve_open_incident(
@@ -81,7 +85,7 @@ class MonitorViewSet(ResourceViewSet):
 
     @extend_schema(responses={200: ResponseTimesDocument, **error_responses(404)}, tags=["Monitors"])
     @action(detail=True, methods=["get"], url_path="response-times")
-    def response_times(self, request, pk=None):
+    def response_times(self, request: Request, pk: str | None = None) -> Response:
         monitor = self.get_object()
         regions = response_times(monitor, now=timezone.now())
         for region in regions:
@@ -103,7 +107,7 @@ class MonitorGroupViewSet(GroupViewSet):
 
     @members_schema(MonitorViewSet.list_document_serializer, "Monitor groups")
     @action(detail=True, methods=["get"])
-    def monitors(self, request, pk=None):
+    def monitors(self, request: Request, pk: str | None = None) -> Response:
         group = self.get_object()
         monitors = MonitorViewSet.queryset.filter(team=self.team, monitor_group=group)
         return self.member_page(monitors, MonitorSerializer(context=self.get_serializer_context()))

@@ -6,7 +6,7 @@ class MonitorsConfig(AppConfig):
     name = "monitors"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from monitors.models import Monitor
         from monitors.withdrawal import monitor_deleted
 

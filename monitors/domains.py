@@ -26,8 +26,10 @@ it has one — neither waits for the other, and an outage always pages.
 import ipaddress
 import logging
 import math
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -64,7 +66,7 @@ class Registration:
     expires_at: datetime | None = None
 
 
-def host_of(url):
+def host_of(url: str) -> str | None:
     """The host a monitor's URL (or bare ``host[:port]`` target) names, lowercased."""
     if "://" not in url and url.count(":") > 1 and not url.startswith("["):
         return url.strip().lower()  # a bare IPv6 literal, which urlsplit would cut at its first colon
@@ -75,7 +77,7 @@ def host_of(url):
     return (host or "").rstrip(".") or None
 
 
-def registrable_domain(url):
+def registrable_domain(url: str) -> str | None:
     """The domain whose registration a monitor depends on, or None (IP literal, one label).
 
     The last two labels of the host, or the last three when the second-to-last is one of
@@ -101,7 +103,7 @@ def registrable_domain(url):
     return ".".join(labels[-take:])
 
 
-def parse_rdap_date(value):
+def parse_rdap_date(value: object) -> datetime:
     if not isinstance(value, str):
         raise LookupFailed(f"eventDate is not a string: {value!r}"[:200])
     try:
@@ -111,7 +113,7 @@ def parse_rdap_date(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def expiration_of(document):
+def expiration_of(document: object) -> datetime | None:
     """The ``expiration`` event of an RDAP domain object (RFC 9083 §4.5), or None.
 
     Should a registry list several, the latest is the one in force after a renewal."""
@@ -128,7 +130,7 @@ def expiration_of(document):
     return max(dates) if dates else None
 
 
-def lookup(domain, *, client, base_url):
+def lookup(domain: str, *, client: httpx.Client, base_url: str) -> Registration:
     """Ask RDAP about ``domain``. Raises LookupFailed when there is no usable answer."""
     url = f"{base_url.rstrip('/')}/domain/{domain}"
     try:
@@ -147,19 +149,25 @@ def lookup(domain, *, client, base_url):
     return Registration(found=True, expires_at=expiration_of(document))
 
 
-def days_left(expires_at, now):
+def days_left(expires_at: datetime, now: datetime) -> int:
     """Whole days left, rounded up (as probes.tls counts a certificate's); 0 once expired."""
     return max(0, math.ceil((expires_at - now).total_seconds() / 86400))
 
 
-def cause_for(expires_at, now):
+def cause_for(expires_at: datetime, now: datetime) -> str:
     days = days_left(expires_at, now)
     if days == 0:
         return "Domain expired"
     return f"Domain expires in {days} day{'s' if days != 1 else ''}"
 
 
-def check_domain_expiry(*, now, base_url=None, timeout=LOOKUP_TIMEOUT, lookups_per_run=LOOKUPS_PER_RUN):
+def check_domain_expiry(
+    *,
+    now: datetime,
+    base_url: str | None = None,
+    timeout: float = LOOKUP_TIMEOUT,
+    lookups_per_run: int = LOOKUPS_PER_RUN,
+) -> dict[str, int]:
     """One run: refresh stale registrations, then open or resolve every monitor's warning.
     Returns counts for the task's log line."""
     watched = Monitor.objects.filter(domain_expiration__isnull=False).only(
@@ -172,7 +180,7 @@ def check_domain_expiry(*, now, base_url=None, timeout=LOOKUP_TIMEOUT, lookups_p
         "domain_expiration",
         *ALERTING_FIELDS,
     )
-    by_domain = {}
+    by_domain: dict[str, list[Monitor]] = {}
     for monitor in watched:
         domain = registrable_domain(monitor.url)
         if domain is not None:
@@ -196,7 +204,7 @@ def check_domain_expiry(*, now, base_url=None, timeout=LOOKUP_TIMEOUT, lookups_p
     return {"domains": len(by_domain), "looked_up": looked_up, "failed": failed, "opened": opened, "resolved": resolved}
 
 
-def refresh(domains, *, now, base_url, timeout, limit):
+def refresh(domains: Collection[str], *, now: datetime, base_url: str, timeout: float, limit: int) -> tuple[int, int]:
     """Look up the domains whose last answer is older than LOOKUP_INTERVAL. Returns
     ``(answered, failed)``."""
     DomainRegistration.objects.bulk_create(
@@ -234,11 +242,17 @@ def refresh(domains, *, now, base_url, timeout, limit):
     return answered, failed
 
 
-def open_warning(monitor_id):
-    return Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id, kind=IncidentKind.DOMAIN).first()
+def open_warning(monitor_id: int) -> Incident | None:
+    warning: Incident | None = (
+        Incident.objects.open().for_source(IncidentSource.MONITOR, monitor_id, kind=IncidentKind.DOMAIN).first()
+    )
+    return warning
 
 
-def decide(monitor, registration, *, domain, now):
+Change = Literal["opened", "resolved"]
+
+
+def decide(monitor: Monitor, registration: DomainRegistration | None, *, domain: str, now: datetime) -> Change | None:
     """Open or resolve the monitor's domain warning. Returns "opened", "resolved" or None."""
     if registration is None or registration.checked_at is None:
         return None  # never answered yet: nothing known, nothing to say
@@ -285,7 +299,7 @@ def decide(monitor, registration, *, domain, now):
     return "opened" if created is not None else None
 
 
-def resolve_unwatched(watched_ids, *, now):
+def resolve_unwatched(watched_ids: Iterable[int], *, now: datetime) -> int:
     """Resolve domain warnings of monitors not in ``watched_ids``: ``domain_expiration``
     set back to null, an IP host now, or the monitor is gone."""
     stale = (

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -28,6 +29,9 @@ class Monitor(AlertableSource):
     Attribute names follow docs/api.md (Better Stack's Uptime API) so the serializer is thin;
     the alerting, maintenance and pause fields are alerts.alertable's.
     """
+
+    # How many one team may have (teams.limits).
+    team_limit_setting = "PHAROS_TEAM_MAX_MONITORS"
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="monitors")
     url = models.CharField(max_length=2048)
@@ -96,20 +100,25 @@ class Monitor(AlertableSource):
             models.Index(fields=["team", "id"], name="monitor_team"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.pronounceable_name or self.url
 
     @property
-    def effective_regions(self):
-        from django.conf import settings
-
-        return list(self.regions) or list(settings.PHAROS_REGIONS)
+    def effective_regions(self) -> list[str]:
+        return regions_or_all(self.regions)
 
     @property
-    def effective_quorum(self):
+    def effective_quorum(self) -> int:
         """Regions that must see DOWN in one round; a majority unless overridden."""
-        regions = len(self.effective_regions)
-        return min(self.quorum, regions) if self.quorum else regions // 2 + 1
+        # Imported here: monitors.verdicts imports this module (RoundVerdict).
+        from monitors.verdicts import quorum_of
+
+        return quorum_of(self.effective_regions, self.quorum)
+
+
+def regions_or_all(regions: list[str]) -> list[str]:
+    """The regions a monitor is checked from: its own list, or every region when empty."""
+    return list(regions) or list(settings.PHAROS_REGIONS)
 
 
 class MonitorRequestHeader(models.Model):
@@ -120,7 +129,7 @@ class MonitorRequestHeader(models.Model):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name}: {self.value}"
 
 
@@ -163,7 +172,7 @@ class CheckResult(models.Model):
             models.Index(fields=["checked_at"], name="check_result_checked_at"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.monitor_id} {self.region} {self.scheduled_at:%H:%M:%S} {self.outcome}"
 
 
@@ -184,7 +193,7 @@ class ResultRollup(models.Model):
             models.CheckConstraint(condition=Q(failures__lte=F("checks")), name="rollup_failures_within_checks"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.monitor_id} {self.region} {self.hour:%Y-%m-%d %H:00}"
 
 
@@ -224,7 +233,7 @@ class Round(models.Model):
             models.Index(fields=["dispatched_at"], name="round_dispatched_at"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.monitor_id}@{self.scheduled_at:%H:%M:%S} {self.verdict or 'open'}"
 
 
@@ -250,7 +259,7 @@ class RegionQuarantine(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.region} ({self.reason})"
 
 
@@ -269,7 +278,7 @@ class LoneFailure(models.Model):
     class Meta:
         indexes = [models.Index(fields=["region", "at"], name="lone_failure_region_at")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.region} {self.target}"
 
 
@@ -292,5 +301,5 @@ class DomainRegistration(models.Model):
     class Meta:
         ordering = ["domain"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.domain

@@ -35,4 +35,5 @@ MONITOR_PAUSING = SourcePausing(
     resumed_fields=_resumed,
     after_pause=_paused,
     schedule=_schedule,
+    schedule_fields=("check_frequency",),
 )

@@ -22,7 +22,10 @@ import math
 import time
 import zlib
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -37,34 +40,42 @@ LONE_FAILURE_WINDOW = timedelta(minutes=15)
 QUIET_PERIOD = timedelta(minutes=5)
 _ADVISORY_KEY = zlib.crc32(b"pharos.quarantine")
 _CACHE_SECONDS = 2.0
-_cache = {"at": -1e9, "regions": frozenset()}
 
 
-def target_of(url):
+@dataclass
+class _Cache:
+    at: float = -1e9
+    regions: frozenset[str] = frozenset()
+
+
+_cache = _Cache()
+
+
+def target_of(url: str) -> str:
     """The host a monitor reaches: many monitors on one host are one target."""
     parts = urlsplit(url if "://" in url else f"//{url}")
     return (parts.hostname or url)[:255]
 
 
-def is_canary(url):
+def is_canary(url: str) -> bool:
     return url in settings.PHAROS_CANARY_URLS
 
 
-def quarantined_regions(*, fresh=False):
+def quarantined_regions(*, fresh: bool = False) -> frozenset[str]:
     """Active quarantines, cached for a couple of seconds per process (read every message)."""
-    if fresh or time.monotonic() - _cache["at"] > _CACHE_SECONDS:
-        _cache["regions"] = frozenset(
+    if fresh or time.monotonic() - _cache.at > _CACHE_SECONDS:
+        _cache.regions = frozenset(
             RegionQuarantine.objects.filter(released_at__isnull=True).values_list("region", flat=True)
         )
-        _cache["at"] = time.monotonic()
-    return _cache["regions"]
+        _cache.at = time.monotonic()
+    return _cache.regions
 
 
-def forget_cache():
-    _cache["at"] = -1e9
+def forget_cache() -> None:
+    _cache.at = -1e9
 
 
-def record_lone_failures(failures, *, now):
+def record_lone_failures(failures: Sequence[tuple[str, int, str]], *, now: datetime) -> list[str]:
     """``failures``: [(region, monitor_id, url)] from rounds just closed. Quarantines
     regions that cross a threshold; returns the regions newly quarantined."""
     if not failures:
@@ -75,8 +86,9 @@ def record_lone_failures(failures, *, now):
             for region, monitor_id, url in failures
         ]
     )
-    newly = []
+    newly: list[str] = []
     for region in sorted({region for region, _, _ in failures}):
+        details: dict[str, Any]
         canaries = sorted({url for r, _, url in failures if r == region and is_canary(url)})
         if canaries:
             reason, details = RegionQuarantine.Reason.CANARY, {"canaries": canaries}
@@ -90,7 +102,7 @@ def record_lone_failures(failures, *, now):
     return newly
 
 
-def counted_lone_failures(region, *, since):
+def counted_lone_failures(region: str, *, since: datetime) -> tuple[int, int]:
     """``(targets, teams)``: the distinct targets that failed alone from ``region`` since
     ``since`` as the threshold counts them, and how many teams' monitors they came from.
 
@@ -98,7 +110,7 @@ def counted_lone_failures(region, *, since):
     more than one team has active monitors checked from the region; a target several
     teams monitor counts once.
     """
-    by_team = defaultdict(set)
+    by_team: defaultdict[int, set[str]] = defaultdict(set)
     for team_id, target in (
         LoneFailure.objects.filter(region=region, at__gte=since).values_list("monitor__team_id", "target").distinct()
     ):
@@ -110,14 +122,14 @@ def counted_lone_failures(region, *, since):
     return min(distinct, sum(min(cap, len(targets)) for targets in by_team.values())), len(by_team)
 
 
-def teams_checked_from(region):
+def teams_checked_from(region: str) -> set[int]:
     """Teams with active monitors checked from ``region`` (an empty list: every region)."""
     # A few rows however many monitors: monitors share a handful of region lists.
     pairs = Monitor.objects.filter(paused_at__isnull=True).order_by().values_list("team_id", "regions").distinct()
     return {team_id for team_id, regions in pairs if not regions or region in regions}
 
 
-def _serialize_decisions():
+def _serialize_decisions() -> None:
     # Two aggregators quarantining two different regions at once could together
     # quarantine a majority; a transaction-scoped advisory lock makes them take turns.
     if connection.vendor == "postgresql":
@@ -125,7 +137,7 @@ def _serialize_decisions():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])
 
 
-def quarantine(region, *, reason, details, now):
+def quarantine(region: str, *, reason: str, details: dict[str, Any], now: datetime) -> bool:
     """Quarantine ``region`` unless it already is or that would quarantine a majority."""
     with transaction.atomic():
         _serialize_decisions()
@@ -158,9 +170,9 @@ def quarantine(region, *, reason, details, now):
     return True
 
 
-def release_recovered(*, now):
+def release_recovered(*, now: datetime) -> list[str]:
     """End quarantines of regions with no lone failure for QUIET_PERIOD; returns them."""
-    released = []
+    released: list[str] = []
     quiet_since = now - QUIET_PERIOD
     for row in RegionQuarantine.objects.filter(released_at__isnull=True, started_at__lte=quiet_since):
         if LoneFailure.objects.filter(region=row.region, at__gt=quiet_since).exists():
@@ -170,7 +182,7 @@ def release_recovered(*, now):
     return released
 
 
-def release(row, *, now, why):
+def release(row: RegionQuarantine, *, now: datetime, why: str) -> bool:
     """End one quarantine (automatically, or by an operator in the admin)."""
     with transaction.atomic():
         # Conditional: another worker releasing the same row is a normal no-op.
@@ -188,5 +200,6 @@ def release(row, *, now, why):
     return True
 
 
-def prune_lone_failures(*, now):
-    return LoneFailure.objects.filter(at__lt=now - 2 * LONE_FAILURE_WINDOW).delete()[0]
+def prune_lone_failures(*, now: datetime) -> int:
+    deleted: int = LoneFailure.objects.filter(at__lt=now - 2 * LONE_FAILURE_WINDOW).delete()[0]
+    return deleted

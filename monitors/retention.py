@@ -13,7 +13,9 @@ housekeeping run never holds long locks on the results table.
 import logging
 import math
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,30 +34,34 @@ ROUND_RETENTION = timedelta(hours=6)
 # grace covers a backlogged aggregator too.
 LATE_RESULTS = timedelta(minutes=10)
 
+# monitor_id, region, checks, failures, mean and p95 response time of one hour.
+Summary = tuple[int, str, int, int, float | None, float | None]
 
-def hour_of(moment):
+
+def hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def hours_to_roll_up(*, now):
+def hours_to_roll_up(*, now: datetime) -> list[datetime]:
     """Complete hours not rolled up yet, oldest first. The newest rolled-up hour is done
     again while results for it may still arrive (LATE_RESULTS after it ends)."""
-    newest = ResultRollup.objects.aggregate(newest=Max("hour"))["newest"]
+    newest: datetime | None = ResultRollup.objects.aggregate(newest=Max("hour"))["newest"]
     if newest is None:
-        oldest = CheckResult.objects.aggregate(oldest=Min("checked_at"))["oldest"]
+        oldest: datetime | None = CheckResult.objects.aggregate(oldest=Min("checked_at"))["oldest"]
         if oldest is None:
             return []
         start = hour_of(oldest)
     else:
         start = newest if newest + HOUR + LATE_RESULTS > now else newest + HOUR
-    hours, hour = [], start
+    hours: list[datetime] = []
+    hour = start
     while hour + HOUR <= now and len(hours) < MAX_HOURS_PER_RUN:
         hours.append(hour)
         hour += HOUR
     return hours
 
 
-def roll_up_hour(hour):
+def roll_up_hour(hour: datetime) -> int:
     """Upsert the rollups of one hour from the raw results; returns the rows written."""
     if connection.vendor == "postgresql":
         rows = _summaries_postgresql(hour)
@@ -83,7 +89,7 @@ def roll_up_hour(hour):
     return len(rollups)
 
 
-def _summaries_postgresql(hour):
+def _summaries_postgresql(hour: datetime) -> list[Summary]:
     # percentile_cont keeps the p95 in the database: an hour at 10k monitors is millions of rows.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -93,26 +99,41 @@ def _summaries_postgresql(hour):
             "GROUP BY monitor_id, region",
             [hour, hour + HOUR],
         )
-        return cursor.fetchall()
+        rows: list[Summary] = cursor.fetchall()
+        return rows
 
 
-def _summaries_portable(hour):
-    groups = defaultdict(lambda: [0, 0, []])
+@dataclass
+class _Group:
+    checks: int = 0
+    failures: int = 0
+    times: list[float] = field(default_factory=list)
+
+
+def _summaries_portable(hour: datetime) -> list[Summary]:
+    groups: defaultdict[tuple[int, str], _Group] = defaultdict(_Group)
     for monitor_id, region, outcome, response_time in CheckResult.objects.filter(
         checked_at__gte=hour, checked_at__lt=hour + HOUR
     ).values_list("monitor_id", "region", "outcome", "response_time"):
         group = groups[(monitor_id, region)]
-        group[0] += 1
-        group[1] += outcome == "down"
+        group.checks += 1
+        group.failures += outcome == "down"
         if response_time is not None:
-            group[2].append(response_time)
+            group.times.append(response_time)
     return [
-        (monitor_id, region, checks, failures, (sum(times) / len(times)) if times else None, percentile(times, 0.95))
-        for (monitor_id, region), (checks, failures, times) in groups.items()
+        (
+            monitor_id,
+            region,
+            group.checks,
+            group.failures,
+            (sum(group.times) / len(group.times)) if group.times else None,
+            percentile(group.times, 0.95),
+        )
+        for (monitor_id, region), group in groups.items()
     ]
 
 
-def percentile(values, fraction):
+def percentile(values: Sequence[float], fraction: float) -> float | None:
     """Linear interpolation between closest ranks (what PostgreSQL's percentile_cont does)."""
     if not values:
         return None
@@ -122,7 +143,7 @@ def percentile(values, fraction):
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def prune_results(*, now, rolled_up_through=None):
+def prune_results(*, now: datetime, rolled_up_through: datetime | None = None) -> int:
     """Delete raw results older than the retention (and already rolled up), in batches;
     returns how many went."""
     cutoff = now - timedelta(seconds=settings.PHAROS_RESULT_RETENTION)
@@ -138,7 +159,7 @@ def prune_results(*, now, rolled_up_through=None):
     return deleted
 
 
-def prune_rounds(*, now):
+def prune_rounds(*, now: datetime) -> int:
     """Closed rounds are only needed while their late results may still arrive."""
     cutoff = now - ROUND_RETENTION
     deleted = 0
@@ -154,7 +175,7 @@ def prune_rounds(*, now):
     return deleted
 
 
-def housekeep(*, now):
+def housekeep(*, now: datetime) -> dict[str, int]:
     """Roll up, then prune. Returns a summary for logs."""
     hours = hours_to_roll_up(now=now)
     rolled = sum(roll_up_hour(hour) for hour in hours)

@@ -18,20 +18,42 @@ quorum and the state machine open the incident and a renewed certificate resolve
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from alerts.models import Incident, OperatorEvent
 from monitors import quarantine, state
 from monitors.models import Monitor, Round, RoundVerdict
-from monitors.verdicts import lone_failing_region
+from monitors.verdicts import Verdict, Vote, lone_failing_region
 
 logger = logging.getLogger(__name__)
 
 EVENT_MONITOR_LIMIT = 100
 
 
-def close_rounds(closures, *, now):
+class ClosingRound(Protocol):
+    """What closing reads of a round: a Round, or the aggregator's RoundRow."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def monitor_id(self) -> int: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+    @property
+    def regions(self) -> list[str]: ...
+
+
+# A round to close, its verdict and the votes it was decided on (region → Vote).
+Closure = tuple[ClosingRound, Verdict, Mapping[str, Vote]]
+Decision = tuple[ClosingRound, Verdict]
+
+
+def close_rounds(closures: Sequence[Closure], *, now: datetime) -> int:
     """``closures``: [(round, Verdict, votes)]. Returns how many rounds this call closed."""
     if not closures:
         return 0
@@ -70,7 +92,7 @@ def close_rounds(closures, *, now):
     return len(claimed)
 
 
-def relax_durability(cursor):
+def relax_durability(cursor: CursorWrapper) -> None:
     """Commit without waiting for the WAL flush (PostgreSQL, this transaction only).
 
     Used for votes and steady rounds only: a database crash may forget the last moments
@@ -81,7 +103,7 @@ def relax_durability(cursor):
     cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _claim(closures, *, now):
+def _claim(closures: Sequence[Closure], *, now: datetime) -> set[int]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             relax_durability(cursor)
@@ -97,7 +119,7 @@ def _claim(closures, *, now):
                 ],
             )
             return {row[0] for row in cursor.fetchall()}
-    claimed = set()
+    claimed: set[int] = set()
     for round_, verdict, _ in closures:
         if Round.objects.filter(pk=round_.pk, closed_at__isnull=True).update(
             closed_at=now, verdict=verdict.kind, note=verdict.note[:200]
@@ -106,8 +128,8 @@ def _claim(closures, *, now):
     return claimed
 
 
-def _note_lone_failures(claimed, *, now):
-    lone = []
+def _note_lone_failures(claimed: Sequence[Closure], *, now: datetime) -> None:
+    lone: list[tuple[str, int]] = []
     for round_, _, votes in claimed:
         region = lone_failing_region(votes, regions=round_.regions)
         if region is not None:
@@ -118,7 +140,7 @@ def _note_lone_failures(claimed, *, now):
     quarantine.record_lone_failures([(region, m, urls[m]) for region, m in lone if m in urls], now=now)
 
 
-def _advance_steady(decided, *, now):
+def _advance_steady(decided: Sequence[Decision], *, now: datetime) -> set[int]:
     """UP rounds of monitors with nothing to recover from, written in one statement;
     returns their round ids.
 
@@ -134,7 +156,7 @@ def _advance_steady(decided, *, now):
     """
     if connection.vendor != "postgresql":
         return set()
-    rounds_of = defaultdict(list)
+    rounds_of: defaultdict[int, list[Decision]] = defaultdict(list)
     for round_, verdict in decided:
         rounds_of[round_.monitor_id].append((round_, verdict))
     latest = {
@@ -161,8 +183,8 @@ def _advance_steady(decided, *, now):
     return {latest[pk].pk for pk in advanced}
 
 
-def _raise_inconclusive_event(inconclusive, *, now):
-    by_region = defaultdict(int)
+def _raise_inconclusive_event(inconclusive: Sequence[Decision], *, now: datetime) -> None:
+    by_region: defaultdict[str, int] = defaultdict(int)
     for _, verdict in inconclusive:
         for region in verdict.missing_regions + verdict.error_regions:
             by_region[region] += 1
@@ -183,7 +205,7 @@ def _raise_inconclusive_event(inconclusive, *, now):
     )
     # One line per batch, not per round (a backlog closes thousands at once); a batch of
     # one round, or of one silent region, still names it as a field.
-    context = {"monitors": monitor_ids[:EVENT_MONITOR_LIMIT]}
+    context: dict[str, object] = {"monitors": monitor_ids[:EVENT_MONITOR_LIMIT]}
     if len(inconclusive) == 1:
         round_ = inconclusive[0][0]
         context.update(monitor=round_.monitor_id, round=round_.scheduled_at.isoformat())

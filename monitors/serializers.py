@@ -10,6 +10,7 @@ combination past them.
 """
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -17,8 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.alertable_serializer import AlertableSerializer
-from alerts.pausing import change_pause, reschedule
-from alerts.source_groups import GroupMembers, GroupSerializer, lock_group, member_pause
+from alerts.source_groups import GroupMembers, GroupSerializer, member_pause
 from config.jsonapi.fields import LowerCaseChoiceField, NameField
 from config.jsonapi.serializers import (
     MAX_DB_INTEGER,
@@ -40,7 +40,6 @@ from monitors.types import (
     timeout_error,
 )
 from monitors.validation import InvalidTarget, needs_keyword, needs_port, parse_ports, validate_target
-from teams.limits import LimitReached, claim_room
 
 # Named once for the OpenAPI document (ssl_expiration and domain_expiration share it).
 ALERT_DAY_CHOICES = [(days, f"{days} days") for days in ALERT_DAYS]
@@ -52,7 +51,7 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 class PortField(serializers.Field):
     """Ports as Better Stack spells them, ``"25,465,587"``; a bare number is accepted too."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> str:
         if isinstance(data, bool) or not isinstance(data, (str, int)):
             raise serializers.ValidationError('must be a string of ports such as "25,465,587"')
         try:
@@ -60,7 +59,7 @@ class PortField(serializers.Field):
         except InvalidTarget as error:
             raise serializers.ValidationError(str(error)) from None
 
-    def to_representation(self, value):
+    def to_representation(self, value: str) -> str | None:
         return value or None
 
 
@@ -72,17 +71,17 @@ class RequestHeaderSerializer(StrictSerializer):
     value = serializers.CharField(max_length=4000, allow_blank=True, required=False)
     _destroy = serializers.BooleanField(required=False, write_only=True)
 
-    def validate_name(self, name):
+    def validate_name(self, name: str) -> str:
         if not HEADER_NAME.match(name):
             raise serializers.ValidationError("is not a valid HTTP header name")
         return name
 
-    def validate_value(self, value):
+    def validate_value(self, value: str) -> str:
         if any(character in value for character in "\r\n\0"):
             raise serializers.ValidationError("must not contain line breaks")
         return value
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "id" not in attrs and "name" not in attrs:
             raise serializers.ValidationError({"name": ["This field is required."]})
         return attrs
@@ -94,6 +93,7 @@ class MonitorSerializer(AlertableSerializer):
     # The alerting, maintenance and pause attributes are alerts.alertable_serializer's.
 
     resource_type = "monitor"
+    pausing = MONITOR_PAUSING
     alerting_before = "monitor_group_id"
 
     url = serializers.CharField(max_length=2048)
@@ -144,13 +144,13 @@ class MonitorSerializer(AlertableSerializer):
 
     # --- one attribute at a time ----------------------------------------------------------
 
-    def validate_check_frequency(self, value):
+    def validate_check_frequency(self, value: int) -> int:
         floor = settings.PHAROS_MIN_CHECK_FREQUENCY
         if value < floor:
             raise serializers.ValidationError(f"must be at least {floor} seconds")
         return value
 
-    def validate_regions(self, regions):
+    def validate_regions(self, regions: list[str]) -> list[str]:
         configured = settings.PHAROS_REGIONS
         unknown = [region for region in regions if region not in configured]
         if unknown:
@@ -161,19 +161,9 @@ class MonitorSerializer(AlertableSerializer):
             raise serializers.ValidationError("must name at least one region")
         return list(dict.fromkeys(regions))
 
-    def validate_monitor_group_id(self, group_id):
-        # Locked until the write commits, so a pause of the group cannot slip in between.
-        self._group = lock_group(MonitorGroup, self.team, group_id)
-        return group_id
+    validate_monitor_group_id = AlertableSerializer.validate_group_id
 
-    def group_after_write(self, validated):
-        """The group the monitor will be in, locked (see alerts.source_groups)."""
-        if "monitor_group_id" in validated:
-            return getattr(self, "_group", None)
-        current = self.instance.monitor_group_id if self.instance is not None else None
-        return lock_group(MonitorGroup, self.team, current)
-
-    def validate_request_headers(self, headers):
+    def validate_request_headers(self, headers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         known = set(self.instance.request_headers.values_list("pk", flat=True)) if self.instance else set()
         for index, header in enumerate(headers):
             if "id" in header and header["id"] not in known:
@@ -182,19 +172,9 @@ class MonitorSerializer(AlertableSerializer):
 
     # --- the monitor as a whole --------------------------------------------------------------
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors = {}
-        if self.instance is None:
-            try:
-                claim_room(
-                    self.team,
-                    Monitor.objects.filter(team=self.team),
-                    limit=settings.PHAROS_TEAM_MAX_MONITORS,
-                    what="monitors",
-                    setting="PHAROS_TEAM_MAX_MONITORS",
-                )
-            except LimitReached as error:
-                raise serializers.ValidationError({"base": [str(error)]}) from None
+        self.claim_team_room()
         monitor_type = self.current(attrs, "monitor_type", "status")
         if "url" in attrs or "monitor_type" in attrs:
             try:
@@ -228,7 +208,7 @@ class MonitorSerializer(AlertableSerializer):
             attrs["port"] = ""
         return attrs
 
-    def request_timeout_after_write(self, attrs, monitor_type):
+    def request_timeout_after_write(self, attrs: dict[str, Any], monitor_type: str) -> int | str | None:
         """The timeout to store (an int), an error message (a str), or None to leave the
         stored one alone. A timeout that was sent must keep the rule; one that was not
         (omitted on create, stored, or stored in the unit of the type a PATCH replaces)
@@ -246,15 +226,15 @@ class MonitorSerializer(AlertableSerializer):
 
     # --- writing ------------------------------------------------------------------------------
 
-    def create(self, validated):
+    def create(self, validated: dict[str, Any]) -> Monitor:
         headers = validated.pop("request_headers", [])
         paused, with_group = member_pause(
             instance=None, paused_requested=validated.pop("paused", False), group=self.group_after_write(validated)
         )
         now = timezone.now()
         monitor = Monitor(team=self.team, paused_with_group=with_group, **validated)
-        changes = MONITOR_PAUSING.paused_fields(now) if paused else MONITOR_PAUSING.schedule(monitor, now)
-        for name, value in (changes or {}).items():
+        changes = MONITOR_PAUSING.paused_fields(now) if paused else MONITOR_PAUSING.next_deadline(monitor, now)
+        for name, value in changes.items():
             setattr(monitor, name, value)
         monitor.save()
         MonitorRequestHeader.objects.bulk_create(
@@ -263,31 +243,16 @@ class MonitorSerializer(AlertableSerializer):
         )
         return monitor
 
-    def update(self, monitor, validated):
+    def update(self, monitor: Monitor, validated: dict[str, Any]) -> Monitor:
         headers = validated.pop("request_headers", None)
-        paused = validated.pop("paused", None)
-        now = timezone.now()
-        frequency_changed = validated.get("check_frequency", monitor.check_frequency) != monitor.check_frequency
-        for name, value in validated.items():
-            setattr(monitor, name, value)
-        # Only what this request changed: the aggregator and the scheduler write status,
-        # last_checked_at and next_check_at of the same row.
-        monitor.save(update_fields=[*validated, "updated_at"])
+        self.save_edit(monitor, validated)
         if headers is not None:
             apply_header_changes(monitor, headers)
-        resumed = False
-        if paused is not None or "monitor_group_id" in validated:
-            # Its own pause and its group's decide together (alerts.pausing).
-            resumed = change_pause(
-                MONITOR_PAUSING, monitor, paused=paused, group=self.group_after_write(validated), now=now
-            ) and (monitor.paused_at is None)
-        if frequency_changed and not resumed:
-            reschedule(MONITOR_PAUSING, monitor, now=now)
         return monitor
 
     # --- reading ------------------------------------------------------------------------------
 
-    def to_representation(self, monitor):
+    def to_representation(self, monitor: Monitor) -> dict[str, Any]:
         data = super().to_representation(monitor)
         data["regions"] = monitor.effective_regions
         data["quorum"] = monitor.effective_quorum
@@ -298,11 +263,11 @@ class MonitorSerializer(AlertableSerializer):
         ]
         return data
 
-    def relationships(self, monitor):
+    def relationships(self, monitor: Monitor) -> dict[str, Any]:
         return self.policy_relationship(monitor)
 
 
-def apply_header_changes(monitor, changes):
+def apply_header_changes(monitor: Monitor, changes: list[dict[str, Any]]) -> None:
     """PATCH semantics of ``request_headers``: add, update by id, delete by id."""
     for change in changes:
         if "id" not in change:

@@ -6,6 +6,10 @@ timeout is held to its type's range and the check frequency (monitors.types) wha
 the row says.
 """
 
+from collections.abc import Sequence
+from typing import Protocol
+
+from monitors.models import MonitorRequestHeader
 from monitors.types import DEFAULT_PORTS, REGISTRY, check_timeout_seconds
 from probes.spec import CheckSpec
 
@@ -14,7 +18,50 @@ class UnbuildableMonitor(ValueError):
     """The row cannot become a spec (bad port list, unknown type): the tick logs and skips it."""
 
 
-def parse_ports(port_field, monitor_type):
+class SpecSource(Protocol):
+    """What a spec is built from: a Monitor, or the tick's plain row (monitors.scheduler)."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def team_id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def monitor_type(self) -> str: ...
+    @property
+    def expected_status_codes(self) -> Sequence[int] | None: ...
+    @property
+    def required_keyword(self) -> str: ...
+    @property
+    def http_method(self) -> str: ...
+    @property
+    def request_body(self) -> str: ...
+    @property
+    def auth_username(self) -> str: ...
+    @property
+    def auth_password(self) -> str: ...
+    @property
+    def follow_redirects(self) -> bool: ...
+    @property
+    def max_redirects(self) -> int: ...
+    @property
+    def remember_cookies(self) -> bool: ...
+    @property
+    def verify_ssl(self) -> bool: ...
+    @property
+    def ip_version(self) -> str: ...
+    @property
+    def port(self) -> str: ...
+    @property
+    def check_frequency(self) -> int: ...
+    @property
+    def request_timeout(self) -> int: ...
+    @property
+    def ssl_expiration(self) -> int | None: ...
+
+
+def parse_ports(port_field: str | None, monitor_type: str) -> tuple[int, ...]:
     """``"25,465"`` → ``(25, 465)``; empty falls back to the type's default port, if any."""
     text = (port_field or "").strip() or DEFAULT_PORTS.get(monitor_type, "")
     ports = []
@@ -28,7 +75,9 @@ def parse_ports(port_field, monitor_type):
     return tuple(ports)
 
 
-def build_spec(monitor, *, region, scheduled_at, headers=None):
+def build_spec(
+    monitor: SpecSource, *, region: str, scheduled_at: str, headers: Sequence[tuple[str, str]] | None = None
+) -> CheckSpec:
     """The spec one region runs for one round. ``scheduled_at`` is the round's ISO key.
 
     ``headers`` is the monitor's [(name, value)] list; the tick prefetches them in one query.
@@ -37,7 +86,9 @@ def build_spec(monitor, *, region, scheduled_at, headers=None):
     if kind is None:
         raise UnbuildableMonitor(f"unknown monitor_type {monitor.monitor_type!r}")
     if headers is None:
-        headers = [(h.name, h.value) for h in monitor.request_headers.all()]
+        headers = list(
+            MonitorRequestHeader.objects.filter(monitor_id=monitor.pk).order_by("id").values_list("name", "value")
+        )
     auth = (monitor.auth_username, monitor.auth_password) if monitor.auth_username else None
     return CheckSpec(
         monitor_id=monitor.pk,

@@ -13,7 +13,7 @@ newest applied one (``verdict_round_at``) changes nothing.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -28,6 +28,7 @@ from alerts.incidents import (
 from alerts.models import Incident, IncidentKind, IncidentSource, IncidentStatus
 from monitors.models import Monitor, MonitorStatus, RoundVerdict
 from monitors.types import HTTP_TYPES
+from monitors.verdicts import Verdict
 from probes import tls
 
 logger = logging.getLogger(__name__)
@@ -40,19 +41,20 @@ CHECK_KINDS = (IncidentKind.OUTAGE, IncidentKind.CERTIFICATE)
 RESOLVED_BY = "Pharos (automatic recovery)"
 
 
-def open_outage(monitor_id):
+def open_outage(monitor_id: int) -> Incident | None:
     """The monitor's open outage (or certificate incident: the check's own), or None. A
     domain-expiry warning (monitors.domains) has its own slot and is never recovered here."""
-    return (
+    outage: Incident | None = (
         Incident.objects.open()
         .for_source(IncidentSource.MONITOR, monitor_id)
         .filter(kind__in=CHECK_KINDS)
         .only("pk", "status")
         .first()
     )
+    return outage
 
 
-def apply_verdict(*, monitor_id, scheduled_at, verdict, now):
+def apply_verdict(*, monitor_id: int, scheduled_at: datetime, verdict: Verdict, now: datetime) -> str | None:
     """Move the monitor along for one closed round. Returns the monitor's new status, or
     None when the round changed nothing (stale, paused, deleted, inconclusive)."""
     if verdict.kind == RoundVerdict.INCONCLUSIVE:
@@ -73,14 +75,15 @@ def apply_verdict(*, monitor_id, scheduled_at, verdict, now):
                 _on_up(monitor, scheduled_at, now)
             changed += ["status", "failing_since", "passing_since", "next_check_at"]
         monitor.save(update_fields=changed)
-        return monitor.status
+        status: str = monitor.status
+        return status
 
 
-def _sooner(current, candidate):
+def _sooner(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate < current else current
 
 
-def _on_down(monitor, scheduled_at, verdict, now):
+def _on_down(monitor: Monitor, scheduled_at: datetime, verdict: Verdict, now: datetime) -> None:
     first_failure = monitor.failing_since is None
     monitor.passing_since = None
     if first_failure:
@@ -107,7 +110,7 @@ def _on_down(monitor, scheduled_at, verdict, now):
     monitor.next_check_at = _sooner(monitor.next_check_at, wanted)
 
 
-def _on_up(monitor, scheduled_at, now):
+def _on_up(monitor: Monitor, scheduled_at: datetime, now: datetime) -> None:
     monitor.failing_since = None
     if monitor.passing_since is None:
         monitor.passing_since = scheduled_at
@@ -137,7 +140,7 @@ def _on_up(monitor, scheduled_at, now):
     monitor.next_check_at = _sooner(monitor.next_check_at, monitor.passing_since + recovery)
 
 
-def _open_outage(monitor, verdict, scheduled_at, *, now):
+def _open_outage(monitor: Monitor, verdict: Verdict, scheduled_at: datetime, *, now: datetime) -> Incident | None:
     """Open the check's incident; a domain-expiry warning open meanwhile stays (its own slot)."""
     certificate = verdict.cause.startswith(tls.EXPIRY_CAUSE_PREFIX)
     incident = open_incident(
@@ -163,7 +166,7 @@ def _open_outage(monitor, verdict, scheduled_at, *, now):
     return incident
 
 
-def _outage_facts(monitor, verdict, scheduled_at):
+def _outage_facts(monitor: Monitor, verdict: Verdict, scheduled_at: datetime) -> IncidentFacts:
     is_http = monitor.monitor_type in HTTP_TYPES
     return IncidentFacts(
         cause=verdict.cause,

@@ -9,6 +9,7 @@
 """
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="monitors.tick", ignore_result=True)
-def tick():
+def tick() -> dict[str, int]:
     report = scheduler.tick(now=timezone.now())
     if report.claimed:
         # A routine tick: DEBUG, so the state changes stand out at INFO.
@@ -35,12 +36,12 @@ def tick():
 
 
 @shared_task(name=RECORD_OUTCOMES_TASK, ignore_result=True)
-def record_outcomes(message):
+def record_outcomes(message: dict[str, Any]) -> dict[str, int]:
     return aggregator.record_outcomes(message, now=timezone.now())
 
 
 @shared_task(name="monitors.close_overdue_rounds", ignore_result=True)
-def close_overdue_rounds():
+def close_overdue_rounds() -> dict[str, object]:
     now = timezone.now()
     closed = aggregator.close_overdue_rounds(now=now)
     released = quarantine.release_recovered(now=now)
@@ -48,7 +49,7 @@ def close_overdue_rounds():
 
 
 @shared_task(name="monitors.housekeeping", ignore_result=True)
-def housekeeping():
+def housekeeping() -> dict[str, int]:
     now = timezone.now()
     summary = retention.housekeep(now=now)
     summary["lone_failures_pruned"] = quarantine.prune_lone_failures(now=now)
@@ -56,7 +57,7 @@ def housekeeping():
 
 
 @shared_task(name="monitors.check_domain_expiry", ignore_result=True)
-def check_domain_expiry():
+def check_domain_expiry() -> dict[str, int]:
     summary = domains.check_domain_expiry(now=timezone.now())
     if summary["opened"] or summary["resolved"]:
         logger.info("domain expiry: %s", summary)

@@ -25,7 +25,7 @@ class InvalidTarget(ValueError):
     pass
 
 
-def validate_target(monitor_type, target):
+def validate_target(monitor_type: str, target: str | None) -> str:
     """Return the cleaned target, or raise InvalidTarget saying what is wrong."""
     target = (target or "").strip()
     if not target:
@@ -49,7 +49,7 @@ def validate_target(monitor_type, target):
     return target
 
 
-def _is_host(host):
+def _is_host(host: str) -> bool:
     if literal_address(host) is not None:
         return not host.startswith("[") or host.endswith("]")
     name = host.rstrip(".")
@@ -58,7 +58,7 @@ def _is_host(host):
     return all(_hostname_label.match(label) for label in name.split("."))
 
 
-def _refuse_private(host):
+def _refuse_private(host: str) -> None:
     if settings.PHAROS_ALLOW_PRIVATE_TARGETS:
         return
     host = host.strip("[]").rstrip(".").lower()
@@ -71,7 +71,7 @@ def _refuse_private(host):
             raise InvalidTarget(f"is a {reason} address; set PHAROS_ALLOW_PRIVATE_TARGETS to allow private targets")
 
 
-def parse_ports(value):
+def parse_ports(value: str | int | None) -> str:
     """``"25,465,587"`` (or an int) as a normalised string; raises InvalidTarget."""
     text = str(value).strip() if value is not None else ""
     if not text:
@@ -84,9 +84,9 @@ def parse_ports(value):
     return ",".join(str(int(part)) for part in parts)
 
 
-def needs_port(monitor_type):
+def needs_port(monitor_type: str) -> bool:
     return REGISTRY[monitor_type].needs_port
 
 
-def needs_keyword(monitor_type):
+def needs_keyword(monitor_type: str) -> bool:
     return REGISTRY[monitor_type].needs_keyword

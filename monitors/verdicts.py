@@ -43,6 +43,11 @@ class Verdict:
     tls_expires_at: datetime | None = None  # the earliest certificate expiry a DOWN region saw
 
 
+def quorum_of(regions: Sequence[str], override: int | None) -> int:
+    """DOWN votes needed: the monitor's override (capped at its regions) or a majority."""
+    return min(override, len(regions)) if override else len(regions) // 2 + 1
+
+
 def decide(
     *, regions: Sequence[str], quorum: int, votes: Mapping[str, Vote], quarantined: Collection[str] = frozenset()
 ) -> Verdict:

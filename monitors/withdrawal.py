@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from monitors.models import Round, RoundVerdict
+from monitors.models import Monitor, Round, RoundVerdict
 from probes.withdrawn import WithdrawnMonitors
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def publish_withdrawals(monitor_ids: list[int], *, at: float) -> bool:
     return True
 
 
-def monitor_deleted(sender, instance, **kwargs) -> None:
+def monitor_deleted(sender: type[Monitor], instance: Monitor, **kwargs: object) -> None:
     """``post_delete`` receiver: a signal because deletion has paths no view sees (the
     cascade of a deleted team); the publish still waits for the commit."""
     from django.utils import timezone

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from teams.models import ApiToken, Membership, Team
 
@@ -18,7 +20,7 @@ class ApiTokenInline(admin.TabularInline):
     fields = ["prefix", "name", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "name", "created_at", "last_used_at"]
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
         # Tokens are shown once when created; `manage.py createtoken` is the way to make one.
         return False
 
@@ -29,15 +31,15 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [MembershipInline, ApiTokenInline]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("memberships__user")
 
     @admin.display(description="members")
-    def members(self, team):
+    def members(self, team: Team) -> int:
         return len(team.memberships.all())
 
     @admin.display(description="fallback on call")
-    def on_call(self, team):
+    def on_call(self, team: Team) -> str:
         return next((str(m.user) for m in team.memberships.all() if m.on_call), "—")
 
 
@@ -57,11 +59,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["team", "prefix", "token_hash", "created_at", "last_used_at"]
     actions = ["revoke"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="Revoke selected tokens")
-    def revoke(self, request, queryset):
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         from django.utils import timezone
 
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -5,7 +5,8 @@
 teams.oncall, the rule escalation pages by.
 """
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, tzinfo
+from typing import Any
 
 from django.db import transaction
 from django.http import Http404
@@ -14,6 +15,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.jsonapi.errors import BadRequest, Conflict
@@ -28,6 +30,7 @@ from teams.serializers import (
     EventSerializer,
     RotationOutSerializer,
     RotationSerializer,
+    Users,
     included_users,
 )
 
@@ -124,7 +127,7 @@ DATE_PARAMETER = OpenApiParameter(
 )
 
 
-def parse_instant(raw, zone):
+def parse_instant(raw: str, zone: tzinfo) -> datetime:
     """``?date=``: an ISO 8601 instant (UTC when it names no offset) or a day in ``zone``."""
     if len(raw) <= 40:
         try:
@@ -163,14 +166,22 @@ class OnCallCalendarViewSet(ResourceViewSet):
     serializer_class = CalendarSerializer
     http_method_names = ["get", "post", "patch", "put", "delete"]
 
-    def get_object(self):
+    def get_object(self) -> OnCallCalendar:
         if self.kwargs.get("pk") == "default":
             return self.get_queryset().get(pk=default_calendar(self.team).pk)
         return super().get_object()
 
     # --- the calendar -------------------------------------------------------------------------
 
-    def calendars_answer(self, calendars, *, at, status_code=status.HTTP_200_OK, single=True, paginated=False):
+    def calendars_answer(
+        self,
+        calendars: list[OnCallCalendar],
+        *,
+        at: datetime,
+        status_code: int = status.HTTP_200_OK,
+        single: bool = True,
+        paginated: bool = False,
+    ) -> Response:
         roster = Roster.of(self.team.pk)
         users = {m.user_id: m.user for m in roster.memberships}
         phones = {m.user_id: m.phone_number for m in roster.memberships}
@@ -182,24 +193,24 @@ class OnCallCalendarViewSet(ResourceViewSet):
             return Response({"data": data, "included": included, "pagination": self.paginator.links()})
         return Response({"data": data[0], "included": included}, status=status_code)
 
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         default_calendar(self.team)  # every team has one, as in Better Stack
         page = self.paginate_queryset(self.get_queryset())
         return self.calendars_answer(list(page), at=timezone.now(), paginated=True)
 
-    def retrieve(self, request, *args, **kwargs):
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         calendar = self.get_object()
         raw = request.query_params.get("date")
         at = parse_instant(raw, calendar_zone(calendar)) if raw else timezone.now()
         return self.calendars_answer([calendar], at=at)
 
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         calendar = serializer.save()
         return self.calendars_answer([self.reload(calendar)], at=timezone.now(), status_code=status.HTTP_201_CREATED)
 
-    def partial_update(self, request, *args, **kwargs):
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         calendar = self.get_object()
         with transaction.atomic():
             serializer = self.get_serializer(calendar, data=request.data, partial=True)
@@ -207,13 +218,13 @@ class OnCallCalendarViewSet(ResourceViewSet):
             serializer.save()
         return self.calendars_answer([self.reload(calendar)], at=timezone.now())
 
-    def before_delete(self, calendar):
+    def before_delete(self, calendar: OnCallCalendar) -> None:
         if calendar.is_default:
             raise Conflict("The default on-call calendar cannot be deleted")
 
     # --- events ---------------------------------------------------------------------------------
 
-    def _users(self):
+    def _users(self) -> Users:
         roster = Roster.of(self.team.pk)
         return {m.user_id: m.user for m in roster.memberships}
 
@@ -231,7 +242,7 @@ class OnCallCalendarViewSet(ResourceViewSet):
         tags=TAGS,
     )
     @action(detail=True, methods=["get", "post"])
-    def events(self, request, pk=None):
+    def events(self, request: Request, pk: str | None = None) -> Response:
         calendar = self.get_object()
         serializer = EventSerializer(data=request.data, context=self.get_serializer_context())
         if request.method == "POST":
@@ -248,7 +259,7 @@ class OnCallCalendarViewSet(ResourceViewSet):
             {"events": [serializer.represent(event, users) for event in page], "pagination": paginator.links()}
         )
 
-    def _event(self, calendar, event_id):
+    def _event(self, calendar: OnCallCalendar, event_id: str) -> OnCallEvent:
         if not (event_id.isascii() and event_id.isdigit() and len(event_id) <= 18):
             raise Http404
         event = calendar.events.filter(pk=int(event_id)).first()
@@ -275,7 +286,7 @@ class OnCallCalendarViewSet(ResourceViewSet):
         methods=["DELETE"], parameters=[ID_PARAMETER], responses={204: None, **error_responses(404)}, tags=TAGS
     )
     @action(detail=True, methods=["get", "patch", "delete"], url_path=r"events/(?P<event_id>[^/]+)")
-    def event(self, request, pk=None, event_id=""):
+    def event(self, request: Request, pk: str | None = None, event_id: str = "") -> Response:
         calendar = self.get_object()
         with transaction.atomic():
             event = self._event(calendar, event_id)
@@ -311,7 +322,7 @@ class OnCallCalendarViewSet(ResourceViewSet):
         methods=["DELETE"], parameters=[ID_PARAMETER], responses={204: None, **error_responses(404)}, tags=TAGS
     )
     @action(detail=True, methods=["get", "post", "put", "delete"])
-    def rotation(self, request, pk=None):
+    def rotation(self, request: Request, pk: str | None = None) -> Response:
         calendar = self.get_object()
         if request.method in ("POST", "PUT"):
             body = RotationSerializer(data=request.data, context=self.get_serializer_context())

@@ -9,6 +9,7 @@ inside that transaction, before the insert. (SQLite, the quick start, has one wr
 a time, so the count is exact there without the lock.)
 """
 
+from django.conf import settings
 from django.db import models
 
 from teams.models import Team
@@ -24,3 +25,16 @@ def claim_room(team: Team, rows: models.QuerySet, *, limit: int, what: str, sett
     Team.objects.select_for_update().filter(pk=team.pk).values_list("pk", flat=True).first()
     if rows.count() >= limit:
         raise LimitReached(f"this team already has {limit} {what}, the most allowed ({setting}); delete some first")
+
+
+def claim_room_for(team: Team, model: type[models.Model]) -> None:
+    """``claim_room`` for a new row of ``model`` (a Monitor, a Heartbeat): its limit is
+    the setting the model names in ``team_limit_setting``."""
+    setting: str = model.team_limit_setting
+    claim_room(
+        team,
+        model._default_manager.filter(team=team),
+        limit=getattr(settings, setting),
+        what=str(model._meta.verbose_name_plural),
+        setting=setting,
+    )

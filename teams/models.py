@@ -9,7 +9,7 @@ from django.db.models import Q
 TOKEN_PREFIX = "ph_"
 
 
-def hash_token(raw):
+def hash_token(raw: str) -> str:
     """SHA-256 of the token: tokens carry 256 bits of randomness, so a slow hash buys nothing."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -18,7 +18,7 @@ class Team(models.Model):
     name = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -46,17 +46,17 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["team"], condition=Q(on_call=True), name="membership_one_on_call_per_team"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} in {self.team}"
 
 
 class ApiTokenQuerySet(models.QuerySet):
-    def authenticate(self, raw):
+    def authenticate(self, raw: str | None) -> "ApiToken | None":
         """The token's row, or None. Lookup is by hash; the final compare is constant-time."""
         if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
             return None
         digest = hash_token(raw)
-        token = self.select_related("team").filter(token_hash=digest, revoked_at__isnull=True).first()
+        token: ApiToken | None = self.select_related("team").filter(token_hash=digest, revoked_at__isnull=True).first()
         if token is None or not hmac.compare_digest(token.token_hash, digest):
             return None
         return token
@@ -74,11 +74,11 @@ class ApiToken(models.Model):
 
     objects = ApiTokenQuerySet.as_manager()
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.prefix}… ({self.team})"
 
     @classmethod
-    def issue(cls, team, *, name=""):
+    def issue(cls, team: Team, *, name: str = "") -> tuple["ApiToken", str]:
         """Create a token and return ``(row, raw)``; the raw value is never stored."""
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = cls.objects.create(team=team, name=name, token_hash=hash_token(raw), prefix=raw[:10])

@@ -8,7 +8,9 @@
   "end_rotations_at"}``. Users are named by email address, and must be team members.
 """
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -19,6 +21,12 @@ from config.jsonapi.serializers import AttributesSerializer, StrictSerializer
 from config.jsonapi.timestamps import TimestampField, format_timestamp
 from teams.models import OnCallCalendar, OnCallEvent, OnCallRotation, RotationInterval
 from teams.oncall import OnCall
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+# Team members by user id, as the on-call answers name them.
+Users = Mapping[int, "User"]
 
 MAX_USERS = 100
 # Longer than any rotation period anyone plans; keeps an event's arithmetic bounded.
@@ -38,24 +46,24 @@ class CalendarSerializer(AttributesSerializer):
     updated_at = TimestampField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
 
-    def validate_name(self, name):
+    def validate_name(self, name: str | None) -> str:
         return name or ""
 
-    def to_representation(self, calendar):
+    def to_representation(self, calendar: OnCallCalendar) -> dict[str, Any]:
         data = super().to_representation(calendar)
         data["name"] = calendar.name or None
         return data
 
-    def create(self, validated):
+    def create(self, validated: dict[str, Any]) -> OnCallCalendar:
         return OnCallCalendar.objects.create(team=self.team, **validated)
 
-    def update(self, calendar, validated):
+    def update(self, calendar: OnCallCalendar, validated: dict[str, Any]) -> OnCallCalendar:
         for name, value in validated.items():
             setattr(calendar, name, value)
         calendar.save(update_fields=[*validated, "updated_at"])
         return calendar
 
-    def as_calendar(self, calendar, on_call: OnCall, users):
+    def as_calendar(self, calendar: OnCallCalendar, on_call: OnCall, users: Users) -> dict[str, Any]:
         resource = self.as_resource(calendar)
         resource["relationships"] = {
             "on_call_users": {
@@ -69,9 +77,10 @@ class CalendarSerializer(AttributesSerializer):
         return resource
 
 
-def included_users(user_ids, users, phones):
+def included_users(user_ids: Iterable[int], users: Users, phones: Mapping[int, str | None]) -> list[dict[str, Any]]:
     """The ``included`` entries for these users, once each."""
-    seen, found = set(), []
+    seen: set[int] = set()
+    found: list[dict[str, Any]] = []
     for uid in user_ids:
         if uid in users and uid not in seen:
             seen.add(uid)
@@ -94,10 +103,10 @@ def included_users(user_ids, users, phones):
 class MemberEmailsField(serializers.ListField):
     """Team members by email address, in order; each must belong to the team."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(child=serializers.EmailField(max_length=254), min_length=1, max_length=MAX_USERS, **kwargs)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> list[int]:
         emails = super().to_internal_value(data)
         team = self.parent.context["team"]
         found: dict[str, int] = {}
@@ -112,7 +121,7 @@ class MemberEmailsField(serializers.ListField):
         return [found[email.lower()] for email in emails]
 
 
-def emails_of(user_ids, users):
+def emails_of(user_ids: Iterable[int], users: Users) -> list[str]:
     return [users[uid].email for uid in user_ids if uid in users]
 
 
@@ -125,14 +134,14 @@ class EventSerializer(StrictSerializer):
     ends_at = serializers.DateTimeField()
     override = serializers.BooleanField(read_only=True, default=True)
 
-    def validate_starts_at(self, starts_at):
+    def validate_starts_at(self, starts_at: datetime) -> datetime:
         # Better Stack's rule: no event may start before today 00:00 UTC.
         today = datetime.combine(timezone.now().astimezone(UTC).date(), time.min, tzinfo=UTC)
         if starts_at < today:
             raise serializers.ValidationError("must be today at 00:00 UTC or later")
         return starts_at
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
         ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
         if starts_at is not None and ends_at is not None:
@@ -142,7 +151,7 @@ class EventSerializer(StrictSerializer):
                 raise serializers.ValidationError({"ends_at": [f"must be within {MAX_EVENT_DAYS} days of starts_at"]})
         return attrs
 
-    def represent(self, event: OnCallEvent, users) -> dict:
+    def represent(self, event: OnCallEvent, users: Users) -> dict[str, Any]:
         return {
             "id": str(event.pk),
             "users": emails_of(event.user_ids, users),
@@ -169,7 +178,7 @@ class RotationSerializer(StrictSerializer):
     start_rotations_at = serializers.DateTimeField()
     end_rotations_at = serializers.DateTimeField(required=False, allow_null=True)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         interval, period = attrs.pop("rotation_interval", None), attrs.pop("rotation_period", None)
         if period is not None and period not in RotationInterval.values:
             raise serializers.ValidationError({"rotation_period": [f'"{period}" is not a valid choice.']})
@@ -184,7 +193,7 @@ class RotationSerializer(StrictSerializer):
         return attrs
 
     @staticmethod
-    def represent(rotation: OnCallRotation, users) -> dict:
+    def represent(rotation: OnCallRotation, users: Users) -> dict[str, Any]:
         return {
             "users": emails_of(rotation.user_ids, users),
             "rotation_length": rotation.rotation_length,

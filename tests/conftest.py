@@ -16,6 +16,33 @@ from tests.browser import browser_context, chromium  # noqa: F401  (shared fixtu
 
 
 @pytest.fixture
+def operator_client(client, django_user_model):
+    """The test client, logged in to the admin as a superuser."""
+    operator = django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse battery")
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def write_after_the_admin_reads(monkeypatch):
+    """``write(admin_class, model, **columns)``: once the admin's change view has read the
+    row and validated the form, just before it saves, UPDATE ``columns`` on the row, as a
+    round or a ping committing at that moment would (a lost update's window)."""
+
+    def write(admin_class, model, **columns):
+        validated = admin_class.save_form
+
+        def save_form_then_write(self, request, form, change):
+            source = validated(self, request, form, change)
+            model.objects.filter(pk=source.pk).update(**columns)
+            return source
+
+        monkeypatch.setattr(admin_class, "save_form", save_form_then_write)
+
+    return write
+
+
+@pytest.fixture
 def team(db):
     return Team.objects.create(name="Eleva Care")
 

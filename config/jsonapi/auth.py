@@ -6,7 +6,7 @@ hash and compared in constant time (``ApiToken.objects.authenticate``). A missin
 token is a 401 in the contract's shape (see ``errors``).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -14,8 +14,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
-from teams.models import ApiToken
+from teams.models import ApiToken, Team
 
 # last_used_at is for operators ("is this token still used?"): minute precision is plenty,
 # and writing it on every request would turn every GET into a row update.
@@ -28,15 +30,15 @@ class TeamPrincipal:
     is_authenticated = True
     is_anonymous = False
 
-    def __init__(self, team):
+    def __init__(self, team: Team) -> None:
         self.team = team
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"team {self.team.pk}"
 
 
 class TeamTokenAuthentication(BaseAuthentication):
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[TeamPrincipal, object] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
@@ -47,12 +49,12 @@ class TeamTokenAuthentication(BaseAuthentication):
         _note_use(token, now=timezone.now())
         return TeamPrincipal(token.team), token
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         # Its presence makes DRF answer 401 (not 403) when no token was sent.
         return 'Bearer realm="api"'
 
 
-def _note_use(token, *, now):
+def _note_use(token: ApiToken, *, now: datetime) -> None:
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_PRECISION:
         return
     # Conditional so that concurrent requests of one token write the row at most once a minute.
@@ -62,7 +64,7 @@ def _note_use(token, *, now):
 
 
 class HasTeamToken(BasePermission):
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return isinstance(request.auth, ApiToken)
 
 
@@ -70,7 +72,7 @@ class TeamTokenScheme(OpenApiAuthenticationExtension):
     target_class = "config.jsonapi.auth.TeamTokenAuthentication"
     name = "TeamApiToken"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",

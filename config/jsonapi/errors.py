@@ -7,6 +7,7 @@ defaults.
 """
 
 import math
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
@@ -32,7 +33,7 @@ class Conflict(exceptions.APIException):
     default_detail = "Conflict"
 
 
-def attribute_errors(detail):
+def attribute_errors(detail: object) -> dict[str, list[str]]:
     """Flatten DRF's nested error detail into ``{attribute: [message, …]}``.
 
     Nested errors (a request header, a policy step) keep their path inside the message,
@@ -41,22 +42,21 @@ def attribute_errors(detail):
     """
     if not isinstance(detail, dict):
         return {BASE_KEY: _messages(detail)}
-    errors = {}
+    errors: dict[str, list[str]] = {}
     for key, value in detail.items():
         name = BASE_KEY if key in ("non_field_errors", "__all__") else str(key)
         errors.setdefault(name, []).extend(_messages(value))
     return errors
 
 
-def _messages(detail, path=""):
+def _messages(detail: object, path: str = "") -> list[str]:
+    found: list[str] = []
     if isinstance(detail, dict):
-        found = []
         for key, value in detail.items():
             step = f"[{key}]" if isinstance(key, int) or str(key).isdigit() else (f".{key}" if path else str(key))
             found.extend(_messages(value, f"{path}{step}"))
         return found
     if isinstance(detail, (list, tuple)):
-        found = []
         for index, value in enumerate(detail):
             if isinstance(value, (dict, list, tuple)):
                 found.extend(_messages(value, f"{path}[{index}]"))
@@ -67,9 +67,9 @@ def _messages(detail, path=""):
     return [f"{path}: {text}" if path else text]
 
 
-def jsonapi_exception_handler(exc, context):
+def jsonapi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler answering in docs/api.md's shapes; None lets a bug be a 500."""
-    headers = {}
+    headers: dict[str, str] = {}
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response({"errors": NOT_FOUND_MESSAGE}, status=404)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
@@ -93,6 +93,6 @@ def jsonapi_exception_handler(exc, context):
     return None
 
 
-def _string_detail(detail):
+def _string_detail(detail: object) -> str:
     messages = _messages(detail)
     return " ".join(messages) if messages else "Error"

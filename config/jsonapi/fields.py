@@ -23,8 +23,8 @@ class NameField(serializers.CharField):
     after the request that caused it. Refused here, where the client can still be told.
     """
 
-    def to_internal_value(self, data):
-        name = super().to_internal_value(data)
+    def to_internal_value(self, data: object) -> str:
+        name: str = super().to_internal_value(data)
         found = CONTROL_CHARACTERS.search(name)
         if found:
             raise serializers.ValidationError(
@@ -36,8 +36,8 @@ class NameField(serializers.CharField):
 class TimeZoneField(serializers.CharField):
     """An IANA time zone name, e.g. ``Europe/Prague``."""
 
-    def to_internal_value(self, data):
-        name = super().to_internal_value(data)
+    def to_internal_value(self, data: object) -> str:
+        name: str = super().to_internal_value(data)
         if name not in known_zone_names():
             raise serializers.ValidationError('must be an IANA time zone such as "Europe/Prague"')
         return name
@@ -46,5 +46,6 @@ class TimeZoneField(serializers.CharField):
 class LowerCaseChoiceField(serializers.ChoiceField):
     """A choice accepted in any case and stored (and returned) lower-case."""
 
-    def to_internal_value(self, data):
-        return super().to_internal_value(data.lower() if isinstance(data, str) else data)
+    def to_internal_value(self, data: object) -> str:
+        value: str = super().to_internal_value(data.lower() if isinstance(data, str) else data)
+        return value

@@ -8,6 +8,8 @@ generic JSON:API clients work too.
 
 import io
 import re
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
@@ -38,7 +40,9 @@ class BodyTooLarge(APIException):
 class JsonApiParser(JSONParser):
     media_type = "application/json"
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[bytes], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         raw = stream.read(API_BODY_LIMIT + 1)
         if len(raw) > API_BODY_LIMIT:
             raise BodyTooLarge()
@@ -53,7 +57,7 @@ class JsonApiParser(JSONParser):
         return document
 
 
-def nesting_exceeds(raw, limit):
+def nesting_exceeds(raw: bytes, limit: int) -> bool:
     """True when the JSON text ``raw`` opens more than ``limit`` arrays/objects at once."""
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
@@ -69,7 +73,7 @@ def nesting_exceeds(raw, limit):
     return False
 
 
-def refuse_lone_surrogates(document):
+def refuse_lone_surrogates(document: object) -> None:
     """A 422 naming the attribute when any string in ``document`` holds a lone surrogate.
 
     JSON's ``"\\ud800"`` escape decodes to a code point no UTF-8 can carry: echoed in an
@@ -84,7 +88,7 @@ def refuse_lone_surrogates(document):
     raise ValidationError({attribute or "base": [message]})
 
 
-def _first_surrogate(value, attribute=""):
+def _first_surrogate(value: object, attribute: str = "") -> tuple[str, str] | None:
     if isinstance(value, str):
         match = _SURROGATE.search(value)
         return (attribute, match.group()) if match else None

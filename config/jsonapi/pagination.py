@@ -7,9 +7,13 @@ client can follow ``next`` without knowing which filters it used.
 """
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.http import urlencode
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.jsonapi.errors import BadRequest
@@ -19,7 +23,7 @@ class Pagination(BasePagination):
     default_per_page = 50
     max_per_page = 250
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: object = None) -> list[Any]:
         self.request = request
         self.page = _positive_int(request.query_params, "page", 1)
         self.per_page = min(_positive_int(request.query_params, "per_page", self.default_per_page), self.max_per_page)
@@ -30,13 +34,13 @@ class Pagination(BasePagination):
         return list(queryset[offset : offset + self.per_page])
 
     @property
-    def last_page(self):
+    def last_page(self) -> int:
         return max(1, math.ceil(self.count / self.per_page))
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Sequence[Any]) -> Response:
         return Response({"data": data, "pagination": self.links()})
 
-    def links(self):
+    def links(self) -> dict[str, str | None]:
         last = self.last_page
         return {
             "first": self._url(1),
@@ -45,13 +49,13 @@ class Pagination(BasePagination):
             "next": self._url(self.page + 1) if self.page < last else None,
         }
 
-    def _url(self, page):
+    def _url(self, page: int) -> str:
         params = [(key, value) for key, value in self.request.query_params.lists() if key != "page"]
         params = [(key, value) for key, values in params for value in values]
         params.append(("page", str(page)))
         return self.request.build_absolute_uri(self.request.path) + "?" + urlencode(params)
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: object) -> list[dict[str, Any]]:
         return [
             _query_parameter("page", "Page number, from 1.", minimum=1),
             _query_parameter(
@@ -67,7 +71,7 @@ class IncidentPagination(Pagination):
     max_per_page = 50
 
 
-def _positive_int(params, name, default):
+def _positive_int(params: Mapping[str, str], name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -81,7 +85,7 @@ def _positive_int(params, name, default):
     return min(value, 10**9)
 
 
-def _query_parameter(name, description, *, minimum):
+def _query_parameter(name: str, description: str, *, minimum: int) -> dict[str, Any]:
     return {
         "name": name,
         "required": False,

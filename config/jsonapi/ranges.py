@@ -6,14 +6,23 @@ does not parse, or a ``from`` after ``to``, is a 400 with a string ``errors``.
 """
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, overload
 
 from config.jsonapi.errors import BadRequest
+
+if TYPE_CHECKING:
+    from drf_spectacular.utils import OpenApiParameter
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_day(params, name, default):
+@overload
+def parse_day(params: Mapping[str, str], name: str, default: date) -> date: ...
+@overload
+def parse_day(params: Mapping[str, str], name: str, default: None) -> date | None: ...
+def parse_day(params: Mapping[str, str], name: str, default: date | None) -> date | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -25,7 +34,7 @@ def parse_day(params, name, default):
         raise BadRequest(f"Invalid {name} date {raw[:40]!r}: use YYYY-MM-DD") from None
 
 
-def day_range(params, *, created_at, now):
+def day_range(params: Mapping[str, str], *, created_at: datetime, now: datetime) -> tuple[datetime, datetime]:
     """``(start, end)`` aware datetimes covering the requested days."""
     first = parse_day(params, "from", created_at.astimezone(UTC).date())
     last = parse_day(params, "to", now.astimezone(UTC).date())
@@ -37,7 +46,7 @@ def day_range(params, *, created_at, now):
     return start, datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
 
 
-def range_parameters():
+def range_parameters() -> list["OpenApiParameter"]:
     """OpenAPI query parameters for ``from`` and ``to``."""
     from drf_spectacular.types import OpenApiTypes
     from drf_spectacular.utils import OpenApiParameter

@@ -13,23 +13,30 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 KEY_PREFIX = "pharos:api-rate"
 
-_clients: dict[str, object] = {}
-_file_cache = None
+_clients: dict[str, "redis.Redis"] = {}
+_file_cache: BaseCache | None = None
 
 
-def _redis_client(url):
+def _redis_client(url: str) -> "redis.Redis":
     client = _clients.get(url)
     if client is None:
         import redis
@@ -40,7 +47,7 @@ def _redis_client(url):
     return client
 
 
-def shared_cache():
+def shared_cache() -> BaseCache:
     """Django's cache when it is shared between processes, else a file cache under var/."""
     global _file_cache
     if not isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache):
@@ -50,7 +57,7 @@ def shared_cache():
     return _file_cache
 
 
-def count_hit(key, *, ttl):
+def count_hit(key: str, *, ttl: int) -> int | None:
     """Add one to ``key`` in the shared store and return the new count (None if unreachable)."""
     url = os.environ.get("REDIS_URL", "").strip()
     try:
@@ -73,10 +80,10 @@ def count_hit(key, *, ttl):
 
 
 class TokenRateThrottle(BaseThrottle):
-    def __init__(self):
-        self.retry_after = None
+    def __init__(self) -> None:
+        self.retry_after: int | None = None
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: Request, view: APIView) -> bool:
         limit = settings.PHAROS_API_RATE_LIMIT
         token = getattr(request, "auth", None)
         if not limit or token is None:
@@ -91,5 +98,5 @@ class TokenRateThrottle(BaseThrottle):
         self.retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         return False
 
-    def wait(self):
+    def wait(self) -> int | None:
         return self.retry_after

@@ -4,5 +4,5 @@ from rest_framework.routers import SimpleRouter
 
 
 class ResourceRouter(SimpleRouter):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(trailing_slash=False)

@@ -9,9 +9,13 @@ are ignored, as they are known.
 """
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+
+if TYPE_CHECKING:
+    from teams.models import Team
 
 UNKNOWN_ATTRIBUTE_MESSAGE = "is not a known attribute"
 MAX_DB_INTEGER = 2_147_483_647
@@ -20,7 +24,7 @@ MAX_DB_INTEGER = 2_147_483_647
 class StrictSerializer(serializers.Serializer):
     """Rejects keys that are not among its fields (422 naming them) instead of dropping them."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             unknown = [name for name in data if name not in self.fields]
             if unknown:
@@ -31,10 +35,10 @@ class StrictSerializer(serializers.Serializer):
 class AttributesSerializer(StrictSerializer):
     resource_type: str | None = None
 
-    def relationships(self, instance):
+    def relationships(self, instance: Any) -> dict[str, Any]:
         return {}
 
-    def as_resource(self, instance):
+    def as_resource(self, instance: Any) -> dict[str, Any]:
         return {
             "id": str(instance.pk),
             "type": self.resource_type,
@@ -43,10 +47,11 @@ class AttributesSerializer(StrictSerializer):
         }
 
     @property
-    def team(self):
-        return self.context["team"]
+    def team(self) -> "Team":
+        team: Team = self.context["team"]
+        return team
 
-    def current(self, attrs, name, default=None):
+    def current(self, attrs: Mapping[str, Any], name: str, default: Any = None) -> Any:
         """The value ``name`` will have after this write: sent, stored, or the default."""
         if name in attrs:
             return attrs[name]
@@ -61,7 +66,7 @@ class IdField(serializers.Field):
 
     default_error_messages = {"invalid": "must be an id (a string of digits)"}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> int:
         if isinstance(data, bool):
             self.fail("invalid")
         if isinstance(data, int):
@@ -74,11 +79,11 @@ class IdField(serializers.Field):
             self.fail("invalid")
         return value
 
-    def to_representation(self, value):
+    def to_representation(self, value: int | None) -> str | None:
         return None if value is None else str(value)
 
 
-def relationship(resource_type, pk):
+def relationship(resource_type: str, pk: int | None) -> dict[str, Any]:
     return {"data": None if pk is None else {"id": str(pk), "type": resource_type}}
 
 
@@ -101,7 +106,13 @@ class PaginationLinksSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
 
 
-def envelope_serializers(attributes_class, resource_type, relationships_class=None, *, name=None):
+def envelope_serializers(
+    attributes_class: type[serializers.Serializer],
+    resource_type: str,
+    relationships_class: type[serializers.Serializer] | None = None,
+    *,
+    name: str | None = None,
+) -> tuple[type[serializers.Serializer], type[serializers.Serializer], type[serializers.Serializer]]:
     """``(Resource, Document, ListDocument)`` serializer classes describing the envelope."""
     name = name or attributes_class.__name__.removesuffix("Serializer").removesuffix("Attributes")
     relationships = relationships_class() if relationships_class else serializers.DictField(default=dict)
@@ -128,7 +139,9 @@ def envelope_serializers(attributes_class, resource_type, relationships_class=No
     return resource, document, list_document
 
 
-def singleton_document(name, resource_type, attributes_class):
+def singleton_document(
+    name: str, resource_type: str, attributes_class: type[serializers.Serializer]
+) -> type[serializers.Serializer]:
     """A ``{"data": {"id", "type", "attributes"}}`` document for a computed resource (an SLA)."""
     resource = type(
         f"{name}ResourceSerializer",

@@ -6,13 +6,6 @@ from alerts.models import Channel, Notification, NotificationStatus
 
 
 @pytest.fixture
-def operator_client(client, django_user_model):
-    operator = django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse battery")
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def failed_and_delivered(member, open_down):
     member("ana", on_call=True, phone="+15550101")
     incident = open_down(sms=True)

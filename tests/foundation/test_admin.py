@@ -48,13 +48,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator_client(client, django_user_model):
-    operator = django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse battery")
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def one_of_everything(team, on_call_user):
     now = timezone.now()
     monitor = Monitor.objects.create(team=team, url="https://example.com", regions=["us", "eu"], status="down")

@@ -1,20 +1,18 @@
 """The admin keeps the API's rules: request timeouts (monitors.types) and per-team limits
-(teams.limits)."""
+(teams.limits); and it writes only what its form changed (alerts.alertable_admin), so a
+state a check round wrote while the form was being saved survives the save."""
+
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from heartbeats.models import Heartbeat
+from monitors.admin import MonitorAdmin
 from monitors.models import Monitor
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator_client(client, django_user_model):
-    operator = django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse battery")
-    client.force_login(operator)
-    return client
 
 
 def monitor_form(team, **fields):
@@ -106,3 +104,33 @@ def test_the_admin_refuses_a_heartbeat_for_a_team_at_its_limit(operator_client, 
     )
     assert "PHAROS_TEAM_MAX_HEARTBEATS" in str(errors_of(response)["team"])
     assert Heartbeat.objects.count() == 1
+
+
+def test_a_status_a_round_wrote_while_the_admin_form_was_saved_survives_the_save(
+    operator_client, team, write_after_the_admin_reads
+):
+    monitor = Monitor.objects.create(team=team, url="https://example.com/", status="up")
+    failing_since = timezone.now() - timedelta(minutes=3)
+    write_after_the_admin_reads(MonitorAdmin, Monitor, status="down", failing_since=failing_since)
+
+    response = operator_client.post(
+        reverse("admin:monitors_monitor_change", args=[monitor.pk]),
+        monitor_form(team, pronounceable_name="renamed in the admin"),
+    )
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    saved = Monitor.objects.get(pk=monitor.pk)
+    assert saved.pronounceable_name == "renamed in the admin"
+    assert (saved.status, saved.failing_since) == ("down", failing_since)
+
+
+def test_an_admin_form_that_changed_nothing_writes_nothing(operator_client, team, write_after_the_admin_reads):
+    monitor = Monitor.objects.create(team=team, url="https://example.com/", pronounceable_name="db", status="up")
+    write_after_the_admin_reads(MonitorAdmin, Monitor, status="validating", pronounceable_name="renamed by the API")
+
+    response = operator_client.post(reverse("admin:monitors_monitor_change", args=[monitor.pk]), monitor_form(team))
+
+    assert response.status_code == 302
+    saved = Monitor.objects.get(pk=monitor.pk)
+    # The form showed "db" and sent it back unchanged: the API's rename meanwhile stands.
+    assert (saved.status, saved.pronounceable_name) == ("validating", "renamed by the API")

@@ -8,17 +8,10 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from heartbeats.admin import RECENT_PINGS_SHOWN
+from heartbeats.admin import RECENT_PINGS_SHOWN, HeartbeatAdmin
 from heartbeats.models import Heartbeat, Ping
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator_client(client, django_user_model):
-    operator = django_user_model.objects.create_superuser("operator", "op@example.com", "correct horse battery")
-    client.force_login(operator)
-    return client
 
 
 def test_the_list_shows_status_last_ping_and_expectation(operator_client, make_heartbeat):
@@ -249,3 +242,23 @@ def test_the_add_form_chooses_the_only_team(operator_client, team):
     page = operator_client.get(reverse("admin:heartbeats_heartbeat_add")).content.decode()
 
     assert f'<option value="{team.pk}" selected>' in page
+
+
+def test_a_ping_recorded_while_the_admin_form_was_saved_survives_the_save(
+    operator_client, make_heartbeat, team, write_after_the_admin_reads
+):
+    heartbeat = make_heartbeat(status="down")
+    pinged_at = timezone.now()
+    write_after_the_admin_reads(
+        HeartbeatAdmin, Heartbeat, status="up", last_ping_at=pinged_at, alert_after=pinged_at + timedelta(seconds=90)
+    )
+
+    response = operator_client.post(
+        reverse("admin:heartbeats_heartbeat_change", args=[heartbeat.pk]),
+        _add_form(team, name="renamed in the admin", period=heartbeat.period, grace=heartbeat.grace),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    saved = Heartbeat.objects.get(pk=heartbeat.pk)
+    assert saved.name == "renamed in the admin"
+    assert (saved.status, saved.last_ping_at, saved.alert_after) == ("up", pinged_at, pinged_at + timedelta(seconds=90))

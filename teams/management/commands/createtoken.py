@@ -1,6 +1,8 @@
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 from django.db import transaction
 
@@ -13,12 +15,12 @@ class Command(BaseCommand):
         "the person at that address joins the team and becomes its on-call contact."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("team", help="team name")
         parser.add_argument("--email", help="member and on-call contact for alerts")
         parser.add_argument("--name", default="", help="a label for the token")
 
-    def handle(self, *args, team, email=None, name="", **options):
+    def handle(self, *args: Any, team: str, email: str | None = None, name: str = "", **options: Any) -> None:
         team_name = team.strip()
         if not team_name:
             raise CommandError("TEAM must not be empty")
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         self.stdout.write("Keep this token now; Pharos stores only its hash:")
         self.stdout.write(raw)
 
-    def _make_on_call(self, team, email):
+    def _make_on_call(self, team: Team, email: str) -> None:
         users = get_user_model()
         user = users.objects.filter(email__iexact=email).first()
         if user is None:
