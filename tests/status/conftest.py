@@ -73,6 +73,14 @@ def built_page(team):
     return {"page": page, "resources": resources, "website": website, "api": api, "backup": backup, "past": past}
 
 
+def protect(page, password="correct horse"):
+    """Puts ``page`` behind ``password``."""
+    page.password_enabled = True
+    page.set_password(password)
+    page.save()
+    return page
+
+
 def maintenance_on_api(built_page, *, starts_at, ends_at):
     """A "Database upgrade" maintenance report on ``built_page``'s Public API."""
     return StatusReport.objects.create(

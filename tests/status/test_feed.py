@@ -9,7 +9,7 @@ from django.utils import timezone
 from status.feeds import MAX_ENTRIES
 from status.models import StatusReport, StatusUpdate
 from status.page_cache import refresh_team
-from tests.status.conftest import maintenance_on_api, open_outage
+from tests.status.conftest import maintenance_on_api, open_outage, protect
 
 A = "{http://www.w3.org/2005/Atom}"
 
@@ -167,10 +167,7 @@ def test_a_new_incident_reaches_the_cached_feed_with_the_pages_refresh(client, b
 
 
 def test_a_protected_page_has_no_feed_without_its_cookie(client, built_page):
-    page = built_page["page"]
-    page.password_enabled = True
-    page.set_password("correct horse")
-    page.save()
+    protect(built_page["page"])
 
     refused = client.get("/status/eleva/feed.atom")
     assert refused.status_code == 401 and b"Website" not in refused.content

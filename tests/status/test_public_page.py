@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from status.models import StatusUpdate
 from status.page_cache import TTL, refresh_team
-from tests.status.conftest import maintenance_on_api, open_outage
+from tests.status.conftest import maintenance_on_api, open_outage, protect
 
 
 def test_the_page_shows_each_resource_its_bars_and_the_aggregate_state(client, built_page):
@@ -124,10 +124,7 @@ def test_the_theme_is_on_the_page(client, built_page):
 
 
 def test_a_password_page_asks_for_its_password_and_remembers_it(client, built_page):
-    page = built_page["page"]
-    page.password_enabled = True
-    page.set_password("correct horse")
-    page.save()
+    page = protect(built_page["page"])
 
     asked = client.get("/status/eleva/")
     assert asked.status_code == 401 and b'type="password"' in asked.content and b"Website" not in asked.content
