@@ -173,11 +173,7 @@ def _resource_lines(report: StatusReport, items: list[dict]) -> list[str]:
 def build(row: Notification) -> Message | None:
     """The subscriber's mail about a report; None when they unsubscribed (or the report or
     update it is about was deleted) since the row was written."""
-    subscriber = (
-        Subscriber.objects.select_related("status_page")
-        .filter(pk=int(row.recipient.removeprefix(PREFIX)), confirmed_at__isnull=False)
-        .first()
-    )
+    subscriber = confirmed_subscriber(row)
     report = StatusReport.objects.filter(pk=row.status_report_id).first()
     if subscriber is None or report is None:
         return None
@@ -222,34 +218,62 @@ def build(row: Notification) -> Message | None:
     if said is not None:
         lines.append(f"{local(said.published_at)} — {said.message}")
     resources = _resource_lines(report, items)
-    page_url = settings.PHAROS_BASE_URL + reverse("status-page", kwargs={"subdomain": page.subdomain})
-    leave = unsubscribe_url(subscriber)
     text = "\n\n".join(lines) + "\n"
     if resources:
         text += "\n" + "\n".join(resources) + "\n"
-    text += f"\nStatus page: {page_url}\n\nUnsubscribe: {leave}\n"
     html = (
         f"<h2>{escape(report.title)}</h2>"
         + "".join(f"<p>{escape(line)}</p>" for line in lines[1:])
         + (f"<ul>{''.join(f'<li>{escape(line)}</li>' for line in resources)}</ul>" if resources else "")
-        + f'<p><a href="{escape(page_url)}">Status page</a></p>'
-        + f'<p style="color:#666"><a href="{escape(leave)}">Unsubscribe</a></p>'
     )
-    return Message(
-        event=row.event,
+    return subscriber_message(
+        row,
+        subscriber,
         incident_id=None,
         title=f"{word}: {report.title}",
         text=text,
         html=html,
+        thread=f"report-{report.pk}",
+    )
+
+
+def confirmed_subscriber(row: Notification) -> Subscriber | None:
+    """The confirmed subscriber ``row`` is addressed to; None once they unsubscribed."""
+    return (
+        Subscriber.objects.select_related("status_page")
+        .filter(pk=int(row.recipient.removeprefix(PREFIX)), confirmed_at__isnull=False)
+        .first()
+    )
+
+
+def subscriber_message(
+    row: Notification, subscriber: Subscriber, *, incident_id: int | None, title: str, text: str, html: str, thread: str
+) -> Message:
+    """A subscriber's mail, about a report or an incident: ``text`` and ``html`` followed by
+    the page's link and a one-click unsubscribe. ``thread`` names what it is about on the
+    page (``report-7``, ``incident-9``)."""
+    page = subscriber.status_page
+    page_url = settings.PHAROS_BASE_URL + reverse("status-page", kwargs={"subdomain": page.subdomain})
+    leave = unsubscribe_url(subscriber)
+    return Message(
+        event=row.event,
+        incident_id=incident_id,
+        title=title,
+        text=f"{text}\nStatus page: {page_url}\n\nUnsubscribe: {leave}\n",
+        html=(
+            f'{html}<p><a href="{escape(page_url)}">Status page</a></p>'
+            f'<p style="color:#666"><a href="{escape(leave)}">Unsubscribe</a></p>'
+        ),
         cause="",
         ack_url="",
         incident_url=page_url,
         payload={},
-        subject=f"{page.company_name} status — {word}: {report.title}"[:250],
+        subject=f"{page.company_name} status — {title}"[:250],
         headers={
             "List-Unsubscribe": f"<{leave}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            # A customer's mail client threads a report's mails together.
-            "References": f"<status-page-{page.pk}-report-{report.pk}@pharos>",
+            # A customer's mail client threads by what the page reported, never by the
+            # team's own alert ids.
+            "References": f"<status-page-{page.pk}-{thread}@pharos>",
         },
     )

@@ -14,9 +14,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from django.conf import settings
 from django.dispatch import receiver
-from django.urls import reverse
 from django.utils import timezone
 
 from alerts.delivery import enqueue_pending_after_commit
@@ -26,9 +24,8 @@ from alerts.signals import incident_changed
 from status import report_mail
 from status.models import StatusPage, StatusPageResource, Subscriber
 from status.sources import sources_of
-from status.subscriptions import unsubscribe_url
 
-PREFIX = "subscriber:"
+PREFIX = report_mail.PREFIX  # one recipient form for both kinds of subscriber mail
 EVENT_OF = {
     "started": NotificationEvent.ALERT,
     "acknowledged": NotificationEvent.ACKNOWLEDGED,
@@ -93,11 +90,7 @@ def build(row: Notification, incident: Incident | None) -> Message | None:
     Rows about a report (no incident) are worded by status.report_mail."""
     if incident is None:
         return report_mail.build(row)
-    subscriber = (
-        Subscriber.objects.select_related("status_page")
-        .filter(pk=int(row.recipient.removeprefix(PREFIX)), confirmed_at__isnull=False)
-        .first()
-    )
+    subscriber = report_mail.confirmed_subscriber(row)
     if subscriber is None:
         return None
     page = subscriber.status_page
@@ -105,30 +98,14 @@ def build(row: Notification, incident: Incident | None) -> Message | None:
     word, sentence = WORDING[NotificationEvent(row.event)]
     moment = incident.resolved_at if row.event == NotificationEvent.RECOVERY else incident.started_at
     text_line = sentence.format(names=names, at=f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "now")
-    page_url = settings.PHAROS_BASE_URL + reverse("status-page", kwargs={"subdomain": page.subdomain})
-    leave = unsubscribe_url(subscriber)
-    text = f"{text_line}\n\nStatus page: {page_url}\n\nUnsubscribe: {leave}\n"
-    html = (
-        f'<p>{escape(text_line)}</p><p><a href="{escape(page_url)}">Status page</a></p>'
-        f'<p style="color:#666"><a href="{escape(leave)}">Unsubscribe</a></p>'
-    )
-    return Message(
-        event=row.event,
+    return report_mail.subscriber_message(
+        row,
+        subscriber,
         incident_id=incident.pk,
         title=f"{word}: {names}",
-        text=text,
-        html=html,
-        cause="",
-        ack_url="",
-        incident_url=page_url,
-        payload={},
-        subject=f"{page.company_name} status — {word}: {names}",
-        headers={
-            "List-Unsubscribe": f"<{leave}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            # Replaces the alert's: a customer's mail client threads by page, not by our incident id.
-            "References": f"<status-page-{page.pk}-incident-{incident.pk}@pharos>",
-        },
+        text=f"{text_line}\n",
+        html=f"<p>{escape(text_line)}</p>",
+        thread=f"incident-{incident.pk}",
     )
 
 

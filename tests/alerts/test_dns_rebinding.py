@@ -8,7 +8,6 @@ allowed one (127.0.0.2, listed in PHAROS_ALLOWED_NETWORKS) and the "internal" on
 (127.0.0.1), which must never be reached.
 """
 
-import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
@@ -17,6 +16,7 @@ import pytest
 from alerts.delivery import deliver
 from alerts.models import Channel, Notification, NotificationStatus
 from tests.alerts.conftest import T0
+from tests.probes.rebinding import zone_resolver
 
 pytestmark = pytest.mark.django_db
 
@@ -58,18 +58,7 @@ def allowed_and_internal():
 @pytest.fixture
 def rebinding_name(monkeypatch):
     """Answers 127.0.0.2 for NAME on the first lookup, 127.0.0.1 afterwards."""
-    real = socket.getaddrinfo
-    lookups = []
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host != NAME:
-            return real(host, port, *args, **kwargs)
-        lookups.append(host)
-        address = "127.0.0.2" if len(lookups) == 1 else "127.0.0.1"
-        return real(address, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return lookups
+    return zone_resolver(monkeypatch, (NAME,), first="127.0.0.2", later="127.0.0.1")
 
 
 def test_a_webhook_whose_name_rebinds_to_loopback_reaches_only_the_vetted_address(
@@ -96,10 +85,7 @@ def test_a_webhook_whose_name_answers_loopback_first_is_refused_without_a_reques
     allowed, internal = allowed_and_internal
     settings.PHAROS_ALLOW_PRIVATE_TARGETS = False
     settings.PHAROS_ALLOWED_NETWORKS = ["127.0.0.2/32"]
-    real = socket.getaddrinfo
-    monkeypatch.setattr(
-        socket, "getaddrinfo", lambda host, port, *a, **k: real("127.0.0.1" if host == NAME else host, port, *a, **k)
-    )
+    zone_resolver(monkeypatch, (NAME,), first="127.0.0.1")
     port = allowed.server_address[1]
     Channel.objects.create(team=team, kind="webhook", config={"url": f"http://{NAME}:{port}/hook"})
     incident = open_down(email=False)

@@ -5,12 +5,12 @@ column get their kind from what told them apart then (alerts 0005)."""
 import threading
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, connections, transaction
 
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_open_incident
 from alerts.models import Incident, IncidentKind, IncidentSource
 from tests.alerts.conftest import T0
+from tests.migrating import back_to_latest, migrate
 
 
 def open_for_monitor(team, kind, *, source_id=7, cause="Status 503"):
@@ -115,13 +115,6 @@ BEFORE = [("alerts", "0004_urgencies_policy_groups_tokens_comments")]
 AFTER = [("alerts", "0005_incident_kind")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_existing_incidents_get_their_kind_from_what_told_them_apart_before():
     old = migrate(BEFORE)
@@ -140,9 +133,7 @@ def test_existing_incidents_get_their_kind_from_what_told_them_apart_before():
         make("Payments failing", source_type="manual", requester_email="ops@example.com"): "manual",
         make("Missed heartbeat", source_type="heartbeat", source_id=5): "outage",
     }
-    try:
+    with back_to_latest():
         new = migrate(AFTER)
         kinds = dict(new.get_model("alerts", "Incident").objects.values_list("pk", "kind"))
         assert kinds == expected
-    finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -19,6 +19,7 @@ from alerts.delivery import deliver
 from alerts.models import Channel, Notification, NotificationStatus
 from tests.alerts.conftest import T0, wait_until
 from tests.probes.certificates import TestAuthority
+from tests.probes.rebinding import vetted_and_rebound, zone_resolver
 from tests.probes.servers import ServerLoop, TlsReceiver
 
 NAME = "hooks.pinned.test"
@@ -37,32 +38,16 @@ def server_loop():
 def receivers(tmp_path, server_loop, monkeypatch, settings):
     """``(vetted, rebound)``: the receiver at the vetted address and the one a second lookup would reach."""
     authority = TestAuthority(tmp_path)
-    not_after = datetime.now(UTC) + timedelta(days=30)
     monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
     settings.PHAROS_ALLOW_PRIVATE_TARGETS = True
-    vetted = TlsReceiver(server_loop, authority.issue(not_after=not_after, hosts=(NAME,)), host=VETTED)
-    rebound = TlsReceiver(
-        server_loop, authority.issue(not_after=not_after, hosts=(NAME, OTHER)), host=REBOUND, port=vetted.port
-    )
-    yield vetted, rebound
-    vetted.close()
-    rebound.close()
+    with vetted_and_rebound(server_loop, authority, name=NAME, other=OTHER, vetted=VETTED, rebound=REBOUND) as pair:
+        yield pair
 
 
 @pytest.fixture
 def lookups(monkeypatch):
     """The resolver for NAME and OTHER: 127.0.0.1 first, 127.0.0.3 on every later lookup."""
-    real = socket.getaddrinfo
-    asked = []
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host not in (NAME, OTHER):
-            return real(host, port, *args, **kwargs)
-        asked.append(host)
-        return real(VETTED if len(asked) == 1 else REBOUND, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return asked
+    return zone_resolver(monkeypatch, (NAME, OTHER), first=VETTED, later=REBOUND)
 
 
 def alert_row(team, open_down, url):
@@ -114,12 +99,7 @@ def test_the_sender_does_not_reuse_a_connection_verified_for_one_name_for_anothe
     from alerts.sender import Sender
 
     vetted, rebound = receivers
-    real = socket.getaddrinfo
-    monkeypatch.setattr(
-        socket,
-        "getaddrinfo",
-        lambda host, port, *a, **k: real(VETTED if host in (NAME, OTHER) else host, port, *a, **k),
-    )
+    zone_resolver(monkeypatch, (NAME, OTHER), first=VETTED)
     first = alert_row(team, open_down, f"https://{NAME}:{vetted.port}/hook")
     second = alert_row(team, open_down, f"https://{OTHER}:{vetted.port}/hook")
     sender = Sender().start()

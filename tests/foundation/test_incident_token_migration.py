@@ -2,20 +2,13 @@
 would have given them all the same one, and the unique constraint would have failed)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import back_to_latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("alerts", "0003_incident_event_failing")]
 AFTER = [("alerts", "0004_urgencies_policy_groups_tokens_comments")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def test_existing_policies_each_get_a_distinct_token():
@@ -24,10 +17,8 @@ def test_existing_policies_each_get_a_distinct_token():
     policies = old.get_model("alerts", "EscalationPolicy")
     for name in ("one", "two", "three"):
         policies.objects.create(team=team, name=name, steps=[])
-    try:
+    with back_to_latest():
         new = migrate(AFTER)
         tokens = list(new.get_model("alerts", "EscalationPolicy").objects.values_list("incident_token", flat=True))
         assert len(tokens) == 3 and len(set(tokens)) == 3
         assert all(len(token) >= 22 for token in tokens)
-    finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -33,6 +33,21 @@ def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
         return sock.getsockname()[1]
 
 
+class StreamServer:
+    """What every TCP server here shares: it listens on the server loop, and closes there."""
+
+    def _listen(self, server_loop, host, port=0, ssl=None):
+        self.server_loop = server_loop
+        self.server = server_loop.call(asyncio.start_server(self._handle, host, port, ssl=ssl))
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    def close(self):
+        async def stop():
+            self.server.close()
+
+        self.server_loop.call(stop())
+
+
 # --- HTTP ------------------------------------------------------------------------------
 
 
@@ -71,7 +86,7 @@ REASONS = {
 }
 
 
-class HttpServer:
+class HttpServer(StreamServer):
     """An HTTP/1.1 server answering each path as scripted with ``route``.
 
     Unknown paths answer 404. Every request received is kept in ``requests``;
@@ -79,18 +94,13 @@ class HttpServer:
     """
 
     def __init__(self, server_loop, *, ssl_context=None, host="127.0.0.1"):
-        self.server_loop = server_loop
         self.routes = {}
         self.requests = []
         self.open_connections = 0
         self.most_open_connections = 0
         self.host = host
-        self.server = server_loop.call(self._start(ssl_context, host))
-        self.port = self.server.sockets[0].getsockname()[1]
+        self._listen(server_loop, host, ssl=ssl_context)
         self.scheme = "https" if ssl_context else "http"
-
-    async def _start(self, ssl_context, host):
-        return await asyncio.start_server(self._handle, host, 0, ssl=ssl_context)
 
     def url(self, path="/"):
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -152,29 +162,17 @@ class HttpServer:
         lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
-    def close(self):
-        async def stop():
-            self.server.close()
-
-        self.server_loop.call(stop())
-
 
 # --- TCP greeters (echo, POP, IMAP, a misbehaving SMTP) --------------------------------
 
 
-class LineServer:
+class LineServer(StreamServer):
     """Writes ``greeting`` on connect (if any), then echoes what it reads."""
 
     def __init__(self, server_loop, *, greeting=b"", ssl_context=None, host="127.0.0.1"):
-        self.server_loop = server_loop
         self.greeting = greeting
         self.received = []
-
-        async def start():
-            return await asyncio.start_server(self._handle, host, 0, ssl=ssl_context)
-
-        self.server = server_loop.call(start())
-        self.port = self.server.sockets[0].getsockname()[1]
+        self._listen(server_loop, host, ssl=ssl_context)
 
     async def _handle(self, reader, writer):
         try:
@@ -190,12 +188,6 @@ class LineServer:
             pass
         finally:
             writer.close()
-
-    def close(self):
-        async def stop():
-            self.server.close()
-
-        self.server_loop.call(stop())
 
 
 # --- UDP -------------------------------------------------------------------------------
@@ -274,22 +266,16 @@ class DnsZone:
         return header + question + body
 
 
-class TcpDnsServer:
+class TcpDnsServer(StreamServer):
     """DNS over TCP (two-byte length prefix) for ``zone``, on ``port`` (0: a free one).
 
     Start it before the UDP side and give that its ``port``: a free UDP port number may
     be a busy TCP one on a machine full of loopback connections."""
 
     def __init__(self, server_loop, zone, port=0, host="127.0.0.1"):
-        self.server_loop = server_loop
         self.zone = zone
         self.queries = 0
-
-        async def start():
-            return await asyncio.start_server(self._handle, host, port)
-
-        self.server = server_loop.call(start())
-        self.port = self.server.sockets[0].getsockname()[1]
+        self._listen(server_loop, host, port)
 
     async def _handle(self, reader, writer):
         try:
@@ -304,30 +290,22 @@ class TcpDnsServer:
         finally:
             writer.close()
 
-    def close(self):
-        async def stop():
-            self.server.close()
-
-        self.server_loop.call(stop())
-
 
 # --- HTTPS with keep-alive, for the pinned-connection tests --------------------------
 
 
-class TlsReceiver:
+class TlsReceiver(StreamServer):
     """A keep-alive HTTPS server on one address (and, if given, one port) answering 200 to
     everything. It records the server name (SNI) of every handshake and the Host header of
     every request, so a test sees which name a client verified and which address it reached."""
 
     def __init__(self, server_loop, certificate, *, host="127.0.0.1", port=0):
-        self.server_loop = server_loop
         self.server_names = []
         self.hosts = []
         self.connections = 0
         context = certificate.server_context()
         context.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
-        self.server = server_loop.call(asyncio.start_server(self._handle, host, port, ssl=context))
-        self.port = self.server.sockets[0].getsockname()[1]
+        self._listen(server_loop, host, port, ssl=context)
 
     async def _handle(self, reader, writer):
         self.connections += 1
@@ -347,9 +325,3 @@ class TlsReceiver:
             pass
         finally:
             writer.close()
-
-    def close(self):
-        async def stop():
-            self.server.close()
-
-        self.server_loop.call(stop())

@@ -11,15 +11,13 @@ second lookup would come out UP there, and be seen.
 """
 
 import asyncio
-import socket
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from probes.runner import Runner
 from probes.spec import DOWN, UP
 from tests.probes.conftest import make_spec
-from tests.probes.servers import TlsReceiver
+from tests.probes.rebinding import vetted_and_rebound, zone_resolver
 
 NAME = "www.pinned.test"
 OTHER = "other.pinned.test"
@@ -29,29 +27,13 @@ VETTED, REBOUND = "127.0.0.1", "127.0.0.3"
 @pytest.fixture
 def targets(server_loop, authority):
     """``(vetted, rebound)``: the server at the first answer's address and at the later one's."""
-    not_after = datetime.now(UTC) + timedelta(days=30)
-    vetted = TlsReceiver(server_loop, authority.issue(not_after=not_after, hosts=(NAME,)), host=VETTED)
-    rebound = TlsReceiver(
-        server_loop, authority.issue(not_after=not_after, hosts=(NAME, OTHER)), host=REBOUND, port=vetted.port
-    )
-    yield vetted, rebound
-    vetted.close()
-    rebound.close()
+    with vetted_and_rebound(server_loop, authority, name=NAME, other=OTHER, vetted=VETTED, rebound=REBOUND) as pair:
+        yield pair
 
 
 @pytest.fixture
 def lookups(monkeypatch):
-    real = socket.getaddrinfo
-    asked = []
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host not in (NAME, OTHER):
-            return real(host, port, *args, **kwargs)
-        asked.append(host)
-        return real(VETTED if len(asked) == 1 else REBOUND, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return asked
+    return zone_resolver(monkeypatch, (NAME, OTHER), first=VETTED, later=REBOUND)
 
 
 def check(probe_context, url):

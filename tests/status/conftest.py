@@ -1,5 +1,7 @@
 """A team's page built from real monitors and a heartbeat, and a cache emptied per test."""
 
+import email
+import email.policy
 from datetime import timedelta
 
 import pytest
@@ -9,7 +11,7 @@ from django.utils import timezone
 from alerts.incidents import Alerting, IncidentFacts, open_incident, resolve_incident
 from heartbeats.models import Heartbeat
 from monitors.models import Monitor
-from status.models import StatusPage, StatusPageResource, StatusPageSection
+from status.models import StatusPage, StatusPageResource, StatusPageSection, StatusReport
 from tests.alerts.conftest import alert_workers, smtp_server  # noqa: F401  (shared fixtures: a real SMTP server, alerts workers)
 
 
@@ -69,3 +71,47 @@ def built_page(team):
     past = open_outage(website, at=yesterday)
     resolve_incident(past.pk, by="tests", now=yesterday + timedelta(minutes=45))
     return {"page": page, "resources": resources, "website": website, "api": api, "backup": backup, "past": past}
+
+
+def protect(page, password="correct horse"):
+    """Puts ``page`` behind ``password``."""
+    page.password_enabled = True
+    page.set_password(password)
+    page.save()
+    return page
+
+
+def maintenance_on_api(built_page, *, starts_at, ends_at):
+    """A "Database upgrade" maintenance report on ``built_page``'s Public API."""
+    return StatusReport.objects.create(
+        status_page=built_page["page"],
+        title="Database upgrade",
+        report_type="maintenance",
+        starts_at=starts_at,
+        ends_at=ends_at,
+        affected_resources=[
+            {"status_page_resource_id": str(built_page["resources"]["api"].pk), "status": "maintenance"}
+        ],
+    )
+
+
+def start_subscriber_mailer(start_workers, settings):
+    """One real alerts worker (``start_workers``: the ``alert_workers`` fixture) that mails
+    through this test's SMTP server, with page links under https://status.example.com."""
+    start_workers(
+        1,
+        env={
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(settings.EMAIL_PORT),
+            "PHAROS_BASE_URL": "https://status.example.com",
+        },
+    )
+
+
+def mails_to(mailbox, address):
+    """The mails ``mailbox`` (the SMTP server) has received for ``address``, parsed, in order."""
+    return [
+        email.message_from_bytes(envelope.content, policy=email.policy.default)
+        for envelope in list(mailbox.messages)
+        if address in envelope.rcpt_tos
+    ]

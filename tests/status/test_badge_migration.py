@@ -2,20 +2,13 @@
 default evaluated once would have given them all one token, and the unique index refused it)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import back_to_latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("status", "0002_subscribers"), ("monitors", "0005_groups"), ("heartbeats", "0003_groups")]
 AFTER = [("status", "0003_badges_and_region_names")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def test_existing_monitors_and_heartbeats_each_get_a_distinct_badge_token():
@@ -25,7 +18,7 @@ def test_existing_monitors_and_heartbeats_each_get_a_distinct_badge_token():
         old.get_model("monitors", "Monitor").objects.create(team=team, url=f"https://{n}.example.com") for n in "abc"
     ]
     heartbeats = [old.get_model("heartbeats", "Heartbeat").objects.create(team=team, name=n) for n in "de"]
-    try:
+    with back_to_latest():
         new = migrate(AFTER)
         badges = new.get_model("status", "Badge").objects.all()
         assert sorted(badges.exclude(monitor=None).values_list("monitor_id", flat=True)) == [m.pk for m in monitors]
@@ -34,5 +27,3 @@ def test_existing_monitors_and_heartbeats_each_get_a_distinct_badge_token():
         ]
         tokens = list(badges.values_list("token", flat=True))
         assert len(set(tokens)) == 5 and all(len(token) >= 24 for token in tokens)
-    finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

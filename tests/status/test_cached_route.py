@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from status.page_cache import refresh_team
 from status.wsgi import with_cached_status_pages
-from tests.status.conftest import open_outage
+from tests.status.conftest import open_outage, protect
 
 HOST = "status.example.com"
 SHARED_HEADERS = (
@@ -123,10 +123,7 @@ def test_a_new_incident_goes_through_the_application_and_shows(route, built_page
 
 def test_a_protected_page_always_goes_through_the_application(route, built_page):
     application, project = route
-    page = built_page["page"]
-    page.password_enabled = True
-    page.set_password("correct horse")
-    page.save()
+    protect(built_page["page"])
 
     for _ in range(2):
         status, _, content = call(application, "/status/eleva/")

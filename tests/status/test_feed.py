@@ -9,7 +9,7 @@ from django.utils import timezone
 from status.feeds import MAX_ENTRIES
 from status.models import StatusReport, StatusUpdate
 from status.page_cache import refresh_team
-from tests.status.conftest import open_outage
+from tests.status.conftest import maintenance_on_api, open_outage, protect
 
 A = "{http://www.w3.org/2005/Atom}"
 
@@ -131,15 +131,8 @@ def test_the_feed_is_bounded_to_fifty_entries_within_the_history(client, built_p
 
 
 def test_planned_maintenance_is_in_the_feed(client, built_page):
-    report = StatusReport.objects.create(
-        status_page=built_page["page"],
-        title="Database upgrade",
-        report_type="maintenance",
-        starts_at=timezone.now() + timedelta(hours=2),
-        ends_at=timezone.now() + timedelta(hours=3),
-        affected_resources=[
-            {"status_page_resource_id": str(built_page["resources"]["api"].pk), "status": "maintenance"}
-        ],
+    report = maintenance_on_api(
+        built_page, starts_at=timezone.now() + timedelta(hours=2), ends_at=timezone.now() + timedelta(hours=3)
     )
 
     entries = {entry["id"].rsplit("/", 1)[1]: entry for entry in _entries(_feed(client))}
@@ -174,10 +167,7 @@ def test_a_new_incident_reaches_the_cached_feed_with_the_pages_refresh(client, b
 
 
 def test_a_protected_page_has_no_feed_without_its_cookie(client, built_page):
-    page = built_page["page"]
-    page.password_enabled = True
-    page.set_password("correct horse")
-    page.save()
+    protect(built_page["page"])
 
     refused = client.get("/status/eleva/feed.atom")
     assert refused.status_code == 401 and b"Website" not in refused.content

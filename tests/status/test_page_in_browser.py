@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from tests.browser import DESKTOP, PHONE, save_screenshot
-from tests.status.conftest import open_outage
+from tests.status.conftest import open_outage, protect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,10 +65,7 @@ def test_a_dark_page_in_the_browser(chromium, live_server, built_page):
 
 
 def test_a_password_protected_page_asks_for_its_password(chromium, live_server, built_page):
-    protected = built_page["page"]
-    protected.password_enabled = True
-    protected.set_password("correct horse")
-    protected.save()
+    protect(built_page["page"])
     context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
 

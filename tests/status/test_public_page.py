@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from status.models import StatusReport, StatusUpdate
+from status.models import StatusUpdate
 from status.page_cache import TTL, refresh_team
-from tests.status.conftest import open_outage
+from tests.status.conftest import maintenance_on_api, open_outage, protect
 
 
 def test_the_page_shows_each_resource_its_bars_and_the_aggregate_state(client, built_page):
@@ -29,15 +29,8 @@ def test_the_page_shows_each_resource_its_bars_and_the_aggregate_state(client, b
 def test_every_bar_has_a_tooltip_and_days_with_downtime_or_maintenance_give_their_minutes(client, built_page):
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     two_days_ago = today - timedelta(days=2)
-    StatusReport.objects.create(
-        status_page=built_page["page"],
-        title="Database upgrade",
-        report_type="maintenance",
-        starts_at=two_days_ago + timedelta(hours=2),
-        ends_at=two_days_ago + timedelta(hours=3, minutes=30),
-        affected_resources=[
-            {"status_page_resource_id": str(built_page["resources"]["api"].pk), "status": "maintenance"}
-        ],
+    maintenance_on_api(
+        built_page, starts_at=two_days_ago + timedelta(hours=2), ends_at=two_days_ago + timedelta(hours=3, minutes=30)
     )
 
     html = client.get("/status/eleva/").content.decode()
@@ -131,10 +124,7 @@ def test_the_theme_is_on_the_page(client, built_page):
 
 
 def test_a_password_page_asks_for_its_password_and_remembers_it(client, built_page):
-    page = built_page["page"]
-    page.password_enabled = True
-    page.set_password("correct horse")
-    page.save()
+    page = protect(built_page["page"])
 
     asked = client.get("/status/eleva/")
     assert asked.status_code == 401 and b'type="password"' in asked.content and b"Website" not in asked.content
@@ -164,15 +154,8 @@ def test_an_unpublished_or_unknown_page_is_a_404(client, built_page):
 
 
 def test_a_maintenance_report_and_its_updates_are_on_the_page(client, built_page):
-    report = StatusReport.objects.create(
-        status_page=built_page["page"],
-        title="Database upgrade",
-        report_type="maintenance",
-        starts_at=timezone.now() + timedelta(hours=2),
-        ends_at=timezone.now() + timedelta(hours=3),
-        affected_resources=[
-            {"status_page_resource_id": str(built_page["resources"]["api"].pk), "status": "maintenance"}
-        ],
+    report = maintenance_on_api(
+        built_page, starts_at=timezone.now() + timedelta(hours=2), ends_at=timezone.now() + timedelta(hours=3)
     )
     StatusUpdate.objects.create(status_report=report, message="Read-only for an hour.", published_at=timezone.now())
 

@@ -66,18 +66,23 @@ def post_update(api, page, report, message, status):
     return response.json()["data"]["id"]
 
 
-def affected(page, status):
-    return [{"status_page_resource_id": str(page.checkout.pk), "status": status}]
-
-
-def test_a_report_its_updates_and_its_resolution_each_owe_each_confirmed_subscriber_one_mail(api, page):
-    report = post_report(
+def post_slow_checkout(api, page):
+    """An incident report on the page's checkout, with a first message."""
+    return post_report(
         api,
         page,
         title="Slow checkout",
         message="We are looking into it",
         affected_resources=affected(page, "degraded"),
     )
+
+
+def affected(page, status):
+    return [{"status_page_resource_id": str(page.checkout.pk), "status": status}]
+
+
+def test_a_report_its_updates_and_its_resolution_each_owe_each_confirmed_subscriber_one_mail(api, page):
+    report = post_slow_checkout(api, page)
     assert rows() == [("ana@example.com", "reported", "reported")]  # not an update too for its first message
 
     update_id = post_update(api, page, report, "A fix is rolling out", "degraded")
@@ -166,13 +171,7 @@ def test_pages_that_are_not_subscribable_or_not_published_mail_nobody(api, page)
 
 
 def test_a_subscriber_gets_the_reports_mail_with_a_one_click_unsubscribe_and_nothing_internal(api, page, smtp_server):
-    report = post_report(
-        api,
-        page,
-        title="Slow checkout",
-        message="We are looking into it",
-        affected_resources=affected(page, "degraded"),
-    )
+    report = post_slow_checkout(api, page)
     row = Notification.objects.get()
 
     assert deliver(row.pk, now=timezone.now()) == "delivered"

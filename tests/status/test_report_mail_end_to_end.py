@@ -2,8 +2,6 @@
 alerts worker sends each confirmed subscriber one mail per step through the outbox and a
 real SMTP server; an address that unsubscribed midway gets nothing more."""
 
-import email
-import email.policy
 from datetime import timedelta
 
 import pytest
@@ -15,16 +13,9 @@ from status import report_mail
 from status.models import StatusPage, StatusPageResource, Subscriber
 from tests.alerts.conftest import wait_until
 from tests.api.conftest import ApiClient
+from tests.status.conftest import mails_to, start_subscriber_mailer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def mails_to(mailbox, address):
-    return [
-        email.message_from_bytes(envelope.content, policy=email.policy.default)
-        for envelope in list(mailbox.messages)
-        if address in envelope.rcpt_tos
-    ]
 
 
 def test_subscribers_hear_each_step_of_a_report_once_and_nothing_after_unsubscribing(
@@ -43,14 +34,7 @@ def test_subscribers_hear_each_step_of_a_report_once_and_nothing_after_unsubscri
             status_page=page, email=f"{name}@example.com", unsubscribe_token=name, confirmed_at=now
         )
     Subscriber.objects.create(status_page=page, email="bo@example.com", unsubscribe_token="bo")  # never confirmed
-    alert_workers(
-        1,
-        env={
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(settings.EMAIL_PORT),
-            "PHAROS_BASE_URL": "https://status.example.com",
-        },
-    )
+    start_subscriber_mailer(alert_workers, settings)
     reports = f"/api/v2/status-pages/{page.pk}/status-reports"
 
     def affected(status):

@@ -43,6 +43,16 @@ def result(monitor, at, seconds, region="us"):
     )
 
 
+def charted_resource(page, resource_type, source, public_name):
+    return StatusPageResource.objects.create(
+        status_page=page,
+        resource_type=resource_type,
+        resource_id=source.pk,
+        public_name=public_name,
+        widget_type="response_times",
+    )
+
+
 @pytest.fixture
 def charted(team):
     """API: rolled-up hours 23 h ago to 2 h ago except 10 h ago; the last hour and this one raw."""
@@ -57,20 +67,8 @@ def charted(team):
     backup = Heartbeat.objects.create(team=team, name="Nightly backup", period=86400, grace=1800, status="up")
     page = StatusPage.objects.create(team=team, company_name="Eleva Care", subdomain="eleva", history=7)
     resources = {
-        "api": StatusPageResource.objects.create(
-            status_page=page,
-            resource_type="Monitor",
-            resource_id=api.pk,
-            public_name="Public API",
-            widget_type="response_times",
-        ),
-        "backup": StatusPageResource.objects.create(
-            status_page=page,
-            resource_type="Heartbeat",
-            resource_id=backup.pk,
-            public_name="Backups",
-            widget_type="response_times",
-        ),
+        "api": charted_resource(page, "Monitor", api, "Public API"),
+        "backup": charted_resource(page, "Heartbeat", backup, "Backups"),
     }
     return {"page": page, "api": api, "resources": resources, "hour": now_hour}
 

@@ -2,8 +2,6 @@
 confirmed subscriber is mailed the start and the resolution by a real alerts worker through
 the outbox and a real SMTP server, and after unsubscribing gets nothing more."""
 
-import email
-import email.policy
 import re
 from datetime import timedelta
 
@@ -16,6 +14,7 @@ from monitors.models import Monitor
 from status.models import StatusPage, StatusPageResource, Subscriber
 from tests.alerts.conftest import wait_until
 from tests.monitors.conftest import message_for, run_round
+from tests.status.conftest import mails_to, start_subscriber_mailer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -24,14 +23,6 @@ def play_round(monitor, at, status):
     round_ = run_round(monitor, now=at)
     for region in ("us", "eu", "as"):
         record_outcomes(message_for(round_, region, status), now=at + timedelta(seconds=2))
-
-
-def mails_to(mailbox, address):
-    return [
-        email.message_from_bytes(envelope.content, policy=email.policy.default)
-        for envelope in list(mailbox.messages)
-        if address in envelope.rcpt_tos
-    ]
 
 
 def test_a_subscriber_hears_of_an_outage_and_its_end_and_nothing_after_unsubscribing(
@@ -56,14 +47,7 @@ def test_a_subscriber_hears_of_an_outage_and_its_end_and_nothing_after_unsubscri
     Subscriber.objects.create(status_page=page, email="ana@example.com", unsubscribe_token="ana", confirmed_at=now)
     Subscriber.objects.create(status_page=page, email="cy@example.com", unsubscribe_token="cy", confirmed_at=now)
     Subscriber.objects.create(status_page=page, email="bo@example.com", unsubscribe_token="bo")  # never confirmed
-    alert_workers(
-        1,
-        env={
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(settings.EMAIL_PORT),
-            "PHAROS_BASE_URL": "https://status.example.com",
-        },
-    )
+    start_subscriber_mailer(alert_workers, settings)
     start = now.replace(microsecond=0) - timedelta(minutes=5)
 
     play_round(monitor, start, "down")
