@@ -19,18 +19,27 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
+# The channels a page goes out over (Better Stack's flags): a source's alerting settings
+# and an urgency (alerts.models.Urgency) both carry them.
+PAGING_FLAGS = ("call", "sms", "email", "push", "critical_alert")
 # The alerting attributes in API order, as the incident and the outbox read them
 # (``policy_id``: the foreign key's column, so reading it costs no query).
 ALERTING_FIELDS = ("call", "sms", "email", "push", "critical_alert", "team_wait", "policy_id")
 MAINTENANCE_FIELDS = ("maintenance_days", "maintenance_from", "maintenance_to", "maintenance_timezone")
 
 
-class AlertingSettings(models.Model):
+class PagingFlags(models.Model):
     call = models.BooleanField(default=False)
     sms = models.BooleanField(default=False)
     email = models.BooleanField(default=True)
     push = models.BooleanField(default=False)
     critical_alert = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class AlertingSettings(PagingFlags):
     team_wait = models.PositiveIntegerField(null=True, blank=True)
     policy = models.ForeignKey("alerts.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL)
 

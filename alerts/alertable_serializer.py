@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from alerts.alertable import ALERTING_FIELDS, AlertingSettings
+from alerts.alertable import ALERTING_FIELDS, PAGING_FLAGS, AlertingSettings
 from alerts.models import EscalationPolicy
 from alerts.pausing import SourcePausing, save_edit
 from alerts.source_groups import SourceGroup, lock_group
@@ -27,7 +27,18 @@ def validate_team_policy(team: Any, policy_id: int | None) -> int | None:
     return policy_id
 
 
-class AlertingSerializer(AttributesSerializer):
+class PagingFlagsSerializer(serializers.Serializer):
+    """``call``, ``sms``, ``email``, ``push``, ``critical_alert`` (alerts.alertable.PagingFlags);
+    left out on create, each takes the model's default."""
+
+    call = serializers.BooleanField(required=False)
+    sms = serializers.BooleanField(required=False)
+    email = serializers.BooleanField(required=False)
+    push = serializers.BooleanField(required=False)
+    critical_alert = serializers.BooleanField(required=False)
+
+
+class AlertingSerializer(AttributesSerializer, PagingFlagsSerializer):
     """``call`` … ``policy_id``; left out on create, each takes the model's default."""
 
     # Declared on a base class these would lead the attributes; docs/api.md lists them just
@@ -39,11 +50,6 @@ class AlertingSerializer(AttributesSerializer):
     # Shown, never written: an incident's copy of its source's settings.
     alerting_read_only = False
 
-    call = serializers.BooleanField(required=False)
-    sms = serializers.BooleanField(required=False)
-    email = serializers.BooleanField(required=False)
-    push = serializers.BooleanField(required=False)
-    critical_alert = serializers.BooleanField(required=False)
     team_wait = serializers.IntegerField(min_value=0, max_value=MAX_DB_INTEGER, allow_null=True, required=False)
     policy_id = IdField(allow_null=True, required=False)
 
@@ -51,7 +57,7 @@ class AlertingSerializer(AttributesSerializer):
         fields = super().get_fields()
         alerting = {name: fields.pop(name) for name in ALERTING_ATTRIBUTES}
         if self.alerting_defaults:
-            for name in ("call", "sms", "email", "push", "critical_alert"):
+            for name in PAGING_FLAGS:
                 alerting[name].default = AlertingSettings._meta.get_field(name).default
         if self.alerting_read_only:
             alerting = {

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from alerts.alertable import AlertingSettings
+from alerts.alertable import AlertingSettings, PagingFlags
 
 
 def new_incident_token():
@@ -36,17 +36,14 @@ class PolicyGroup(SortedGroup):
         return self.name or f"policy group #{self.pk}"
 
 
-class Urgency(models.Model):
+class Urgency(PagingFlags):
     """A named way of paging people (Better Stack's severities): the channels a policy step
     with this ``urgency_id`` uses instead of the incident's own flags."""
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="urgencies")
     name = models.CharField(max_length=200)
-    call = models.BooleanField(default=False)
-    sms = models.BooleanField(default=False)
-    email = models.BooleanField(default=True)
+    # An urgency pages phones by default; a source's own flags leave push off.
     push = models.BooleanField(default=True)
-    critical_alert = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

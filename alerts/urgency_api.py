@@ -10,6 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
+from alerts.alertable_serializer import PagingFlagsSerializer
 from alerts.models import EscalationPolicy, PolicyGroup, Urgency
 from config.jsonapi.errors import Conflict
 from config.jsonapi.schema import document_resource, error_responses
@@ -18,17 +19,12 @@ from config.jsonapi.timestamps import TimestampField
 from config.jsonapi.views import ResourceViewSet
 
 
-class UrgencySerializer(AttributesSerializer):
+class UrgencySerializer(AttributesSerializer, PagingFlagsSerializer):
     """An urgency (Better Stack's severity): which channels its policy steps page over."""
 
     resource_type = "urgency"
 
     name = serializers.CharField(max_length=200)
-    call = serializers.BooleanField(required=False)
-    sms = serializers.BooleanField(required=False)
-    email = serializers.BooleanField(required=False)
-    push = serializers.BooleanField(required=False)
-    critical_alert = serializers.BooleanField(required=False)
     created_at = TimestampField(read_only=True)
     updated_at = TimestampField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
