@@ -25,19 +25,27 @@ if TYPE_CHECKING:
 RESPONSE_CONTENT_LIMIT = 500
 
 
+def _model_default(name: str) -> Any:
+    # The defaults are the model's (alerts.alertable.AlertingSettings), not a second copy;
+    # read off Incident, a concrete heir, whose policy key has its model resolved.
+    return Incident._meta.get_field(name).get_default()
+
+
 @dataclass(frozen=True)
 class Alerting:
     """Who to wake, as configured on the monitor or heartbeat that opened the incident.
 
-    The attributes are alerts.alertable's ``ALERTING_FIELDS``, the incident's columns too."""
+    The attributes are alerts.alertable's ``ALERTING_FIELDS``, the incident's columns too
+    (tests/api/test_alertable_sources.py checks the two lists agree); each default is the
+    model field's."""
 
-    call: bool = False
-    sms: bool = False
-    email: bool = True
-    push: bool = False
-    critical_alert: bool = False
-    team_wait: int | None = None
-    policy_id: int | None = None
+    call: bool = _model_default("call")
+    sms: bool = _model_default("sms")
+    email: bool = _model_default("email")
+    push: bool = _model_default("push")
+    critical_alert: bool = _model_default("critical_alert")
+    team_wait: int | None = _model_default("team_wait")
+    policy_id: int | None = _model_default("policy")
 
     @classmethod
     def of(cls, source: Any) -> "Alerting":
